@@ -1,0 +1,112 @@
+"""Asset references and the built-in offline catalogue (pure Python, no bpy).
+
+An asset reference is `source:id`:
+- `builtin:<id>`   parametric objects, procedural skies and floors built in Blender (offline default)
+- `objaverse:<uid>` an Objaverse object from the `allenai/objaverse` dataset repo
+- `polyhaven:<id>`  a Poly Haven HDRI (background) or texture (floor)
+- `file:<path>`    a local model file (.glb, .gltf, .obj, .fbx, .stl, .ply) or .hdr/.exr image
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from simian.errors import AssetNotFoundError, InvalidInputError
+
+AssetKind = Literal["object", "background", "floor"]
+SOURCES = ("builtin", "objaverse", "polyhaven", "file")
+
+
+@dataclass(frozen=True)
+class AssetRef:
+    source: str
+    id: str
+
+    @classmethod
+    def parse(cls, text: str, field: str = "asset") -> AssetRef:
+        source, sep, ident = text.partition(":")
+        if not sep or not ident:
+            raise InvalidInputError(
+                f"{field}: {text!r} is not an asset reference; write 'source:id', "
+                f"e.g. 'builtin:chair' (sources: {', '.join(SOURCES)})"
+            )
+        if source not in SOURCES:
+            raise InvalidInputError(
+                f"{field}: unknown asset source {source!r} in {text!r}; use one of {', '.join(SOURCES)}"
+            )
+        return cls(source, ident)
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.id}"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """What captions need to know about an asset."""
+
+    ref: str
+    name: str
+    description: str
+
+
+BUILTIN_OBJECTS: dict[str, CatalogEntry] = {
+    e.ref: e
+    for e in [
+        CatalogEntry("builtin:chair", "chair", "a wooden chair with a slatted back"),
+        CatalogEntry("builtin:table", "table", "a round wooden table on four legs"),
+        CatalogEntry("builtin:mug", "mug", "a red ceramic mug with a handle"),
+        CatalogEntry("builtin:lamp", "lamp", "a desk lamp with a white shade and a brass stand"),
+        CatalogEntry("builtin:snowman", "snowman", "a snowman with a carrot nose and a black hat"),
+        CatalogEntry("builtin:traffic_cone", "traffic cone", "an orange traffic cone with white stripes"),
+        CatalogEntry("builtin:rocket", "rocket", "a white toy rocket with red fins"),
+        CatalogEntry("builtin:mushroom", "mushroom", "a red mushroom with white spots"),
+        CatalogEntry("builtin:tree", "tree", "a small pine tree with a brown trunk"),
+        CatalogEntry("builtin:house", "house", "a little house with a red roof and a door"),
+        CatalogEntry("builtin:barrel", "barrel", "a wooden barrel with iron hoops"),
+        CatalogEntry("builtin:car", "car", "a blue toy car with black wheels"),
+        CatalogEntry("builtin:dumbbell", "dumbbell", "a dumbbell with black weights on a steel bar"),
+        CatalogEntry("builtin:donut", "donut", "a donut with pink icing"),
+        CatalogEntry("builtin:umbrella", "umbrella", "an open yellow umbrella on a thin pole"),
+        CatalogEntry("builtin:robot", "robot", "a grey boxy robot with glowing eyes"),
+    ]
+}
+
+BUILTIN_BACKGROUNDS: dict[str, CatalogEntry] = {
+    e.ref: e
+    for e in [
+        CatalogEntry("builtin:clear_sky", "clear blue sky", "a clear blue sky in daylight"),
+        CatalogEntry("builtin:sunset", "sunset sky", "a warm orange sunset sky"),
+        CatalogEntry("builtin:overcast", "overcast sky", "a soft grey overcast sky"),
+        CatalogEntry("builtin:night", "night sky", "a dark blue night sky with moonlight"),
+        CatalogEntry("builtin:studio", "photo studio", "a neutral grey photo studio backdrop"),
+    ]
+}
+
+BUILTIN_FLOORS: dict[str, CatalogEntry] = {
+    e.ref: e
+    for e in [
+        CatalogEntry("builtin:checker_tiles", "checkered tiles", "black and white checkered tiles"),
+        CatalogEntry("builtin:wood_planks", "wooden planks", "warm brown wooden planks"),
+        CatalogEntry("builtin:marble", "marble", "polished white marble with grey veins"),
+        CatalogEntry("builtin:grass", "grass", "green grass"),
+        CatalogEntry("builtin:concrete", "concrete", "rough grey concrete"),
+        CatalogEntry("builtin:bricks", "red bricks", "red brick paving"),
+    ]
+}
+
+BUILTIN: dict[AssetKind, dict[str, CatalogEntry]] = {
+    "object": BUILTIN_OBJECTS,
+    "background": BUILTIN_BACKGROUNDS,
+    "floor": BUILTIN_FLOORS,
+}
+
+
+def builtin_entry(kind: AssetKind, ref: str, field: str = "asset") -> CatalogEntry:
+    """The catalogue entry of a built-in asset, or an error that lists what exists."""
+    entries = BUILTIN[kind]
+    if ref not in entries:
+        raise AssetNotFoundError(
+            f"{field}: unknown built-in {kind} {ref!r}; choose one of: {', '.join(sorted(entries))}"
+        )
+    return entries[ref]

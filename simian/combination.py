@@ -1,0 +1,187 @@
+"""The scene recipe ("combination"): a typed, validated description with no Blender inside.
+
+Every field is checked when a recipe is loaded, so bad input fails before any render
+starts, with the field's path in the message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from simian.assets.catalog import AssetRef
+from simian.errors import InvalidInputError
+from simian.vocabulary import AnimationName, EffectLevel, MovementDirection
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class ObjectScale(_Strict):
+    factor: float = Field(gt=0, le=100, description="Largest dimension of the rendered object, in metres")
+    name: str = Field(description="Scale word used in captions, e.g. 'large'")
+
+
+class ObjectMovement(_Strict):
+    direction: MovementDirection = Field(description="Direction relative to the camera at the first frame")
+    speed: float = Field(gt=0, le=20, description="Metres per second")
+
+
+class SceneObject(_Strict):
+    asset: str = Field(description="Asset reference, e.g. 'builtin:chair' or 'objaverse:<uid>'")
+    name: str = Field(min_length=1, description="Short name used in captions")
+    description: str = Field(min_length=1, description="Description used in captions")
+    placement: int = Field(ge=0, le=8, description="Cell of a 3x3 grid (4 = centre); shared cells stack")
+    scale: ObjectScale
+    movement: ObjectMovement | None = None
+    camera_follow: bool = False
+
+    @field_validator("asset")
+    @classmethod
+    def _check_asset(cls, value: str) -> str:
+        AssetRef.parse(value)
+        return value
+
+
+class Background(_Strict):
+    asset: str = Field(description="Sky or HDRI reference, e.g. 'builtin:sunset' or 'polyhaven:<id>'")
+    name: str = Field(min_length=1)
+
+    @field_validator("asset")
+    @classmethod
+    def _check_asset(cls, value: str) -> str:
+        AssetRef.parse(value)
+        return value
+
+
+class Orientation(_Strict):
+    yaw: float = Field(ge=-360, le=360, description="Camera direction around the scene; 0 = front view")
+    pitch: float = Field(ge=-10, le=89, description="Camera elevation in degrees; 0 = eye level")
+
+
+class Framing(_Strict):
+    fov: float = Field(gt=0, lt=180, description="Horizontal field of view in degrees")
+    coverage_factor: float = Field(gt=0, le=10, description="Frame size relative to the scene's extent")
+    name: str = Field(min_length=1)
+
+
+class CameraAnimation(_Strict):
+    name: AnimationName = "static"
+    speed_factor: float = Field(default=1.0, gt=0, le=10, description="Multiplies the move's base rate")
+
+
+class Stage(_Strict):
+    floor: str = Field(description="Floor material reference, e.g. 'builtin:marble' or 'polyhaven:<id>'")
+    name: str = Field(min_length=1)
+    uv_scale: tuple[Annotated[float, Field(gt=0, le=100)], Annotated[float, Field(gt=0, le=100)]] = (1.0, 1.0)
+    uv_rotation: float = Field(default=0.0, ge=-360, le=360)
+
+    @field_validator("floor")
+    @classmethod
+    def _check_floor(cls, value: str) -> str:
+        AssetRef.parse(value)
+        return value
+
+
+class Bloom(_Strict):
+    intensity: float = Field(default=0.0, ge=0, le=1)
+    threshold: float = Field(default=0.8, ge=0, le=10)
+    level: EffectLevel = "none"
+
+
+class AmbientOcclusion(_Strict):
+    factor: float = Field(default=0.0, ge=0, le=1)
+    distance: float = Field(default=0.5, gt=0, le=10)
+    level: EffectLevel = "none"
+
+
+class MotionBlur(_Strict):
+    shutter: float = Field(default=0.0, ge=0, le=1, description="Fraction of a frame the shutter is open")
+    level: EffectLevel = "none"
+
+
+class PostProcessing(_Strict):
+    bloom: Bloom = Bloom()
+    ambient_occlusion: AmbientOcclusion = AmbientOcclusion()
+    motion_blur: MotionBlur = MotionBlur()
+
+
+class SectionCaptions(_Strict):
+    objects: str
+    background: str
+    orientation: str
+    framing: str
+    animation: str
+    stage: str
+    postprocessing: str
+
+
+class Combination(_Strict):
+    """One scene recipe. `captions` and `caption` are derived from the rest by the combiner."""
+
+    index: int = Field(ge=0)
+    seed: int | None = Field(default=None, description="Seed the combination was drawn from, if any")
+    objects: list[SceneObject] = Field(min_length=1, max_length=9)
+    background: Background
+    orientation: Orientation
+    framing: Framing
+    animation: CameraAnimation = CameraAnimation()
+    stage: Stage
+    postprocessing: PostProcessing = PostProcessing()
+    captions: SectionCaptions | None = None
+    caption: str | None = None
+
+    @model_validator(mode="after")
+    def _check_scene(self) -> Combination:
+        followed = [i for i, o in enumerate(self.objects) if o.camera_follow]
+        if len(followed) > 1:
+            raise ValueError(
+                f"objects {followed} all set camera_follow; the camera can follow one object only"
+            )
+        cells: dict[int, int] = {}
+        for obj in self.objects:
+            cells[obj.placement] = cells.get(obj.placement, 0) + 1
+        for i, obj in enumerate(self.objects):
+            if obj.movement is not None and cells[obj.placement] > 1:
+                raise ValueError(
+                    f"objects[{i}] moves but shares placement {obj.placement} with a stacked object; "
+                    "give it its own placement or remove its movement"
+                )
+        return self
+
+    def scene_key_dict(self) -> dict[str, Any]:
+        """The normalised recipe that decides pixels: captions and seed excluded."""
+        return self.model_dump(mode="json", exclude={"captions", "caption", "seed", "index"})
+
+
+def format_validation_error(exc: ValidationError, where: str) -> str:
+    """One line per problem: the field path, what is wrong, the bad value."""
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        bad = err.get("input")
+        shown = "" if isinstance(bad, dict | list) else f" (got {bad!r})"
+        lines.append(f"{where}: field '{path}': {msg}{shown}")
+    return "\n".join(lines)
+
+
+def parse_combination(data: Any, where: str = "combination") -> Combination:
+    """Validate one recipe; raise InvalidInputError naming every bad field."""
+    try:
+        return Combination.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(format_validation_error(exc, where)) from None
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{where}: {exc}") from None
+
+
+def combination_schema() -> dict[str, Any]:
+    return Combination.model_json_schema()
+
+
+def dumps(combination: Combination) -> str:
+    return json.dumps(combination.model_dump(mode="json"), sort_keys=True)

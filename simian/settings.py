@@ -1,0 +1,98 @@
+"""One typed settings object, built at the edge (CLI, flow entry) and passed down.
+
+Values come from the process environment first, then from a `.env` file
+(python-dotenv). Secrets are `SecretStr` so they never print in logs or reprs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from simian.errors import InvalidInputError
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "simian"
+
+
+class Settings(BaseSettings):
+    """Every variable the product reads. See `.env.example` for documentation."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    redis_host: str = "localhost"
+    redis_port: int = Field(default=6379, ge=1, le=65535)
+    redis_user: str | None = None
+    redis_password: SecretStr | None = None
+    redis_db: int = Field(default=0, ge=0)
+    redis_url: SecretStr | None = None
+
+    hf_token: SecretStr | None = None
+    hf_repo_id: str | None = None
+    hf_endpoint: str | None = None
+
+    simian_cache_dir: Path = Field(default_factory=_default_cache_dir)
+    simian_polyhaven_api: str = "https://api.polyhaven.com"
+    simian_objaverse_repo: str = "allenai/objaverse"
+    simian_download_timeout_s: float = Field(default=60.0, gt=0)
+    simian_download_retries: int = Field(default=4, ge=0)
+    simian_render_timeout_s: float = Field(default=900.0, gt=0)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme = value.get_secret_value().split("://", 1)[0]
+            if scheme not in {"redis", "rediss", "unix"}:
+                raise ValueError("REDIS_URL must start with redis://, rediss:// (TLS) or unix://")
+        return value
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.simian_cache_dir
+
+    def redis_connection_url(self) -> str:
+        """The URL to reach Redis with; contains the password, so never log it."""
+        if self.redis_url is not None:
+            return self.redis_url.get_secret_value()
+        auth = ""
+        if self.redis_password is not None:
+            user = quote(self.redis_user or "", safe="")
+            auth = f"{user}:{quote(self.redis_password.get_secret_value(), safe='')}@"
+        return f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+    def redis_display(self) -> str:
+        """Where Redis is, without credentials: safe to log."""
+        if self.redis_url is not None:
+            url = self.redis_url.get_secret_value()
+            scheme, _, rest = url.partition("://")
+            return f"{scheme}://{rest.rsplit('@', 1)[-1]}"
+        return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+
+def load_settings(env_file: Path | str | None = ".env") -> Settings:
+    """Build settings from the environment, falling back to `env_file` when it exists.
+
+    Environment variables win over the file, as python-dotenv does by default.
+    """
+    file_values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    try:
+        merged = {**file_values, **{k: v for k, v in os.environ.items()}}
+        lowered = {k.lower(): v for k, v in merged.items() if k.lower() in Settings.model_fields}
+        return Settings(**lowered)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}: {err['msg']}")
+        raise InvalidInputError(
+            "invalid configuration in the environment or .env: " + "; ".join(problems)
+        ) from None
