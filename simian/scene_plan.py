@@ -184,10 +184,12 @@ def plan_scene(combination: Combination, duration_s: float = 2.0) -> ScenePlan:
     radius_xy = max(math.dist((fx, fy), positions[i]) + o.scale.factor / 2 for i, o in enumerate(c.objects))
     radius = math.hypot(radius_xy, tallest / 2)
     target = (fx, fy, min(tallest, max(o.scale.factor for o in c.objects)) * 0.4)
-    # The fov is horizontal; frames are wider than tall, so size the shot for a 16:9 height.
-    half = math.radians(c.framing.fov) / 2
-    vertical_tan = math.tan(half) * 9 / 16
-    distance = max(radius * c.framing.coverage_factor / max(vertical_tan, 1e-3), radius * 1.2, 0.5)
+    # The fov is horizontal: fit the ground spread across the width and the tallest stack in the height
+    # (frames are assumed 16:9 or wider, so the vertical half-angle is smaller).
+    tan_h = math.tan(math.radians(c.framing.fov) / 2)
+    tan_v = tan_h * 9 / 16
+    coverage = c.framing.coverage_factor
+    distance = max(radius_xy * coverage / tan_h, (tallest / 2) * coverage / tan_v, radius * 1.1, 0.5)
     move = CAMERA_MOVES[c.animation.name]
     rate = move.base_rate * c.animation.speed_factor
     if move.relative:

@@ -49,13 +49,13 @@ class FramingRange:
 
 
 FRAMINGS: tuple[FramingRange, ...] = (
-    FramingRange("extreme_closeup", "extreme close-up", 10, 15, 1.0, 1.15),
-    FramingRange("closeup", "close-up shot", 15, 24, 1.05, 1.25),
-    FramingRange("medium_closeup", "medium close-up shot", 24, 30, 1.1, 1.35),
-    FramingRange("medium", "medium shot", 30, 40, 1.2, 1.5),
-    FramingRange("medium_wide", "medium wide shot", 40, 55, 1.3, 1.7),
-    FramingRange("wide", "wide shot", 55, 70, 1.5, 2.0),
-    FramingRange("extreme_wide", "extreme wide shot", 70, 90, 1.8, 2.5),
+    FramingRange("extreme_closeup", "extreme close-up", 10, 15, 1.0, 1.1),
+    FramingRange("closeup", "close-up shot", 15, 24, 1.0, 1.15),
+    FramingRange("medium_closeup", "medium close-up shot", 24, 30, 1.05, 1.2),
+    FramingRange("medium", "medium shot", 30, 40, 1.1, 1.3),
+    FramingRange("medium_wide", "medium wide shot", 40, 55, 1.15, 1.4),
+    FramingRange("wide", "wide shot", 55, 70, 1.2, 1.5),
+    FramingRange("extreme_wide", "extreme wide shot", 70, 90, 1.3, 1.6),
 )
 
 

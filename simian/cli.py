@@ -1,0 +1,208 @@
+"""`simian` command line: combine, schema, render (and the local stack commands).
+
+Everything is validated before Blender starts; errors print one clear line per problem
+and exit with status 2 (bad input) or 1 (some combinations failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from simian.errors import InvalidInputError, SimianError
+
+logger = logging.getLogger("simian")
+
+
+def _index_range(text: str) -> tuple[int, int]:
+    start, sep, end = text.partition(":")
+    try:
+        a, b = int(start), int(end)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--range {text!r}: write START:END, e.g. 0:6 (END exclusive)"
+        ) from None
+    if not sep or a < 0 or b <= a:
+        raise argparse.ArgumentTypeError(f"--range {text!r}: need 0 <= START < END, e.g. 0:6")
+    return a, b
+
+
+def _add_combiner_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("combination drawing (with --seed)")
+    group.add_argument("--max-objects", type=int, default=3, help="at most this many objects per scene (1-9)")
+    group.add_argument("--movement", action="store_true", help="objects move")
+    group.add_argument("--ontop", action="store_true", help="objects may stand on each other")
+    group.add_argument("--camera-follow", action="store_true", help="the camera follows one object")
+    group.add_argument("--random", action="store_true", help="flip a coin per scene for the three above")
+
+
+def _combiner_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from simian.combiner import CombinerOptions
+
+    if not 1 <= args.max_objects <= 9:
+        raise InvalidInputError(f"--max-objects: {args.max_objects} is outside 1..9")
+    return CombinerOptions(
+        max_objects=args.max_objects,
+        movement=args.movement,
+        ontop=args.ontop,
+        camera_follow=args.camera_follow,
+        random=args.random,
+    )
+
+
+def cmd_combine(args: argparse.Namespace) -> int:
+    from simian.combiner import combine
+
+    if args.count < 0:
+        raise InvalidInputError("--count: must be 0 or more")
+    data = combine(args.seed, args.count, _combiner_options(args))
+    text = json.dumps(data, indent=2) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.partial")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+        logger.info("wrote %d combinations (seed %d) to %s", args.count, args.seed, out)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from simian.combination import combination_schema
+
+    sys.stdout.write(json.dumps(combination_schema(), indent=2) + "\n")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from simian.assets.resolver import AssetResolver, check_assets
+    from simian.combination_source import open_source
+    from simian.render import Renderer, RenderError, ensure_writable_dir, parse_render_settings
+    from simian.settings import load_settings
+
+    config = load_settings()
+    render_settings = parse_render_settings(
+        width=args.width,
+        height=args.height,
+        frames=args.frames,
+        fps=args.fps,
+        engine=args.engine,
+        samples=args.samples,
+        device=args.device,
+        images=args.images,
+    )
+    source = open_source(args.seed, args.combinations, _combiner_options(args))
+    start, end = (args.index, args.index + 1) if args.range is None else args.range
+    if end > len(source):
+        flag = "--index" if args.range is None else "--range"
+        raise InvalidInputError(
+            f"{flag}: {source.describe()} holds {len(source)} combinations, so indices must be below {len(source)}"
+        )
+    combinations = [source.get(i) for i in range(start, end)]
+    for combination in combinations:
+        check_assets(combination, f"combinations[{combination.index}]")
+    out_dir = Path(args.output)
+    ensure_writable_dir(out_dir)
+    timeout = args.timeout or config.simian_render_timeout_s
+    failures = 0
+    began = time.perf_counter()
+    with Renderer(timeout_s=timeout, resolve_assets=AssetResolver(config)) as renderer:
+        for n, combination in enumerate(combinations, 1):
+            try:
+                result = renderer.render(combination, render_settings, out_dir)
+            except (RenderError, SimianError) as exc:
+                failures += 1
+                logger.error("[%d/%d] %s", n, len(combinations), exc)
+                continue
+            logger.info(
+                "[%d/%d] %s rendered in %.2f s (Blender %.2f s, %s)",
+                n,
+                len(combinations),
+                result.media,
+                result.total_seconds,
+                result.render_seconds,
+                result.device,
+            )
+    elapsed = time.perf_counter() - began
+    done = len(combinations) - failures
+    logger.info(
+        "%d rendered, %d failed, %.2f s per video, in %s",
+        done,
+        failures,
+        elapsed / len(combinations),
+        out_dir,
+    )
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simian", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    combine = sub.add_parser("combine", help="draw scene recipes into a combinations file")
+    combine.add_argument("--seed", type=int, required=True)
+    combine.add_argument("--count", type=int, required=True)
+    combine.add_argument("-o", "--output", default="combinations.json", help="file to write, or - for stdout")
+    _add_combiner_flags(combine)
+    combine.set_defaults(func=cmd_combine)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of a combination")
+    schema.set_defaults(func=cmd_schema)
+
+    render = sub.add_parser("render", help="render combinations into videos with caption sidecars")
+    which = render.add_mutually_exclusive_group(required=True)
+    which.add_argument("--index", type=int, help="render this one combination")
+    which.add_argument(
+        "--range", type=_index_range, help="render START:END (END exclusive) in one warm process"
+    )
+    source = render.add_mutually_exclusive_group(required=True)
+    source.add_argument("--seed", type=int, help="draw combination i from (seed, i)")
+    source.add_argument("--combinations", help="a combinations file or http(s) URL")
+    render.add_argument("--width", type=int, default=320)
+    render.add_argument("--height", type=int, default=180)
+    render.add_argument("--frames", type=int, default=24)
+    render.add_argument("--fps", type=int, default=24)
+    render.add_argument("--engine", choices=["cycles", "eevee", "workbench"], default="cycles")
+    render.add_argument("--samples", type=int, default=16)
+    render.add_argument("--device", choices=["auto", "cpu", "cuda", "optix", "hip"], default="auto")
+    render.add_argument("--images", action="store_true", help="write PNG frames instead of an mp4")
+    render.add_argument(
+        "--timeout", type=float, default=None, help="seconds per combination before it is killed"
+    )
+    render.add_argument("-o", "--output", required=True, help="output folder")
+    _add_combiner_flags(render)
+    render.set_defaults(func=cmd_render)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    if getattr(args, "index", None) is not None and args.index < 0:
+        parser.error(f"--index: {args.index} is negative; indices start at 0")
+    try:
+        return int(args.func(args))
+    except InvalidInputError as exc:
+        for line in str(exc).splitlines():
+            print(f"simian: error: {line}", file=sys.stderr)
+        return 2
+    except SimianError as exc:
+        print(f"simian: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""Turn a combination plus its scene plan into a Blender scene (runs inside the render child).
+
+The geometry comes from `simian.scene_plan`, the same numbers the captions were written from;
+this module only mirrors them into bpy, keyframing every frame so the video matches the plan.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import bpy
+from mathutils import Euler, Matrix, Vector
+
+from simian.assets.catalog import AssetRef
+from simian.combination import Combination
+from simian.render.blender import builtin_floors, builtin_objects, builtin_world, external_assets
+from simian.render.blender.device import configure_cycles_device
+from simian.render.settings import ENGINE_IDS, RenderSettings
+from simian.scene_plan import ScenePlan, plan_scene
+from simian.vocabulary import SENSOR_WIDTH_MM
+
+FLOOR_SIZE = 400.0
+
+
+def reset_scene() -> bpy.types.Scene:
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return bpy.context.scene
+
+
+def _world_bounds(objects: list[bpy.types.Object]) -> tuple[Vector, Vector]:
+    lo = Vector((math.inf,) * 3)
+    hi = Vector((-math.inf,) * 3)
+    for obj in objects:
+        if obj.type != "MESH":
+            continue
+        for corner in obj.bound_box:
+            world = obj.matrix_world @ Vector(corner)
+            lo = Vector(min(a, b) for a, b in zip(lo, world, strict=True))
+            hi = Vector(max(a, b) for a, b in zip(hi, world, strict=True))
+    if lo.x == math.inf:
+        raise RuntimeError("the asset holds no mesh geometry")
+    return lo, hi
+
+
+def _add_object(ref: AssetRef, asset_paths: dict[str, str], name: str) -> bpy.types.Object:
+    """Build or import an asset under one empty root whose origin is the asset's bottom centre."""
+    if ref.source == "builtin":
+        parts = [builtin_objects.build_object(ref.id)]
+    else:
+        parts = external_assets.import_model(Path(asset_paths[str(ref)]))
+    bpy.context.view_layer.update()
+    lo, hi = _world_bounds(parts)
+    size = max(hi - lo)
+    if size <= 0:
+        raise RuntimeError(f"{ref}: the asset has zero size")
+    root = bpy.data.objects.new(name, None)
+    bpy.context.scene.collection.objects.link(root)
+    offset = Matrix.Translation(Vector(((lo.x + hi.x) / -2, (lo.y + hi.y) / -2, -lo.z)))
+    normalise = Matrix.Scale(1.0 / size, 4) @ offset
+    for part in parts:
+        if part.parent is None:
+            part.parent = root
+            part.matrix_world = normalise @ part.matrix_world
+    root["normalised_height"] = (hi.z - lo.z) / size
+    return root
+
+
+def _place_objects(
+    combination: Combination, plan: ScenePlan, settings: RenderSettings, asset_paths: dict[str, str]
+) -> list[bpy.types.Object]:
+    roots = []
+    tops: dict[int, float] = {}
+    for i, obj in enumerate(combination.objects):
+        root = _add_object(AssetRef.parse(obj.asset), asset_paths, f"object_{i}_{obj.name}")
+        factor = obj.scale.factor
+        root.scale = (factor, factor, factor)
+        track = plan.objects[i]
+        base_z = tops.get(obj.placement, 0.0)
+        tops[obj.placement] = base_z + root["normalised_height"] * factor
+        rest = Vector((track.rest[0], track.rest[1], base_z))
+        root.location = rest
+        if track.velocity != (0.0, 0.0, 0.0):
+            for frame in range(1, settings.frames + 1):
+                off = plan.object_offset(i, (frame - 1) / settings.fps)
+                root.location = rest + Vector(off)
+                root.keyframe_insert("location", frame=frame)
+        roots.append(root)
+    return roots
+
+
+def _camera_matrix_euler(heading: float, look_pitch: float, roll: float, previous: Euler | None) -> Euler:
+    rot = (
+        Matrix.Rotation(math.radians(heading - 90.0), 4, "Z")
+        @ Matrix.Rotation(math.radians(90.0 - look_pitch), 4, "X")
+        @ Matrix.Rotation(math.radians(roll), 4, "Z")
+    )
+    return rot.to_euler("XYZ", previous) if previous is not None else rot.to_euler("XYZ")
+
+
+def _add_camera(scene: bpy.types.Scene, plan: ScenePlan, settings: RenderSettings) -> bpy.types.Object:
+    data = bpy.data.cameras.new("camera")
+    data.sensor_fit = "HORIZONTAL"
+    data.sensor_width = SENSOR_WIDTH_MM
+    data.clip_start = 0.05
+    data.clip_end = FLOOR_SIZE * 2
+    camera = bpy.data.objects.new("camera", data)
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    previous: Euler | None = None
+    animated = plan.move.quantity != "none" or any(t.velocity != (0.0, 0.0, 0.0) for t in plan.objects)
+    frames = range(1, settings.frames + 1) if animated else range(1, 2)
+    for frame in frames:
+        pose = plan.camera_at((frame - 1) / settings.fps)
+        camera.location = pose.location
+        previous = _camera_matrix_euler(pose.heading_deg, pose.look_pitch_deg, pose.roll_deg, previous)
+        camera.rotation_euler = previous
+        data.angle = math.radians(pose.fov_deg)
+        if animated:
+            camera.keyframe_insert("location", frame=frame)
+            camera.keyframe_insert("rotation_euler", frame=frame)
+            data.keyframe_insert("lens", frame=frame)
+    return camera
+
+
+def _add_background(scene: bpy.types.Scene, combination: Combination, asset_paths: dict[str, str]) -> None:
+    ref = AssetRef.parse(combination.background.asset)
+    if ref.source == "builtin":
+        builtin_world.apply_background(scene, ref.id)
+    else:
+        external_assets.apply_hdri(scene, Path(asset_paths[str(ref)]))
+
+
+def _add_floor(combination: Combination, asset_paths: dict[str, str]) -> None:
+    stage = combination.stage
+    ref = AssetRef.parse(stage.floor)
+    if ref.source == "builtin":
+        material = builtin_floors.make_floor_material(ref.id, stage.uv_scale, stage.uv_rotation)
+    else:
+        material = external_assets.texture_material(
+            Path(asset_paths[str(ref)]), stage.uv_scale, stage.uv_rotation
+        )
+    builtin_floors.build_floor(material, FLOOR_SIZE)
+
+
+def _configure_engine(
+    scene: bpy.types.Scene, combination: Combination, settings: RenderSettings, gpu_backends: list[str]
+) -> str:
+    scene.render.engine = ENGINE_IDS[settings.engine]
+    device = "CPU"
+    if settings.engine == "cycles":
+        device = configure_cycles_device(scene, settings.device, gpu_backends)
+        scene.cycles.samples = settings.samples
+        scene.cycles.seed = combination.index
+        scene.cycles.use_animated_seed = True
+        scene.cycles.use_denoising = settings.samples >= 8
+        scene.cycles.max_bounces = 4
+        scene.cycles.use_adaptive_sampling = True
+    elif settings.engine == "eevee":
+        scene.eevee.taa_render_samples = settings.samples
+        device = "GPU (OpenGL/EGL)"
+    else:
+        shading = scene.display.shading
+        shading.light = "STUDIO"
+        shading.color_type = "MATERIAL"
+        scene.display.render_aa = "8" if settings.samples >= 8 else "FXAA"
+        device = "GPU (OpenGL/EGL)"
+    blur = combination.postprocessing.motion_blur
+    scene.render.use_motion_blur = (
+        settings.engine != "workbench" and blur.level != "none" and blur.shutter > 0
+    )
+    scene.render.motion_blur_shutter = max(blur.shutter, 0.01)
+    return device
+
+
+def _configure_compositor(scene: bpy.types.Scene, combination: Combination, settings: RenderSettings) -> None:
+    """Bloom (glare) and ambient occlusion (AO pass multiplied in), where the engine renders them."""
+    pp = combination.postprocessing
+    bloom = pp.bloom.level != "none" and pp.bloom.intensity > 0
+    ao = pp.ambient_occlusion.level != "none" and settings.engine in ("cycles", "eevee")
+    if not (bloom or ao):
+        return
+    tree = bpy.data.node_groups.new("compositor", "CompositorNodeTree")
+    tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+    layers = tree.nodes.new("CompositorNodeRLayers")
+    output = tree.nodes.new("NodeGroupOutput")
+    image = layers.outputs["Image"]
+    if ao:
+        scene.view_layers[0].use_pass_ambient_occlusion = True
+        scene.world.light_settings.distance = pp.ambient_occlusion.distance
+        mix = tree.nodes.new("ShaderNodeMix")
+        mix.data_type = "RGBA"
+        mix.blend_type = "MULTIPLY"
+        mix.inputs["Factor"].default_value = pp.ambient_occlusion.factor
+        tree.links.new(image, mix.inputs[6])
+        tree.links.new(layers.outputs["Ambient Occlusion"], mix.inputs[7])
+        image = mix.outputs[2]
+    if bloom:
+        glare = tree.nodes.new("CompositorNodeGlare")
+        glare.inputs["Type"].default_value = "Bloom"
+        glare.inputs["Threshold"].default_value = pp.bloom.threshold
+        glare.inputs["Strength"].default_value = pp.bloom.intensity
+        tree.links.new(image, glare.inputs["Image"])
+        image = glare.outputs[0]
+    tree.links.new(image, output.inputs[0])
+    scene.compositing_node_group = tree
+    scene.render.use_compositing = True
+
+
+def _configure_output(scene: bpy.types.Scene, settings: RenderSettings, target: Path) -> None:
+    render = scene.render
+    render.resolution_x = settings.width
+    render.resolution_y = settings.height
+    render.resolution_percentage = 100
+    render.fps = settings.fps
+    render.fps_base = 1.0
+    scene.frame_start = 1
+    scene.frame_end = settings.frames
+    image = render.image_settings
+    if settings.images:
+        image.media_type = "IMAGE"
+        image.file_format = "PNG"
+        image.color_mode = "RGB"
+        render.filepath = str(target / "frame_####")
+    else:
+        image.media_type = "VIDEO"
+        image.file_format = "FFMPEG"
+        ffmpeg = render.ffmpeg
+        ffmpeg.format = "MPEG4"
+        ffmpeg.codec = "H264"
+        ffmpeg.constant_rate_factor = "HIGH"
+        ffmpeg.ffmpeg_preset = "GOOD"
+        ffmpeg.gopsize = max(1, settings.fps)
+        ffmpeg.audio_codec = "NONE"
+        render.filepath = str(target)
+    render.use_file_extension = not settings.images
+    render.use_overwrite = True
+
+
+def build_scene(
+    combination: Combination,
+    settings: RenderSettings,
+    asset_paths: dict[str, str],
+    target: Path,
+    gpu_backends: list[str],
+) -> str:
+    """Build the whole scene; return the device used."""
+    scene = reset_scene()
+    plan = plan_scene(combination, settings.duration_s)
+    _add_background(scene, combination, asset_paths)
+    _add_floor(combination, asset_paths)
+    _place_objects(combination, plan, settings, asset_paths)
+    _add_camera(scene, plan, settings)
+    device = _configure_engine(scene, combination, settings, gpu_backends)
+    _configure_compositor(scene, combination, settings)
+    _configure_output(scene, settings, target)
+    return device
+
+
+def render_animation() -> None:
+    bpy.ops.render.render(animation=True)

@@ -1,0 +1,119 @@
+"""Output files: names, decode verification, checksums and atomic publication.
+
+A video is rendered to a hidden temporary name, decoded to verify frame count and size,
+then renamed into place; the sidecar JSON is written last, so its presence marks a
+complete output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+
+from simian.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    media: Path  # DIR/00000007.mp4, or the folder DIR/00000007/ of PNG frames
+    sidecar: Path  # DIR/00000007.json
+
+    @classmethod
+    def for_index(cls, out_dir: Path, index: int, images: bool) -> OutputPaths:
+        stem = f"{index:08d}"
+        return cls(out_dir / (stem if images else f"{stem}.mp4"), out_dir / f"{stem}.json")
+
+    def temporary_media(self) -> Path:
+        return self.media.with_name(f".{self.media.name}.{uuid.uuid4().hex[:8]}.partial")
+
+
+class OutputVerificationError(RuntimeError):
+    """A rendered file does not decode to what was asked for."""
+
+
+def ensure_writable_dir(out_dir: Path) -> None:
+    """Create the output folder and prove we can write there, before any render starts."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".simian-write-test-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InvalidInputError(
+            f"output: cannot write to {out_dir} ({exc.strerror or exc}); choose another folder with -o "
+            "or fix its permissions"
+        ) from None
+
+
+def verify_video(path: Path, frames: int, width: int, height: int) -> None:
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            codec, pix_fmt = stream.codec_context.name, stream.codec_context.format.name
+            count = 0
+            for frame in container.decode(stream):
+                if (frame.width, frame.height) != (width, height):
+                    raise OutputVerificationError(
+                        f"{path.name}: frame {count} is {frame.width}x{frame.height}, expected {width}x{height}"
+                    )
+                count += 1
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise OutputVerificationError(f"{path.name} does not decode: {exc}") from exc
+    if count != frames:
+        raise OutputVerificationError(f"{path.name} decodes to {count} frames, expected {frames}")
+    if codec != "h264" or pix_fmt != "yuv420p":
+        raise OutputVerificationError(f"{path.name} is {codec}/{pix_fmt}, expected h264/yuv420p")
+
+
+def verify_frames(folder: Path, frames: int, width: int, height: int) -> None:
+    pngs = sorted(folder.glob("frame_*.png"))
+    if len(pngs) != frames:
+        raise OutputVerificationError(f"{folder.name} holds {len(pngs)} PNG frames, expected {frames}")
+    for png in pngs:
+        try:
+            with av.open(str(png)) as container:
+                frame = next(container.decode(video=0))
+        except (av.error.FFmpegError, StopIteration) as exc:
+            raise OutputVerificationError(f"{png.name} does not decode: {exc}") from exc
+        if (frame.width, frame.height) != (width, height):
+            raise OutputVerificationError(
+                f"{png.name} is {frame.width}x{frame.height}, expected {width}x{height}"
+            )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for item in sorted(path.iterdir()):
+            digest.update(item.name.encode())
+            digest.update(sha256_of(item).encode())
+        return digest.hexdigest()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def remove_path(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def publish(temporary: Path, paths: OutputPaths, sidecar: dict[str, Any]) -> None:
+    """Move the verified media into place, then write the sidecar atomically."""
+    if paths.media.is_dir():
+        shutil.rmtree(paths.media)
+    os.replace(temporary, paths.media)
+    tmp_sidecar = paths.sidecar.with_name(f".{paths.sidecar.name}.{uuid.uuid4().hex[:8]}.partial")
+    tmp_sidecar.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp_sidecar, paths.sidecar)
