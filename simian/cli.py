@@ -23,9 +23,7 @@ def _index_range(text: str) -> tuple[int, int]:
     try:
         a, b = int(start), int(end)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--range {text!r}: write START:END, e.g. 0:6 (END exclusive)"
-        ) from None
+        raise argparse.ArgumentTypeError(f"--range {text!r}: write START:END, e.g. 0:6 (END exclusive)") from None
     if not sep or a < 0 or b <= a:
         raise argparse.ArgumentTypeError(f"--range {text!r}: need 0 <= START < END, e.g. 0:6")
     return a, b
@@ -159,9 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="render combinations into videos with caption sidecars")
     which = render.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=int, help="render this one combination")
-    which.add_argument(
-        "--range", type=_index_range, help="render START:END (END exclusive) in one warm process"
-    )
+    which.add_argument("--range", type=_index_range, help="render START:END (END exclusive) in one warm process")
     source = render.add_mutually_exclusive_group(required=True)
     source.add_argument("--seed", type=int, help="draw combination i from (seed, i)")
     source.add_argument("--combinations", help="a combinations file or http(s) URL")
@@ -173,9 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--samples", type=int, default=16)
     render.add_argument("--device", choices=["auto", "cpu", "cuda", "optix", "hip"], default="auto")
     render.add_argument("--images", action="store_true", help="write PNG frames instead of an mp4")
-    render.add_argument(
-        "--timeout", type=float, default=None, help="seconds per combination before it is killed"
-    )
+    render.add_argument("--timeout", type=float, default=None, help="seconds per combination before it is killed")
     render.add_argument("-o", "--output", required=True, help="output folder")
     _add_combiner_flags(render)
     render.set_defaults(func=cmd_render)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from simian.assets.catalog import AssetKind, AssetRef, builtin_entry
@@ -91,8 +92,6 @@ def _texture_folder(maps: dict[str, Path]) -> Path:
     for name, path in maps.items():
         link = folder / f"{name}{path.suffix}"
         if not link.exists():
-            try:
+            with contextlib.suppress(FileExistsError):
                 link.symlink_to(path)
-            except FileExistsError:
-                pass
     return folder

@@ -84,9 +84,7 @@ def verify_frames(folder: Path, frames: int, width: int, height: int) -> None:
         except (av.error.FFmpegError, StopIteration) as exc:
             raise OutputVerificationError(f"{png.name} does not decode: {exc}") from exc
         if (frame.width, frame.height) != (width, height):
-            raise OutputVerificationError(
-                f"{png.name} is {frame.width}x{frame.height}, expected {width}x{height}"
-            )
+            raise OutputVerificationError(f"{png.name} is {frame.width}x{frame.height}, expected {width}x{height}")
 
 
 def sha256_of(path: Path) -> str:

@@ -6,6 +6,7 @@ hang of Blender kills only the child; the next call starts a fresh one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -129,10 +130,8 @@ class Renderer:
         if kill:
             self._process.kill()
         elif self._conn is not None:
-            try:
+            with contextlib.suppress(BrokenPipeError, OSError):
                 self._conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
         self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.kill()

@@ -33,9 +33,7 @@ class RenderSettings(BaseModel):
     @classmethod
     def _even(cls, value: int) -> int:
         if value % 2:
-            raise ValueError(
-                f"{value} is odd; H.264 yuv420p needs even sizes, use {value + 1} or {value - 1}"
-            )
+            raise ValueError(f"{value} is odd; H.264 yuv420p needs even sizes, use {value + 1} or {value - 1}")
         return value
 
     @property

@@ -53,9 +53,7 @@ def apply_hdri(scene: bpy.types.Scene, path: Path, strength: float = 1.0) -> Non
     links.new(background.outputs["Background"], output.inputs["Surface"])
 
 
-def texture_material(
-    location: Path, uv_scale: tuple[float, float], uv_rotation_deg: float
-) -> bpy.types.Material:
+def texture_material(location: Path, uv_scale: tuple[float, float], uv_rotation_deg: float) -> bpy.types.Material:
     """A PBR material from a texture set folder ({Diffuse,nor_gl,Rough,AO,arm}.*) or one image."""
     maps = {p.stem: p for p in location.iterdir()} if location.is_dir() else {"Diffuse": location}
     if "Diffuse" not in maps:

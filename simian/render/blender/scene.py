@@ -137,9 +137,7 @@ def _add_floor(combination: Combination, asset_paths: dict[str, str]) -> None:
     if ref.source == "builtin":
         material = builtin_floors.make_floor_material(ref.id, stage.uv_scale, stage.uv_rotation)
     else:
-        material = external_assets.texture_material(
-            Path(asset_paths[str(ref)]), stage.uv_scale, stage.uv_rotation
-        )
+        material = external_assets.texture_material(Path(asset_paths[str(ref)]), stage.uv_scale, stage.uv_rotation)
     builtin_floors.build_floor(material, FLOOR_SIZE)
 
 
@@ -166,9 +164,7 @@ def _configure_engine(
         scene.display.render_aa = "8" if settings.samples >= 8 else "FXAA"
         device = "GPU (OpenGL/EGL)"
     blur = combination.postprocessing.motion_blur
-    scene.render.use_motion_blur = (
-        settings.engine != "workbench" and blur.level != "none" and blur.shutter > 0
-    )
+    scene.render.use_motion_blur = settings.engine != "workbench" and blur.level != "none" and blur.shutter > 0
     scene.render.motion_blur_shutter = max(blur.shutter, 0.01)
     return device
 
