@@ -215,6 +215,7 @@ class Renderer:
                 "renderer_version": RENDERER_VERSION,
                 "sha256": digest,
                 "device": reply["device"],
+                "render_pid": reply["pid"],
                 "build_seconds": round(reply["build_seconds"], 4),
                 "render_seconds": round(reply["render_seconds"], 4),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

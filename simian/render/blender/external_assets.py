@@ -25,7 +25,10 @@ def _importer(suffix: str) -> Callable[[str], object]:
 def import_model(path: Path) -> list[bpy.types.Object]:
     """Import a model file; return its top-level objects. A broken file raises with Blender's reason."""
     before = set(bpy.data.objects)
-    result = _importer(path.suffix.lower())(str(path))
+    try:
+        result = _importer(path.suffix.lower())(str(path))
+    except RuntimeError as exc:
+        raise RuntimeError(f"Blender could not import {path}: {str(exc).removeprefix('Error: ').strip()}") from None
     if result != {"FINISHED"}:
         raise RuntimeError(f"importing {path.name} did not finish ({result})")
     new = [o for o in bpy.data.objects if o not in before]

@@ -127,6 +127,10 @@ def _add_background(scene: bpy.types.Scene, combination: Combination, asset_path
     ref = AssetRef.parse(combination.background.asset)
     if ref.source == "builtin":
         builtin_world.apply_background(scene, ref.id)
+        # A smooth procedural sky needs only a coarse importance map; the default 1024 map is
+        # re-evaluated per frame and cost ten times the render itself at small sizes.
+        scene.world.cycles.sampling_method = "MANUAL"
+        scene.world.cycles.sample_map_resolution = 128
     else:
         external_assets.apply_hdri(scene, Path(asset_paths[str(ref)]))
 
@@ -229,7 +233,7 @@ def _configure_output(scene: bpy.types.Scene, settings: RenderSettings, target: 
         ffmpeg.gopsize = max(1, settings.fps)
         ffmpeg.audio_codec = "NONE"
         render.filepath = str(target)
-    render.use_file_extension = not settings.images
+    render.use_file_extension = True
     render.use_overwrite = True
 
 

@@ -1,0 +1,157 @@
+"""Rendering with real bpy: decoded videos, captions, determinism, failure isolation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simian.combiner import CombinerOptions, combination_for, combine
+from simian.vocabulary import CAMERA_MOVES
+
+from .conftest import TINY, decode_frames, run_simian
+
+pytestmark = pytest.mark.blender
+
+
+def _sidecar(out: Path, index: int) -> dict:
+    return json.loads((out / f"{index:08d}.json").read_text())
+
+
+def _leftovers(out: Path) -> list[str]:
+    return [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_render_index_acceptance(tmp_path):
+    out = tmp_path / "OUT"
+    result = run_simian(
+        "render", "--index", "0", "--seed", "7", "--width", "160", "--height", "96", "--frames", "12",
+        "--samples", "4", "-o", str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    frames = decode_frames(out / "00000000.mp4")
+    assert len(frames) == 12
+    assert frames[0].shape == (96, 160, 3)
+    for frame in frames:
+        assert frame.std() > 3, "frame is blank"
+    meta = _sidecar(out, 0)
+    recipe = combination_for(7, 0)
+    assert meta["combination"] == recipe.model_dump(mode="json")
+    assert meta["caption"] == recipe.caption
+    for obj in recipe.objects:
+        assert obj.name in meta["caption"]
+    assert meta["sha256"] == hashlib.sha256((out / "00000000.mp4").read_bytes()).hexdigest()
+    assert meta["settings"]["width"] == 160 and meta["settings"]["frames"] == 12
+    assert meta["render_seconds"] > 0 and meta["renderer_version"]
+    assert _leftovers(out) == []
+
+
+def _blocks(frame: np.ndarray, size: int = 8) -> np.ndarray:
+    """Mean colour of size x size blocks: keeps structure, averages away per-frame sampling noise."""
+    h, w = frame.shape[0] // size * size, frame.shape[1] // size * size
+    return frame[:h, :w].astype(float).reshape(h // size, size, w // size, size, 3).mean(axis=(1, 3))
+
+
+def _motion(frames: list[np.ndarray]) -> float:
+    return float(np.abs(_blocks(frames[0]) - _blocks(frames[-1])).mean())
+
+
+def test_range_is_one_warm_process_with_visible_motion(tmp_path):
+    out = tmp_path / "out"
+    source = tmp_path / "combinations.json"
+    data = combine(21, 4, CombinerOptions(max_objects=2))
+    # Pin the camera moves so both cases are covered: two moving cameras, one still scene.
+    moves = ["orbit_left", "dolly_in", "static", "crane_up"]
+    for entry, move in zip(data["combinations"], moves, strict=True):
+        entry["animation"] = {"name": move, "speed_factor": 2.0}
+        entry["caption"] = entry["captions"] = None
+        for obj in entry["objects"]:
+            obj["movement"] = None
+    source.write_text(json.dumps(data))
+    result = run_simian("render", "--range", "0:4", "--combinations", str(source), *TINY, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    pids = set()
+    for index, move in enumerate(moves):
+        frames = decode_frames(out / f"{index:08d}.mp4")
+        assert len(frames) == 6 and frames[0].shape == (48, 64, 3)
+        meta = _sidecar(out, index)
+        pids.add(meta["render_pid"])
+        assert CAMERA_MOVES[move].phrase in meta["caption"]
+        if move == "static":
+            assert _motion(frames) < 2.0
+        else:
+            assert _motion(frames) > 2.0, f"{move} shows no motion"
+    assert len(pids) == 1, "a range must render in one warm Blender process"
+
+
+def test_object_movement_is_visible(tmp_path):
+    out = tmp_path / "out"
+    source = tmp_path / "combinations.json"
+    data = combine(4, 1, CombinerOptions(max_objects=1, movement=True))
+    entry = data["combinations"][0]
+    entry["animation"] = {"name": "static", "speed_factor": 1.0}
+    entry["objects"][0]["movement"] = {"direction": "left", "speed": 2.0}
+    entry["caption"] = entry["captions"] = None
+    source.write_text(json.dumps(data))
+    result = run_simian("render", "--index", "0", "--combinations", str(source), *TINY, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert _motion(decode_frames(out / "00000000.mp4")) > 1.0
+    assert "moves to the left at 2.00 meters per second" in _sidecar(out, 0)["caption"]
+
+
+def test_same_inputs_give_same_video(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        result = run_simian("render", "--index", "3", "--seed", "5", *TINY, "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        runs.append((decode_frames(out / "00000003.mp4"), _sidecar(out, 3)))
+    (frames_a, meta_a), (frames_b, meta_b) = runs
+    assert meta_a["caption"] == meta_b["caption"]
+    assert meta_a["combination"] == meta_b["combination"]
+    for fa, fb in zip(frames_a, frames_b, strict=True):
+        assert np.abs(fa.astype(float) - fb.astype(float)).mean() < 1.0  # < 1/255 on a 0..1 scale
+
+
+def test_images_mode_writes_png_frames(tmp_path):
+    out = tmp_path / "out"
+    result = run_simian("render", "--index", "1", "--seed", "5", *TINY, "--images", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    pngs = sorted((out / "00000001").glob("frame_*.png"))
+    assert len(pngs) == 6
+    import av
+
+    with av.open(str(pngs[0])) as container:
+        frame = next(container.decode(video=0))
+    assert (frame.width, frame.height) == (64, 48)
+    assert _sidecar(out, 1)["file_name"] == "00000001"
+
+
+def test_broken_and_hanging_combinations_fail_alone(tmp_path):
+    """A corrupt model file and a model that never finishes loading fail; the others render."""
+    corrupt = tmp_path / "corrupt.glb"
+    corrupt.write_bytes(b"glTF\x02\x00\x00\x00" + os.urandom(200))
+    hanging = tmp_path / "hanging.obj"
+    os.mkfifo(hanging)  # opening it for reading blocks forever: a real hang inside Blender's importer
+    data = combine(8, 5, CombinerOptions(max_objects=1))
+    data["combinations"][1]["objects"][0]["asset"] = f"file:{corrupt}"
+    data["combinations"][3]["objects"][0]["asset"] = f"file:{hanging}"
+    source = tmp_path / "combinations.json"
+    source.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    result = run_simian(
+        "render", "--range", "0:5", "--combinations", str(source), *TINY, "--timeout", "25", "-o", str(out)
+    )
+    assert result.returncode == 1
+    for index in (0, 2, 4):
+        assert len(decode_frames(out / f"{index:08d}.mp4")) == 6
+    for index in (1, 3):
+        assert not (out / f"{index:08d}.mp4").exists() and not (out / f"{index:08d}.json").exists()
+    assert "combination 1:" in result.stderr and "corrupt.glb" in result.stderr
+    assert "combination 3: no result after 25 s" in result.stderr
+    assert "3 rendered, 2 failed" in result.stderr
+    assert _leftovers(out) == []
