@@ -1,0 +1,14 @@
+# The two commands of the README. Both set up everything they need first (bin/setup is idempotent).
+.PHONY: setup demo test lint
+
+setup:
+	bin/setup
+
+demo: setup
+	.venv/bin/simian demo
+
+test: setup
+	.venv/bin/python -m pytest -ra
+
+lint: setup
+	.venv/bin/ruff check simian flows tests bench
