@@ -139,6 +139,78 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _stack_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from simian.orchestration.stack import StackConfig
+    from simian.settings import load_settings
+
+    settings = load_settings()
+    return settings, StackConfig(
+        state_dir=Path(args.state_dir or settings.simian_state_dir).resolve(),
+        prefect_port=args.prefect_port or settings.simian_prefect_port,
+        render_workers=getattr(args, "workers", 1),
+        render_slots=getattr(args, "render_slots", None) or getattr(args, "workers", 1),
+    )
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from simian.orchestration.setup import init_prefect
+    from simian.settings import load_settings
+
+    init_prefect(load_settings(), render_slots=args.render_slots, commit_slots=args.commit_slots)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from simian.orchestration.stack import status, up
+
+    settings, config = _stack_config(args)
+    up(settings, config)
+    for line in status(settings, config):
+        print(line)
+    print(f"\nReady. Try: prefect deployment run simian/render-range -p start=0 -p end=10 --watch\n"
+          f"UI: {config.ui_url}   Stop everything with: simian down")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from simian.orchestration.stack import down
+
+    _, config = _stack_config(args)
+    stopped = down(config)
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from simian.orchestration.stack import status
+
+    settings, config = _stack_config(args)
+    for line in status(settings, config):
+        print(line)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Bring the local stack up and render a small range into ./dataset through Prefect."""
+    import subprocess
+
+    from simian.orchestration.stack import child_env, up
+
+    settings, config = _stack_config(args)
+    up(settings, config)
+    argv = [
+        sys.executable, "-m", "prefect", "deployment", "run", "simian/render-range",
+        "-p", f"start={args.start}", "-p", f"end={args.end}", "-p", "width=320", "-p", "height=180",
+        "-p", "frames=24", "-p", "samples=8", "-p", f"output={Path(args.output).resolve()}", "--watch",
+    ]
+    logger.info("running: prefect deployment run simian/render-range -p start=%d -p end=%d ...", args.start, args.end)
+    result = subprocess.run(argv, env=child_env(config))
+    if result.returncode == 0:
+        print(f"\nDone: {args.end - args.start} videos with captions in {Path(args.output).resolve()}/data/. "
+              f"Inspect the run at {config.ui_url}; stop the stack with `simian down`.")
+    return result.returncode
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simian", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -173,6 +245,29 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", required=True, help="output folder")
     _add_combiner_flags(render)
     render.set_defaults(func=cmd_render)
+
+    init = sub.add_parser("init", help="create pools, concurrency limits, blocks and automations (idempotent)")
+    init.add_argument("--render-slots", type=int, default=1, help="GPU render slots in the whole farm")
+    init.add_argument("--commit-slots", type=int, default=1, help="concurrent Hugging Face commits")
+    init.set_defaults(func=cmd_init)
+
+    for name, func, text in (
+        ("up", cmd_up, "start local Redis, Prefect server and workers (what is not already running)"),
+        ("down", cmd_down, "stop exactly what `simian up` started"),
+        ("status", cmd_status, "show what runs and where the UI is"),
+        ("demo", cmd_demo, "`up`, then render a small range into ./dataset through Prefect"),
+    ):
+        stack = sub.add_parser(name, help=text)
+        stack.add_argument("--state-dir", default=None, help="where pids, logs and the database live (.simian)")
+        stack.add_argument("--prefect-port", type=int, default=None, help="local Prefect server port (4200)")
+        if name in ("up", "demo"):
+            stack.add_argument("--workers", type=int, default=1, help="render workers to start on this machine")
+            stack.add_argument("--render-slots", type=int, default=None, help="render slots (default: workers)")
+        if name == "demo":
+            stack.add_argument("--start", type=int, default=0)
+            stack.add_argument("--end", type=int, default=4)
+            stack.add_argument("--output", default="dataset")
+        stack.set_defaults(func=func)
     return parser
 
 
@@ -185,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if getattr(args, "index", None) is not None and args.index < 0:
         parser.error(f"--index: {args.index} is negative; indices start at 0")
     try:

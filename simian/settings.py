@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     simian_download_timeout_s: float = Field(default=60.0, gt=0)
     simian_download_retries: int = Field(default=4, ge=0)
     simian_render_timeout_s: float = Field(default=900.0, gt=0)
+    simian_state_dir: Path = Path(".simian")
+    simian_prefect_port: int = Field(default=4200, ge=1, le=65535)
+    simian_env_file: Path | None = None
 
     @field_validator("redis_url")
     @classmethod
@@ -76,12 +79,24 @@ class Settings(BaseSettings):
         return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
 
 
-def load_settings(env_file: Path | str | None = ".env") -> Settings:
-    """Build settings from the environment, falling back to `env_file` when it exists.
+def _find_env_file() -> Path | None:
+    """SIMIAN_ENV_FILE, else ./.env, else the .env of the source checkout (workers run flows elsewhere)."""
+    explicit = os.environ.get("SIMIAN_ENV_FILE")
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path.cwd() / ".env", Path(__file__).resolve().parents[1] / ".env"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(env_file: Path | str | None = None) -> Settings:
+    """Build settings from the environment, falling back to the `.env` file when there is one.
 
     Environment variables win over the file, as python-dotenv does by default.
     """
     file_values: dict[str, str] = {}
+    env_file = env_file if env_file is not None else _find_env_file()
     if env_file is not None and Path(env_file).is_file():
         file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
     try:

@@ -153,7 +153,12 @@ def _marble(g: _Graph, uv: Socket) -> RGB:
     base = g.ramp(cloud.outputs["Factor"], [(0.3, (0.72, 0.72, 0.7)), (0.7, (0.9, 0.9, 0.88))])
     lines = g.ramp(
         veins.outputs["Factor"],
-        [(0.0, (0.3, 0.3, 0.32)), (0.02, (0.55, 0.55, 0.57)), (0.06, (1.0, 1.0, 1.0)), (1.0, (1.0, 1.0, 1.0))],
+        [
+            (0.0, (0.3, 0.3, 0.32)),
+            (0.02, (0.55, 0.55, 0.57)),
+            (0.06, (1.0, 1.0, 1.0)),
+            (1.0, (1.0, 1.0, 1.0)),
+        ],
     )
     g.link(g.mix(base, lines, 1.0, "MULTIPLY"), g.bsdf.inputs["Base Color"])
     g.bsdf.inputs["Roughness"].default_value = 0.06

@@ -235,8 +235,8 @@ class _Builder:
 
         A point with radius 0 becomes a single pole vertex, closing the surface there. `mats` is one
         material or one per band between consecutive points; `column_mats` instead cycles
-        materials around the axis (barrel staves). Walking the profile upwards on the outside
-        gives outward normals.
+        materials around the axis (barrel staves). Normals face to the right of the walking
+        direction in the (r, z) plane, so walking up the outside of a shape makes them face out.
         """
         matrix = matrix or Matrix()
         bands = [mats] * (len(profile) - 1) if isinstance(mats, bpy.types.Material) else list(mats)
@@ -416,8 +416,8 @@ def _lamp(b: _Builder) -> None:
     b.sphere(0.018, (0.0, -0.16, 0.4), brass, segments=12, rings=6)
     # Shade hangs from the arm's end, tilted so its opening points down and forward (-Y).
     frame = Matrix.Translation((0.0, -0.17, 0.39)) @ _rot("X", -35).to_4x4()
-    profile = [(0.0, 0.0), (0.035, 0.0), (0.045, -0.025), (0.075, -0.09), (0.1, -0.15)]
-    b.lathe(profile, [brass, shade, shade, shade], segments=28, matrix=frame)
+    profile = [(0.1, -0.15), (0.075, -0.09), (0.045, -0.025), (0.035, 0.0), (0.0, 0.0)]  # rim to top
+    b.lathe(profile, [shade, shade, shade, brass], segments=28, matrix=frame)
     b.sphere(0.03, tuple(frame @ Vector((0.0, 0.0, -0.07))), bulb, segments=12, rings=6)
 
 
@@ -667,10 +667,10 @@ def _umbrella(b: _Builder) -> None:
     pole = _material("umbrella_pole", (0.08, 0.08, 0.09), roughness=0.35, metallic=1.0)
     handle = _material("umbrella_handle", (0.2, 0.09, 0.03), roughness=0.5)
     ribs = 8
-    profile = [(0.0, 1.95), (0.35, 1.9), (0.65, 1.77), (0.88, 1.6), (1.0, 1.47)]
+    profile = [(1.0, 1.47), (0.88, 1.6), (0.65, 1.77), (0.35, 1.9), (0.0, 1.95)]  # rim up to the top
     rings = b.lathe(profile, yellow, segments=ribs * 2)
-    for t, ring in enumerate(rings[1:], start=1):  # sag the cloth between ribs: a scalloped rim
-        sag = t / (len(rings) - 1)
+    for t, ring in enumerate(rings[:-1]):  # sag the cloth between ribs: a scalloped rim
+        sag = 1 - t / (len(rings) - 1)
         for j, vert in enumerate(ring):
             if j % 2:
                 vert.co.x *= 1 - 0.05 * sag

@@ -196,6 +196,10 @@ def _build_world(name: str, sky: _Sky) -> bpy.types.World:
     link(color, background.inputs["Color"])
     output = new("ShaderNodeOutputWorld")
     link(background.outputs["Background"], output.inputs["Surface"])
+    # The sky is smooth (the disc and stars are camera-only), so a coarse light-sampling map is
+    # enough; the default 1024 map costs seconds per render on a CPU to evaluate this shader.
+    world.cycles.sampling_method = "MANUAL"
+    world.cycles.sample_map_resolution = 256
     # Workbench ignores node trees and shows world.color.
     world.color = tuple((h + m) / 2 for h, m in zip(sky.horizon, sky.sky_mid, strict=True))
     return world

@@ -173,6 +173,11 @@ def _configure_engine(
     return device
 
 
+def _socket(sockets: bpy.types.bpy_prop_collection, identifier: str) -> bpy.types.NodeSocket:
+    """Mix nodes repeat socket names per data type; only identifiers are unique."""
+    return next(s for s in sockets if s.identifier == identifier)
+
+
 def _configure_compositor(scene: bpy.types.Scene, combination: Combination, settings: RenderSettings) -> None:
     """Bloom (glare) and ambient occlusion (AO pass multiplied in), where the engine renders them."""
     pp = combination.postprocessing
@@ -192,9 +197,9 @@ def _configure_compositor(scene: bpy.types.Scene, combination: Combination, sett
         mix.data_type = "RGBA"
         mix.blend_type = "MULTIPLY"
         mix.inputs["Factor"].default_value = pp.ambient_occlusion.factor
-        tree.links.new(image, mix.inputs[6])
-        tree.links.new(layers.outputs["Ambient Occlusion"], mix.inputs[7])
-        image = mix.outputs[2]
+        tree.links.new(image, _socket(mix.inputs, "A_Color"))
+        tree.links.new(layers.outputs["Ambient Occlusion"], _socket(mix.inputs, "B_Color"))
+        image = _socket(mix.outputs, "Result_Color")
     if bloom:
         glare = tree.nodes.new("CompositorNodeGlare")
         glare.inputs["Type"].default_value = "Bloom"

@@ -1,0 +1,109 @@
+"""Spread a range over the render pool as chunk runs; wait, re-submit crashed chunks, report progress."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from prefect import get_client
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import run_deployment
+from prefect.logging import get_run_logger
+
+from simian.orchestration.job import RangeJob
+from simian.orchestration.names import DEPLOYMENT_CHUNK
+from simian.orchestration.redis_store import RunLedger
+
+MAX_CHUNK_ATTEMPTS = 3
+POLL_S = 2.0
+TERMINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+
+
+@dataclass
+class ChunkRun:
+    start: int
+    end: int
+    attempt: int = 0
+    flow_run_id: UUID | None = None
+    final: StateType | None = None
+    history: list[str] = field(default_factory=list)
+
+
+def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str) -> None:
+    chunk.attempt += 1
+    run: FlowRun = run_deployment(
+        DEPLOYMENT_CHUNK,
+        parameters={"start": chunk.start, "end": chunk.end, "job": job.model_dump(mode="json"),
+                    "range_run_id": range_run_id},
+        timeout=0,
+        as_subflow=True,
+        flow_run_name=f"chunk-{chunk.start}-{chunk.end}" + (f"-retry{chunk.attempt - 1}" if chunk.attempt > 1 else ""),
+        idempotency_key=f"{range_run_id}:{chunk.start}:{chunk.attempt}",
+        tags=["simian", "chunk"],
+    )
+    chunk.flow_run_id = run.id
+
+
+def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger) -> list[ChunkRun]:
+    """Run every chunk to a terminal state; crashed or failed chunks are re-submitted (cached work is kept)."""
+    logger = get_run_logger()
+    chunks = [ChunkRun(a, b) for a, b in job.chunks()]
+    total = job.end - job.start
+    for chunk in chunks:
+        _submit(chunk, job, range_run_id)
+    logger.info("submitted %d chunk runs of up to %d combinations to %s", len(chunks), job.chunk_size, DEPLOYMENT_CHUNK)
+    progress_id = create_progress_artifact(0.0, key=None, description=f"combinations {job.start}..{job.end - 1} done")
+    last_done = -1
+    with get_client(sync_client=True) as client:
+        while any(c.final is None for c in chunks):
+            for chunk in chunks:
+                if chunk.final is not None or chunk.flow_run_id is None:
+                    continue
+                state = client.read_flow_run(chunk.flow_run_id).state
+                if state is None or state.type not in TERMINAL:
+                    continue
+                chunk.history.append(f"attempt {chunk.attempt}: {state.name}")
+                if state.type == StateType.COMPLETED:
+                    chunk.final = state.type
+                elif chunk.attempt < MAX_CHUNK_ATTEMPTS:
+                    logger.warning(
+                        "chunk %d-%d ended %s (%s); re-submitting (attempt %d of %d)",
+                        chunk.start, chunk.end, state.name, state.message or "no message", chunk.attempt + 1,
+                        MAX_CHUNK_ATTEMPTS,
+                    )
+                    _submit(chunk, job, range_run_id)
+                else:
+                    logger.error("chunk %d-%d ended %s after %d attempts", chunk.start, chunk.end, state.name,
+                                 chunk.attempt)
+                    chunk.final = state.type
+            done = ledger.done_count()
+            if done != last_done:
+                update_progress_artifact(progress_id, min(100.0, 100.0 * done / total))
+                last_done = done
+            if any(c.final is None for c in chunks):
+                time.sleep(POLL_S)
+    update_progress_artifact(progress_id, 100.0 * ledger.done_count() / total)
+    return chunks
+
+
+def summarise(job: RangeJob, outcomes: dict[int, dict[str, Any]], elapsed_s: float) -> dict[str, Any]:
+    indices = range(job.start, job.end)
+    by_status = {s: [i for i in indices if outcomes.get(i, {}).get("status") == s] for s in ("rendered", "cached")}
+    failed = [i for i in indices if outcomes.get(i, {}).get("status") not in ("rendered", "cached")]
+    rendered_seconds = [outcomes[i]["total_seconds"] for i in by_status["rendered"]]
+    return {
+        "start": job.start,
+        "end": job.end,
+        "rendered": len(by_status["rendered"]),
+        "cached": len(by_status["cached"]),
+        "failed": len(failed),
+        "failed_indices": failed,
+        "failure_reasons": {i: outcomes.get(i, {}).get("reason", "no result recorded") for i in failed},
+        "output": str(job.output_dir()),
+        "seconds_per_video": round(sum(rendered_seconds) / len(rendered_seconds), 3) if rendered_seconds else None,
+        "wall_seconds": round(elapsed_s, 2),
+        "hosts": sorted({outcomes[i].get("host", "?") for i in by_status["rendered"]}),
+    }

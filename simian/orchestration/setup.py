@@ -1,0 +1,113 @@
+"""`simian init`: everything the server needs before the first run, idempotent.
+
+Creates the work pools, the global concurrency limits, the Redis result-storage block and
+the automation that marks silent (zombie) flow runs as Crashed so their chunks are re-run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from prefect import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import StateType
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
+from prefect.exceptions import ObjectNotFound
+from prefect.workers.process import ProcessWorker
+from prefect_redis.blocks import RedisDatabase
+
+from simian.orchestration.names import (
+    COMMIT_LIMIT,
+    CONTROL_POOL,
+    RENDER_LIMIT,
+    RENDER_POOL,
+    RESULT_BLOCK,
+    ZOMBIE_AUTOMATION,
+)
+from simian.orchestration.redis_store import check_redis, redis_connection_params
+from simian.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Flow runs send a heartbeat this often (seconds; Prefect's minimum is 30).
+HEARTBEAT_S = 30
+#: A running flow run silent for this long is marked Crashed.
+ZOMBIE_AFTER_S = 75
+
+
+def _ensure_pool(client, name: str, description: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        client.read_work_pool(name)
+        logger.info("work pool %s exists", name)
+    except ObjectNotFound:
+        client.create_work_pool(
+            WorkPoolCreate(
+                name=name,
+                type="process",
+                description=description,
+                base_job_template=ProcessWorker.get_default_base_job_template(),
+            )
+        )
+        logger.info("created work pool %s", name)
+
+
+def _ensure_zombie_automation(client, after_s: int) -> None:  # type: ignore[no-untyped-def]
+    for existing in client.read_automations_by_name(ZOMBIE_AUTOMATION):
+        client.delete_automation(existing.id)
+    automation = AutomationCore(
+        name=ZOMBIE_AUTOMATION,
+        description="Marks flow runs Crashed when their heartbeats stop (a render machine died), "
+        "so the range run re-submits their chunk.",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+            },
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=after_s),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"No heartbeat for {after_s} s: the machine running this flow run is gone.",
+            )
+        ],
+    )
+    client.create_automation(automation)
+    logger.info("automation %r: zombie runs are marked Crashed after %d s of silence", ZOMBIE_AUTOMATION, after_s)
+
+
+def save_result_block(settings: Settings) -> None:
+    RedisDatabase.register_type_and_schema()
+    RedisDatabase(**redis_connection_params(settings)).save(RESULT_BLOCK, overwrite=True)
+    logger.info("saved result storage block redis-database/%s -> %s", RESULT_BLOCK, settings.redis_display())
+
+
+def init_prefect(
+    settings: Settings,
+    render_slots: int = 1,
+    commit_slots: int = 1,
+    commit_decay_per_s: float = 1 / 36,
+    zombie_after_s: int = ZOMBIE_AFTER_S,
+) -> None:
+    """Idempotent: safe to run on every `simian up` and after changing the farm size."""
+    check_redis(settings)
+    with get_client(sync_client=True) as client:
+        _ensure_pool(client, RENDER_POOL, "Render machines: `prefect worker start --pool gpu --limit 1` per GPU")
+        _ensure_pool(client, CONTROL_POOL, "Range runs: fan out and wait, never hold a render slot")
+        client.upsert_global_concurrency_limit_by_name(RENDER_LIMIT, render_slots)
+        logger.info("concurrency limit %s: %d render slots", RENDER_LIMIT, render_slots)
+        client.upsert_global_concurrency_limit_by_name(COMMIT_LIMIT, commit_slots, slot_decay_per_second=commit_decay_per_s)
+        logger.info("concurrency limit %s: %d slots, decay %.4f/s", COMMIT_LIMIT, commit_slots, commit_decay_per_s)
+        _ensure_zombie_automation(client, zombie_after_s)
+    save_result_block(settings)

@@ -1,0 +1,236 @@
+"""`simian up / down / status`: the embedded local default on one machine.
+
+Starts (only if not already answering) a local redis-server and Prefect server, runs the
+init and the deploy, and starts one control worker and one render worker. Everything it
+starts is recorded in `<state dir>/stack.json`; `down` stops exactly those processes (by
+pid, checking the command line still matches), never anything found by name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from simian.errors import SimianError
+from simian.orchestration.names import CONTROL_POOL, RENDER_POOL
+from simian.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+PREFECT = [sys.executable, "-m", "prefect"]
+SIMIAN = [sys.executable, "-m", "simian.cli"]
+
+
+class StackError(SimianError):
+    """The local stack could not be brought up."""
+
+
+@dataclass
+class Managed:
+    name: str
+    pid: int
+    argv: list[str]
+    log: str
+    started: str = ""  # kernel start time of the process, to tell it from a later one with the same pid
+
+
+def _start_time(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    state_dir: Path
+    prefect_port: int
+    render_workers: int = 1
+    render_slots: int = 1
+    worker_poll_s: int = 5
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.prefect_port}"
+
+
+def project_root() -> Path:
+    """Where prefect.yaml lives: the source checkout, else the current folder."""
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / "prefect.yaml").is_file() else Path.cwd()
+
+
+class Registry:
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / "stack.json"
+
+    def load(self) -> dict[str, Managed]:
+        if not self.path.is_file():
+            return {}
+        return {k: Managed(**v) for k, v in json.loads(self.path.read_text()).items()}
+
+    def save(self, entries: dict[str, Managed]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({k: asdict(v) for k, v in entries.items()}, indent=2))
+        tmp.replace(self.path)
+
+
+def is_running(entry: Managed) -> bool:
+    """Alive and still the process we started (pids get reused; redis rewrites its title)."""
+    started = _start_time(entry.pid)
+    return bool(started) and started == entry.started
+
+
+def _start(name: str, argv: list[str], state_dir: Path, env: dict[str, str], cwd: Path | None = None) -> Managed:
+    log = state_dir / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+            start_new_session=True,
+        )
+    logger.info("started %s (pid %d, log %s)", name, process.pid, log)
+    return Managed(name, process.pid, argv, str(log), _start_time(process.pid))
+
+
+def _wait_until(check, what: str, timeout_s: float, log: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    hint = f"; see {log}" if log else ""
+    raise StackError(f"{what} did not come up within {timeout_s:g} s{hint}")
+
+
+def redis_answers(settings: Settings) -> bool:
+    from simian.orchestration.redis_store import RedisUnavailableError, check_redis
+
+    try:
+        check_redis(settings).close()
+    except RedisUnavailableError:
+        return False
+    return True
+
+
+def api_answers(api_url: str) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def child_env(config: StackConfig) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PREFECT_API_URL": config.api_url,
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
+        "PREFECT_WORKER_QUERY_SECONDS": str(config.worker_poll_s),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+
+
+def _run(argv: list[str], env: dict[str, str], what: str, cwd: Path | None = None) -> None:
+    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise StackError(f"{what} failed (exit {result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
+
+
+def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    registry = Registry(config.state_dir)
+    entries = {k: v for k, v in registry.load().items() if is_running(v)}
+    env = child_env(config)
+
+    if redis_answers(settings):
+        logger.info("Redis already answers at %s; using it", settings.redis_display())
+    elif settings.redis_url is None and settings.redis_host in {"localhost", "127.0.0.1"}:
+        argv = ["redis-server", "--port", str(settings.redis_port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(config.state_dir.resolve())]
+        if settings.redis_password is not None:
+            # Passed on stdin-free argv would expose it in `ps`; use a config file readable by us only.
+            conf = config.state_dir / "redis.conf"
+            conf.write_text(f"requirepass {settings.redis_password.get_secret_value()}\n")
+            conf.chmod(0o600)
+            argv.insert(1, str(conf.resolve()))
+        entries["redis"] = _start("redis", argv, config.state_dir, env)
+        registry.save(entries)
+        _wait_until(lambda: redis_answers(settings), "redis-server", 20, entries["redis"].log)
+    else:
+        raise StackError(f"Redis at {settings.redis_display()} does not answer and is not local; start it first")
+
+    if api_answers(config.api_url):
+        logger.info("Prefect server already answers at %s; using it", config.api_url)
+    else:
+        server_env = {**env, "PREFECT_SERVER_DATABASE_CONNECTION_URL":
+                      f"sqlite+aiosqlite:///{(config.state_dir / 'prefect.db').resolve()}"}
+        server_env.pop("PREFECT_API_URL")
+        argv = [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(config.prefect_port)]
+        entries["prefect-server"] = _start("prefect-server", argv, config.state_dir, server_env)
+        registry.save(entries)
+        _wait_until(lambda: api_answers(config.api_url), "Prefect server", 90, entries["prefect-server"].log)
+
+    _run([*SIMIAN, "init", "--render-slots", str(config.render_slots)], env, "simian init")
+    _run([*PREFECT, "--no-prompt", "deploy", "--all"], env, "prefect deploy --all", cwd=project_root())
+    _run([*PREFECT, "config", "set", f"PREFECT_API_URL={config.api_url}"], env, "prefect config set")
+
+    workers = {"worker-control": [*PREFECT, "worker", "start", "--pool", CONTROL_POOL, "--name",
+                                  f"control-{os.uname().nodename}"]}
+    for n in range(config.render_workers):
+        workers[f"worker-gpu-{n}"] = [*PREFECT, "worker", "start", "--pool", RENDER_POOL, "--limit", "1",
+                                      "--name", f"gpu-{os.uname().nodename}-{n}"]
+    for name, argv in workers.items():
+        if name not in entries:
+            entries[name] = _start(name, argv, config.state_dir, env, cwd=project_root())
+            registry.save(entries)
+    return entries
+
+
+def down(config: StackConfig, timeout_s: float = 15.0) -> list[str]:
+    registry = Registry(config.state_dir)
+    entries = registry.load()
+    stopped = []
+    for name in sorted(entries, key=lambda n: (n.startswith("worker"), n), reverse=True):
+        entry = entries[name]
+        if not is_running(entry):
+            continue
+        try:
+            os.killpg(entry.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + timeout_s
+        while is_running(entry) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if is_running(entry):
+            os.killpg(entry.pid, signal.SIGKILL)
+        stopped.append(name)
+        logger.info("stopped %s (pid %d)", name, entry.pid)
+    registry.save({})
+    return stopped
+
+
+def status(settings: Settings, config: StackConfig) -> list[str]:
+    lines = []
+    for name, entry in Registry(config.state_dir).load().items():
+        state = "running" if is_running(entry) else "stopped"
+        lines.append(f"{name:16s} {state:8s} pid {entry.pid:<8d} log {entry.log}")
+    redis_state = "answers" if redis_answers(settings) else "DOES NOT ANSWER"
+    api_state = "answers" if api_answers(config.api_url) else "DOES NOT ANSWER"
+    lines.append(f"redis            {redis_state} at {settings.redis_display()}")
+    lines.append(f"prefect api      {api_state} at {config.api_url}")
+    lines.append(f"prefect ui       {config.ui_url}")
+    return lines

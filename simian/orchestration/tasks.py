@@ -1,0 +1,137 @@
+"""The per-combination render task: cached in Redis, locked across machines, retried when transient."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import redis
+from prefect import Task, task
+from prefect.cache_policies import CachePolicy
+from prefect.concurrency.sync import concurrency
+from prefect.context import TaskRunContext
+from prefect.logging import get_run_logger
+from prefect.states import State
+from prefect.tasks import exponential_backoff
+
+from simian.assets.resolver import AssetResolver, check_assets
+from simian.errors import AssetFetchError
+from simian.orchestration.job import RangeJob
+from simian.orchestration.locking import LeasedRedisLockManager
+from simian.orchestration.names import RENDER_LIMIT, RESULT_BLOCK, RESULT_BLOCK_TYPE
+from simian.orchestration.redis_store import redis_connection_params
+from simian.render import RENDERER_VERSION, Renderer, RenderError
+from simian.settings import Settings, load_settings
+from simian.sinks import LocalFolderSink
+
+_renderer: Renderer | None = None
+
+
+def warm_renderer(settings: Settings, timeout_s: float) -> Renderer:
+    """One warm Blender child per flow-run process, reused by every task it runs."""
+    global _renderer
+    if _renderer is None:
+        _renderer = Renderer(timeout_s=timeout_s, resolve_assets=AssetResolver(settings))
+    _renderer.timeout_s = timeout_s
+    return _renderer
+
+
+def close_renderer() -> None:
+    global _renderer
+    if _renderer is not None:
+        _renderer.close()
+        _renderer = None
+
+
+def render_cache_key(job: RangeJob, index: int) -> str:
+    """Normalised recipe + render settings + renderer version + where the output goes."""
+    combination = job.source().get(index)
+    payload = {
+        "combination": combination.model_dump(mode="json"),
+        "settings": job.render_settings().cache_dict(),
+        "renderer": RENDERER_VERSION,
+        "sink": LocalFolderSink(job.output_dir()).identity(),
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return f"simian-render-{digest}"
+
+
+class RenderCachePolicy(CachePolicy):
+    def compute_key(
+        self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any
+    ) -> str | None:
+        job = inputs["job"] if isinstance(inputs["job"], RangeJob) else RangeJob(**inputs["job"])
+        return render_cache_key(job, int(inputs["index"]))
+
+
+def is_transient(task: Task[..., Any], task_run: Any, state: State[Any]) -> bool:
+    """Retry Blender crashes, timeouts, network and Redis blips; never invalid input."""
+    try:
+        state.result()
+    except RenderError as exc:
+        return exc.transient
+    except (AssetFetchError, redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="render-combination",
+    task_run_name="render-{index:08d}",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=5),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=is_transient,
+    persist_result=True,
+)
+def render_combination(index: int, job: RangeJob) -> dict[str, Any]:
+    logger = get_run_logger()
+    settings = load_settings()
+    combination = job.source().get(index)
+    check_assets(combination, f"combination {index}")
+    sink = LocalFolderSink(job.output_dir())
+    scratch = Path(tempfile.gettempdir()) / "simian-scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with concurrency(RENDER_LIMIT, occupy=1):
+        result = warm_renderer(settings, job.timeout_s).render(combination, job.render_settings(), scratch)
+    published = sink.publish(index, result.media, result.sidecar, result.sha256)
+    logger.info(
+        "combination %d: %s in %.2f s (Blender %.2f s on %s)",
+        index, published.file_name, result.total_seconds, result.render_seconds, result.device,
+    )
+    return {
+        "index": index,
+        "file_name": published.file_name,
+        "sha256": result.sha256,
+        "render_seconds": round(result.render_seconds, 4),
+        "total_seconds": round(result.total_seconds, 4),
+        "host": socket.gethostname(),
+    }
+
+
+def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[str, Any]]:
+    """The render task wired to this deployment's Redis: result storage, leased locks, serialisable."""
+    lock_manager = LeasedRedisLockManager(**redis_connection_params(settings))
+    policy = RenderCachePolicy().configure(lock_manager=lock_manager, isolation_level="SERIALIZABLE")
+    return render_combination.with_options(
+        cache_policy=policy, result_storage=f"{RESULT_BLOCK_TYPE}/{RESULT_BLOCK}"
+    )
+
+
+def outcome_of(index: int, state: State[Any]) -> dict[str, Any]:
+    """What one combination came to: rendered, cached or failed (with the reason)."""
+    if state.is_completed():
+        value = state.result()
+        return {**value, "status": "cached" if state.name == "Cached" else "rendered"}
+    try:
+        state.result()
+        reason = state.message or state.name
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return {"index": index, "status": "failed", "reason": reason}
