@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import tempfile
 from pathlib import Path
@@ -112,6 +113,7 @@ def render_combination(index: int, job: RangeJob) -> dict[str, Any]:
         "render_seconds": round(result.render_seconds, 4),
         "total_seconds": round(result.total_seconds, 4),
         "host": socket.gethostname(),
+        "worker_pid": os.getppid(),  # the worker process that launched this flow run
     }
 
 

@@ -1,0 +1,119 @@
+"""Real services for tests: the local stack (`simian up`) on free ports, plus extra workers.
+
+Nothing here is mocked: redis-server, the Prefect server and the workers are the real
+programs, started the same way a user starts them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from .conftest import REPO
+
+PREFECT = [sys.executable, "-m", "prefect"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    root: Path
+    redis_port: int
+    prefect_port: int
+    extra_workers: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PREFECT_HOME": str(self.root / "prefect-home"),
+            "PREFECT_API_URL": f"http://127.0.0.1:{self.prefect_port}/api",
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_PORT": str(self.redis_port),
+            "SIMIAN_STATE_DIR": str(self.root / "state"),
+            "SIMIAN_PREFECT_PORT": str(self.prefect_port),
+            "SIMIAN_CACHE_DIR": str(self.root / "cache"),
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+
+    def simian(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "simian.cli", *args], env=self.env, cwd=REPO,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def prefect(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*PREFECT, *args], env=self.env, cwd=REPO, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def run_range(self, *params: str, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], str]:
+        """`prefect deployment run simian/render-range -p ... --watch`, verbatim; returns the run id too."""
+        args = ["deployment", "run", "simian/render-range"]
+        for param in params:
+            args += ["-p", param]
+        result = self.prefect(*args, "--watch", timeout=timeout)
+        match = re.search(r"UUID:\s*([0-9a-f-]{36})", result.stdout)
+        assert match, result.stdout + result.stderr
+        return result, match.group(1)
+
+    def start_worker(self, name: str) -> subprocess.Popen:
+        log = (self.root / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [*PREFECT, "worker", "start", "--pool", "gpu", "--limit", "1", "--name", name],
+            env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.extra_workers.append(process)
+        return process
+
+    def kill_worker(self, process: subprocess.Popen) -> None:
+        """kill -9 of the worker and every flow-run process it started (its process group)."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis(port=self.redis_port, decode_responses=True)
+
+    def outcomes(self, run_id: str) -> dict[int, dict]:
+        raw = self.redis().hgetall(f"simian:run:{run_id}:outcomes")
+        return {int(k): json.loads(v) for k, v in raw.items()}
+
+    def stop(self) -> None:
+        for process in self.extra_workers:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=20)
+        self.simian("down", timeout=60)
+
+
+def start_stack(root: Path, render_slots: int = 3) -> Stack:
+    stack = Stack(root, free_port(), free_port())
+    result = stack.simian("up", "--workers", "1", "--render-slots", str(render_slots), timeout=300)
+    if result.returncode != 0:
+        stack.stop()
+        raise RuntimeError(f"simian up failed:\n{result.stdout}\n{result.stderr}")
+    return stack
+
+
+def wait_for(check, timeout_s: float, what: str, interval_s: float = 0.5):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

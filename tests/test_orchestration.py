@@ -1,0 +1,175 @@
+"""The Prefect orchestration against real services: redis-server, Prefect server, process workers, bpy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from simian.combiner import combination_for
+from simian.errors import SimianError
+from simian.orchestration.redis_store import check_redis
+from simian.settings import Settings
+
+from .conftest import decode_frames
+from .services import Stack, start_stack, wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.blender]
+
+TINY = ["width=64", "height=48", "frames=6", "samples=2"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Stack:
+    services = start_stack(tmp_path_factory.mktemp("stack"), render_slots=3)
+    yield services
+    services.stop()
+
+
+def _client(stack: Stack) -> SyncPrefectClient:
+    with temporary_settings({PREFECT_API_URL: stack.env["PREFECT_API_URL"]}):
+        from prefect import get_client
+
+        return get_client(sync_client=True)
+
+
+def _children(stack: Stack, run_id: str):  # type: ignore[no-untyped-def]
+    with _client(stack) as client:
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[UUID(run_id)]))
+        )
+
+
+def _task_states(stack: Stack, run_id: str) -> dict[str, list[str]]:
+    """Task run name -> state names, over every chunk run of a range run."""
+    children = _children(stack, run_id)
+    states: dict[str, list[str]] = {}
+    with _client(stack) as client:
+        for child in children:
+            for task_run in client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id={"any_": [child.id]})
+            ):
+                states.setdefault(task_run.name, []).append(task_run.state.name if task_run.state else "?")
+    return states
+
+
+def _dataset_files(root: Path) -> tuple[list[Path], list[Path]]:
+    return sorted(root.glob("data/*/*.mp4")), sorted(root.glob("data/*/*.json"))
+
+
+def test_range_renders_is_cached_on_rerun_and_rerenders_on_new_width(stack, tmp_path):
+    out = tmp_path / "dataset"
+    result, run_id = stack.run_range("start=0", "end=4", "seed=3", "chunk_size=2", *TINY, f"output={out}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    videos, sidecars = _dataset_files(out)
+    assert [v.name for v in videos] == [f"{i:08d}.mp4" for i in range(4)]
+    for index, sidecar in enumerate(sidecars):
+        meta = json.loads(sidecar.read_text())
+        assert meta["caption"] == combination_for(3, index).caption
+        assert len(decode_frames(videos[index])) == 6
+    states = _task_states(stack, run_id)
+    assert sorted(states) == [f"render-{i:08d}" for i in range(4)]
+    assert all(s == ["Completed"] for s in states.values()), states
+    assert len(_children(stack, run_id)) == 2, "two chunks of two"
+
+    result, rerun_id = stack.run_range("start=0", "end=4", "seed=3", "chunk_size=2", *TINY, f"output={out}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    rerun = _task_states(stack, rerun_id)
+    assert all(s == ["Cached"] for s in rerun.values()) and len(rerun) == 4, rerun
+
+    result, wider_id = stack.run_range("start=0", "end=2", "seed=3", "width=80", "height=48", "frames=6",
+                                       "samples=2", f"output={tmp_path / 'wider'}")
+    assert result.returncode == 0
+    assert all(s == ["Completed"] for s in _task_states(stack, wider_id).values())
+    assert decode_frames(tmp_path / "wider/data/0000/00000001.mp4")[0].shape == (48, 80, 3)
+
+    with _client(stack) as client:
+        artifacts = client.read_artifacts()
+    keys = {a.key for a in artifacts if a.key}
+    assert "simian-range-0-4" in keys
+    progress = [a for a in artifacts if a.type == "progress" and a.flow_run_id == UUID(run_id)]
+    assert progress and progress[0].data == 100.0
+    table = next(a for a in artifacts if a.key == "simian-range-0-4" and a.flow_run_id == UUID(rerun_id))
+    rows = {row["what"]: row["value"] for row in json.loads(table.data)}
+    assert rows["rendered"] == 0 and rows["cached (not rendered again)"] == 4 and rows["failed"] == 0
+
+
+def test_bad_parameters_fail_before_any_render(stack, tmp_path):
+    out = tmp_path / "dataset"
+    for params, needle in (
+        (["start=5", "end=2"], "must be greater than start"),
+        (["start=0", "end=2", "width=65"], "width"),
+        (["start=0", "end=2", "combinations=/no/such/file.json"], "does not exist"),
+    ):
+        result, run_id = stack.run_range(*params, f"output={out}", timeout=120)
+        assert result.returncode != 0
+        with _client(stack) as client:
+            run = client.read_flow_run(UUID(run_id))
+        assert run.state.is_failed(), run.state
+        assert needle in (run.state.message or "") + result.stdout, (run.state.message, result.stdout[-2000:])
+        assert _children(stack, run_id) == []
+    # A value outside the parameter schema is refused by the server: no run is even created.
+    refused = stack.prefect("deployment", "run", "simian/render-range", "-p", "start=0", "-p", "end=2",
+                            "-p", "engine=blender_internal", timeout=120)
+    assert refused.returncode != 0
+    assert "engine" in refused.stdout + refused.stderr and "cycles" in refused.stdout + refused.stderr
+    assert not out.exists()
+
+
+def test_two_workers_share_one_range(stack, tmp_path):
+    second = stack.start_worker("gpu-second")
+    try:
+        out = tmp_path / "dataset"
+        result, run_id = stack.run_range("start=0", "end=8", "seed=5", "chunk_size=2", "width=96", "height=64",
+                                         "frames=12", "samples=4", f"output={out}")
+        assert result.returncode == 0, result.stdout[-3000:]
+        outcomes = stack.outcomes(run_id)
+        assert sorted(outcomes) == list(range(8))
+        assert len({o["worker_pid"] for o in outcomes.values()}) == 2, outcomes
+        assert len(_dataset_files(out)[0]) == 8
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+
+
+def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
+    victim = stack.start_worker("gpu-victim")
+    out = tmp_path / "dataset"
+    args = ["deployment", "run", "simian/render-range", "-p", "start=0", "-p", "end=8", "-p", "seed=9",
+            "-p", "chunk_size=4", "-p", "width=96", "-p", "height=64", "-p", "frames=24", "-p", "samples=8",
+            "-p", f"output={out}", "--watch"]
+    watcher = subprocess.Popen([*__import__("tests.services", fromlist=["PREFECT"]).PREFECT, *args],
+                               env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def victim_is_rendering() -> bool:
+        children = subprocess.run(["pgrep", "-g", str(victim.pid)], capture_output=True, text=True).stdout.split()
+        return len(children) >= 3  # worker + flow-run process + Blender child
+
+    wait_for(victim_is_rendering, 180, "the victim worker to start rendering a chunk")
+    time.sleep(3)
+    stack.kill_worker(victim)
+    output, _ = watcher.communicate(timeout=600)
+    assert watcher.returncode == 0, output[-4000:]
+    videos, sidecars = _dataset_files(out)
+    assert [v.name for v in videos] == [f"{i:08d}.mp4" for i in range(8)]
+    assert len(sidecars) == 8
+    for video in videos:
+        assert len(decode_frames(video)) == 24
+    assert not [p for p in out.rglob(".*")], "partial files left in the dataset"
+    assert "re-submitting" in output or "Crashed" in output
+
+
+def test_unreachable_redis_fails_fast_with_a_clear_error():
+    began = time.monotonic()
+    with pytest.raises(SimianError) as err:
+        check_redis(Settings(redis_host="127.0.0.1", redis_port=1))
+    assert time.monotonic() - began < 10
+    assert "cannot reach Redis at redis://127.0.0.1:1/0" in str(err.value)
+    assert "REDIS_HOST" in str(err.value)
