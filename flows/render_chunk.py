@@ -13,7 +13,7 @@ from simian.orchestration.tasks import close_renderer, configured_render_task, o
 from simian.settings import load_settings
 
 
-@flow(name=FLOW_CHUNK, flow_run_name="chunk-{start}-{end}", persist_result=False)
+@flow(name=FLOW_CHUNK, persist_result=False)  # run names (chunk-A-B[-retryN]) come from render-range
 def render_chunk(start: int, end: int, job: dict[str, Any], range_run_id: str) -> dict[str, int]:
     settings = load_settings()
     ledger = RunLedger(check_redis(settings), range_run_id)

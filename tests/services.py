@@ -81,8 +81,12 @@ class Stack:
         return process
 
     def kill_worker(self, process: subprocess.Popen) -> None:
-        """kill -9 of the worker and every flow-run process it started (its process group)."""
-        os.killpg(process.pid, signal.SIGKILL)
+        """kill -9 of the worker and every process below it (flow runs, Blender), as a dying machine would."""
+        for pid in [process.pid, *descendants(process.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         process.wait(timeout=10)
 
     def redis(self) -> redis.Redis:
@@ -98,6 +102,14 @@ class Stack:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=20)
         self.simian("down", timeout=60)
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    for child in map(int, children):
+        found += [child, *descendants(child)]
+    return found
 
 
 def start_stack(root: Path, render_slots: int = 3) -> Stack:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from simian.orchestration.redis_store import check_redis
 from simian.settings import Settings
 
 from .conftest import decode_frames
-from .services import Stack, start_stack, wait_for
+from .services import PREFECT, Stack, descendants, start_stack, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.blender]
 
@@ -145,12 +146,18 @@ def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     args = ["deployment", "run", "simian/render-range", "-p", "start=0", "-p", "end=8", "-p", "seed=9",
             "-p", "chunk_size=4", "-p", "width=96", "-p", "height=64", "-p", "frames=24", "-p", "samples=8",
             "-p", f"output={out}", "--watch"]
-    watcher = subprocess.Popen([*__import__("tests.services", fromlist=["PREFECT"]).PREFECT, *args],
-                               env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watcher = subprocess.Popen([*PREFECT, *args], env=stack.env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
 
     def victim_is_rendering() -> bool:
-        children = subprocess.run(["pgrep", "-g", str(victim.pid)], capture_output=True, text=True).stdout.split()
-        return len(children) >= 3  # worker + flow-run process + Blender child
+        """The victim's flow-run process has started its Blender child."""
+        for pid in descendants(victim.pid):
+            try:
+                if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return True
+            except OSError:
+                continue
+        return False
 
     wait_for(victim_is_rendering, 180, "the victim worker to start rendering a chunk")
     time.sleep(3)
@@ -163,7 +170,11 @@ def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     for video in videos:
         assert len(decode_frames(video)) == 24
     assert not [p for p in out.rglob(".*")], "partial files left in the dataset"
-    assert "re-submitting" in output or "Crashed" in output
+    run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", output).group(1)
+    children = sorted((child.name, child.state.name) for child in _children(stack, run_id))
+    crashed = [name for name, state in children if state == "Crashed"]
+    assert len(crashed) == 1, children
+    assert (f"{crashed[0]}-retry1", "Completed") in children, children
 
 
 def test_unreachable_redis_fails_fast_with_a_clear_error():
