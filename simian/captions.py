@@ -108,9 +108,7 @@ def _objects_caption(c: Combination, plan: ScenePlan, rng: random.Random) -> str
     for i, o in enumerate(c.objects):
         if o.movement is not None:
             phrase = MOVEMENT_PHRASES[o.movement.direction]
-            sentences.append(
-                f"{_the(names[i]).capitalize()} {phrase} at {o.movement.speed:.2f} meters per second."
-            )
+            sentences.append(f"{_the(names[i]).capitalize()} {phrase} at {o.movement.speed:.2f} meters per second.")
     for i, o in enumerate(c.objects):
         if o.camera_follow:
             sentences.append(f"The camera follows {_the(names[i])} as it moves.")

@@ -167,8 +167,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     up(settings, config)
     for line in status(settings, config):
         print(line)
-    print(f"\nReady. Try: prefect deployment run simian/render-range -p start=0 -p end=10 --watch\n"
-          f"UI: {config.ui_url}   Stop everything with: simian down")
+    print(
+        f"\nReady. Try: prefect deployment run simian/render-range -p start=0 -p end=10 --watch\n"
+        f"UI: {config.ui_url}   Stop everything with: simian down"
+    )
     return 0
 
 
@@ -199,15 +201,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings, config = _stack_config(args)
     up(settings, config)
     argv = [
-        sys.executable, "-m", "prefect", "deployment", "run", "simian/render-range",
-        "-p", f"start={args.start}", "-p", f"end={args.end}", "-p", "width=320", "-p", "height=180",
-        "-p", "frames=24", "-p", "samples=8", "-p", f"output={Path(args.output).resolve()}", "--watch",
+        sys.executable,
+        "-m",
+        "prefect",
+        "deployment",
+        "run",
+        "simian/render-range",
+        "-p",
+        f"start={args.start}",
+        "-p",
+        f"end={args.end}",
+        "-p",
+        "width=320",
+        "-p",
+        "height=180",
+        "-p",
+        "frames=24",
+        "-p",
+        "samples=8",
+        "-p",
+        f"output={Path(args.output).resolve()}",
+        "--watch",
     ]
     logger.info("running: prefect deployment run simian/render-range -p start=%d -p end=%d ...", args.start, args.end)
     result = subprocess.run(argv, env=child_env(config))
     if result.returncode == 0:
-        print(f"\nDone: {args.end - args.start} videos with captions in {Path(args.output).resolve()}/data/. "
-              f"Inspect the run at {config.ui_url}; stop the stack with `simian down`.")
+        print(
+            f"\nDone: {args.end - args.start} videos with captions in {Path(args.output).resolve()}/data/. "
+            f"Inspect the run at {config.ui_url}; stop the stack with `simian down`."
+        )
     return result.returncode
 
 

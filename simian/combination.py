@@ -138,9 +138,7 @@ class Combination(_Strict):
     def _check_scene(self) -> Combination:
         followed = [i for i, o in enumerate(self.objects) if o.camera_follow]
         if len(followed) > 1:
-            raise ValueError(
-                f"objects {followed} all set camera_follow; the camera can follow one object only"
-            )
+            raise ValueError(f"objects {followed} all set camera_follow; the camera can follow one object only")
         cells: dict[int, int] = {}
         for obj in self.objects:
             cells[obj.placement] = cells.get(obj.placement, 0) + 1

@@ -112,9 +112,7 @@ def _postprocessing(rng: random.Random) -> PostProcessing:
     blur = round(rng.uniform(0, 1), 3)
     return PostProcessing(
         bloom=Bloom(intensity=bloom, threshold=round(rng.uniform(0.7, 1.0), 3), level=effect_level(bloom)),
-        ambient_occlusion=AmbientOcclusion(
-            factor=ao, distance=round(rng.uniform(0.2, 1.2), 3), level=effect_level(ao)
-        ),
+        ambient_occlusion=AmbientOcclusion(factor=ao, distance=round(rng.uniform(0.2, 1.2), 3), level=effect_level(ao)),
         motion_blur=MotionBlur(shutter=blur, level=effect_level(blur)),
     )
 

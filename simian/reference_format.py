@@ -33,9 +33,7 @@ def is_reference_entry(entry: Any) -> bool:
         return False
     objects = entry.get("objects") or []
     has_uid = any(isinstance(o, dict) and "uid" in o for o in objects)
-    return (
-        has_uid or "orientation_caption" in entry or isinstance(entry.get("stage", {}).get("material"), dict)
-    )
+    return has_uid or "orientation_caption" in entry or isinstance(entry.get("stage", {}).get("material"), dict)
 
 
 def _slug(name: str) -> str:
@@ -84,9 +82,7 @@ def from_reference(entry: dict[str, Any], index: int) -> dict[str, Any]:
             "name": background.get("name") or background.get("id") or "background",
         },
         "orientation": entry.get("orientation"),
-        "framing": {
-            k: v for k, v in (entry.get("framing") or {}).items() if k in {"fov", "coverage_factor", "name"}
-        },
+        "framing": {k: v for k, v in (entry.get("framing") or {}).items() if k in {"fov", "coverage_factor", "name"}},
         "animation": {
             "name": animation.get("name", "static"),
             "speed_factor": animation.get("speed_factor", 1.0),

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     simian_state_dir: Path = Path(".simian")
     simian_prefect_port: int = Field(default=4200, ge=1, le=65535)
     simian_env_file: Path | None = None
+    simian_output_root: Path | None = None  # relative dataset folders resolve against this
 
     @field_validator("redis_url")
     @classmethod
@@ -55,6 +56,11 @@ class Settings(BaseSettings):
             if scheme not in {"redis", "rediss", "unix"}:
                 raise ValueError("REDIS_URL must start with redis://, rediss:// (TLS) or unix://")
         return value
+
+    @field_validator("simian_cache_dir", "simian_state_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
 
     @property
     def cache_dir(self) -> Path:
@@ -77,6 +83,21 @@ class Settings(BaseSettings):
             scheme, _, rest = url.partition("://")
             return f"{scheme}://{rest.rsplit('@', 1)[-1]}"
         return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+
+def project_root() -> Path:
+    """The source checkout when installed from one (prefect.yaml beside it), else the current folder."""
+    checkout = Path(__file__).resolve().parents[1]
+    return checkout if (checkout / "prefect.yaml").is_file() else Path.cwd()
+
+
+def resolve_project_path(output: str | Path, settings: Settings) -> Path:
+    """Relative dataset folders are relative to SIMIAN_OUTPUT_ROOT, else the project root, never to a
+    worker's temporary working directory."""
+    path = Path(output).expanduser()
+    if path.is_absolute():
+        return path
+    return ((settings.simian_output_root or project_root()) / path).resolve()
 
 
 def _find_env_file() -> Path | None:
@@ -108,6 +129,4 @@ def load_settings(env_file: Path | str | None = None) -> Settings:
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]).upper()
             problems.append(f"{name}: {err['msg']}")
-        raise InvalidInputError(
-            "invalid configuration in the environment or .env: " + "; ".join(problems)
-        ) from None
+        raise InvalidInputError("invalid configuration in the environment or .env: " + "; ".join(problems)) from None

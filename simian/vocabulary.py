@@ -100,9 +100,7 @@ class CameraMove:
     """
 
     name: str
-    quantity: Literal[
-        "none", "azimuth", "elevation", "heading", "look_pitch", "roll", "distance", "fov", "height"
-    ]
+    quantity: Literal["none", "azimuth", "elevation", "heading", "look_pitch", "roll", "distance", "fov", "height"]
     sign: int
     base_rate: float
     relative: bool
@@ -114,12 +112,8 @@ CAMERA_MOVES: dict[str, CameraMove] = {
     m.name: m
     for m in (
         CameraMove("static", "none", 0, 0.0, False, "The camera holds still", ""),
-        CameraMove(
-            "pan_left", "heading", +1, 6.0, False, "The camera pans to the left", "degrees per second"
-        ),
-        CameraMove(
-            "pan_right", "heading", -1, 6.0, False, "The camera pans to the right", "degrees per second"
-        ),
+        CameraMove("pan_left", "heading", +1, 6.0, False, "The camera pans to the left", "degrees per second"),
+        CameraMove("pan_right", "heading", -1, 6.0, False, "The camera pans to the right", "degrees per second"),
         CameraMove(
             "orbit_left",
             "azimuth",
@@ -174,18 +168,12 @@ CAMERA_MOVES: dict[str, CameraMove] = {
             "The camera dollies out away from the scene",
             "meters per second",
         ),
-        CameraMove(
-            "zoom_in", "fov", -1, 0.10, True, "The camera zooms in", "degrees of field of view per second"
-        ),
-        CameraMove(
-            "zoom_out", "fov", +1, 0.10, True, "The camera zooms out", "degrees of field of view per second"
-        ),
+        CameraMove("zoom_in", "fov", -1, 0.10, True, "The camera zooms in", "degrees of field of view per second"),
+        CameraMove("zoom_out", "fov", +1, 0.10, True, "The camera zooms out", "degrees of field of view per second"),
         CameraMove("tilt_up", "look_pitch", -1, 5.0, False, "The camera tilts up", "degrees per second"),
         CameraMove("tilt_down", "look_pitch", +1, 5.0, False, "The camera tilts down", "degrees per second"),
         CameraMove("tilt_left", "roll", +1, 6.0, False, "The camera rolls to the left", "degrees per second"),
-        CameraMove(
-            "tilt_right", "roll", -1, 6.0, False, "The camera rolls to the right", "degrees per second"
-        ),
+        CameraMove("tilt_right", "roll", -1, 6.0, False, "The camera rolls to the right", "degrees per second"),
         CameraMove("crane_up", "height", +1, 0.10, True, "The camera cranes up", "meters per second"),
         CameraMove("crane_down", "height", -1, 0.10, True, "The camera cranes down", "meters per second"),
     )

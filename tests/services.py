@@ -6,6 +6,7 @@ programs, started the same way a user starts them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -54,12 +55,19 @@ class Stack:
         }
 
     def simian(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "simian.cli", *args], env=self.env, cwd=REPO,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "simian.cli", *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def prefect(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*PREFECT, *args], env=self.env, cwd=REPO, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [*PREFECT, *args], env=self.env, cwd=REPO, capture_output=True, text=True, timeout=timeout
+        )
 
     def run_range(self, *params: str, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], str]:
         """`prefect deployment run simian/render-range -p ... --watch`, verbatim; returns the run id too."""
@@ -75,7 +83,11 @@ class Stack:
         log = (self.root / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [*PREFECT, "worker", "start", "--pool", "gpu", "--limit", "1", "--name", name],
-            env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.extra_workers.append(process)
         return process
@@ -83,10 +95,8 @@ class Stack:
     def kill_worker(self, process: subprocess.Popen) -> None:
         """kill -9 of the worker and every process below it (flow runs, Blender), as a dying machine would."""
         for pid in [process.pid, *descendants(process.pid)]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         process.wait(timeout=10)
 
     def redis(self) -> redis.Redis:

@@ -54,9 +54,7 @@ def _task_states(stack: Stack, run_id: str) -> dict[str, list[str]]:
     states: dict[str, list[str]] = {}
     with _client(stack) as client:
         for child in children:
-            for task_run in client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id={"any_": [child.id]})
-            ):
+            for task_run in client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [child.id]})):
                 states.setdefault(task_run.name, []).append(task_run.state.name if task_run.state else "?")
     return states
 
@@ -85,8 +83,9 @@ def test_range_renders_is_cached_on_rerun_and_rerenders_on_new_width(stack, tmp_
     rerun = _task_states(stack, rerun_id)
     assert all(s == ["Cached"] for s in rerun.values()) and len(rerun) == 4, rerun
 
-    result, wider_id = stack.run_range("start=0", "end=2", "seed=3", "width=80", "height=48", "frames=6",
-                                       "samples=2", f"output={tmp_path / 'wider'}")
+    result, wider_id = stack.run_range(
+        "start=0", "end=2", "seed=3", "width=80", "height=48", "frames=6", "samples=2", f"output={tmp_path / 'wider'}"
+    )
     assert result.returncode == 0
     assert all(s == ["Completed"] for s in _task_states(stack, wider_id).values())
     assert decode_frames(tmp_path / "wider/data/0000/00000001.mp4")[0].shape == (48, 80, 3)
@@ -117,8 +116,18 @@ def test_bad_parameters_fail_before_any_render(stack, tmp_path):
         assert needle in (run.state.message or "") + result.stdout, (run.state.message, result.stdout[-2000:])
         assert _children(stack, run_id) == []
     # A value outside the parameter schema is refused by the server: no run is even created.
-    refused = stack.prefect("deployment", "run", "simian/render-range", "-p", "start=0", "-p", "end=2",
-                            "-p", "engine=blender_internal", timeout=120)
+    refused = stack.prefect(
+        "deployment",
+        "run",
+        "simian/render-range",
+        "-p",
+        "start=0",
+        "-p",
+        "end=2",
+        "-p",
+        "engine=blender_internal",
+        timeout=120,
+    )
     assert refused.returncode != 0
     assert "engine" in refused.stdout + refused.stderr and "cycles" in refused.stdout + refused.stderr
     assert not out.exists()
@@ -128,8 +137,17 @@ def test_two_workers_share_one_range(stack, tmp_path):
     second = stack.start_worker("gpu-second")
     try:
         out = tmp_path / "dataset"
-        result, run_id = stack.run_range("start=0", "end=8", "seed=5", "chunk_size=2", "width=96", "height=64",
-                                         "frames=12", "samples=4", f"output={out}")
+        result, run_id = stack.run_range(
+            "start=0",
+            "end=8",
+            "seed=5",
+            "chunk_size=2",
+            "width=96",
+            "height=64",
+            "frames=12",
+            "samples=4",
+            f"output={out}",
+        )
         assert result.returncode == 0, result.stdout[-3000:]
         outcomes = stack.outcomes(run_id)
         assert sorted(outcomes) == list(range(8))
@@ -143,11 +161,33 @@ def test_two_workers_share_one_range(stack, tmp_path):
 def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     victim = stack.start_worker("gpu-victim")
     out = tmp_path / "dataset"
-    args = ["deployment", "run", "simian/render-range", "-p", "start=0", "-p", "end=8", "-p", "seed=9",
-            "-p", "chunk_size=4", "-p", "width=96", "-p", "height=64", "-p", "frames=24", "-p", "samples=8",
-            "-p", f"output={out}", "--watch"]
-    watcher = subprocess.Popen([*PREFECT, *args], env=stack.env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    args = [
+        "deployment",
+        "run",
+        "simian/render-range",
+        "-p",
+        "start=0",
+        "-p",
+        "end=8",
+        "-p",
+        "seed=9",
+        "-p",
+        "chunk_size=4",
+        "-p",
+        "width=96",
+        "-p",
+        "height=64",
+        "-p",
+        "frames=24",
+        "-p",
+        "samples=8",
+        "-p",
+        f"output={out}",
+        "--watch",
+    ]
+    watcher = subprocess.Popen(
+        [*PREFECT, *args], env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
     def victim_is_rendering() -> bool:
         """The victim's flow-run process has started its Blender child."""

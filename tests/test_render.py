@@ -29,8 +29,21 @@ def _leftovers(out: Path) -> list[str]:
 def test_render_index_acceptance(tmp_path):
     out = tmp_path / "OUT"
     result = run_simian(
-        "render", "--index", "0", "--seed", "7", "--width", "160", "--height", "96", "--frames", "12",
-        "--samples", "4", "-o", str(out),
+        "render",
+        "--index",
+        "0",
+        "--seed",
+        "7",
+        "--width",
+        "160",
+        "--height",
+        "96",
+        "--frames",
+        "12",
+        "--samples",
+        "4",
+        "-o",
+        str(out),
     )
     assert result.returncode == 0, result.stderr
     frames = decode_frames(out / "00000000.mp4")

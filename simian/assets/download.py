@@ -122,9 +122,7 @@ def _classify(response: httpx.Response, url: str) -> None:
     if status in (404, 410):
         raise AssetNotFoundError(f"{shown} does not exist (HTTP {status}); check the asset id")
     if status in RETRY_STATUS or status >= 500:
-        raise RetryableError(
-            f"HTTP {status} from {shown}", parse_retry_after(response.headers.get("Retry-After"))
-        )
+        raise RetryableError(f"HTTP {status} from {shown}", parse_retry_after(response.headers.get("Retry-After")))
     raise AssetFetchError(f"HTTP {status} from {shown}; the request was refused, retrying will not help")
 
 

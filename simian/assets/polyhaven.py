@@ -177,6 +177,4 @@ def _check_id(asset_id: str) -> None:
 
 def _check_resolution(resolution: str) -> None:
     if not _RESOLUTION.fullmatch(resolution):
-        raise AssetNotFoundError(
-            f"Poly Haven resolution {resolution!r} is not valid; use e.g. '1k', '2k', '4k'"
-        )
+        raise AssetNotFoundError(f"Poly Haven resolution {resolution!r} is not valid; use e.g. '1k', '2k', '4k'")

@@ -36,8 +36,12 @@ def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str) -> None:
     chunk.attempt += 1
     run: FlowRun = run_deployment(
         DEPLOYMENT_CHUNK,
-        parameters={"start": chunk.start, "end": chunk.end, "job": job.model_dump(mode="json"),
-                    "range_run_id": range_run_id},
+        parameters={
+            "start": chunk.start,
+            "end": chunk.end,
+            "job": job.model_dump(mode="json"),
+            "range_run_id": range_run_id,
+        },
         timeout=0,
         as_subflow=True,
         flow_run_name=f"chunk-{chunk.start}-{chunk.end}" + (f"-retry{chunk.attempt - 1}" if chunk.attempt > 1 else ""),
@@ -71,13 +75,18 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger) -> list[ChunkRu
                 elif chunk.attempt < MAX_CHUNK_ATTEMPTS:
                     logger.warning(
                         "chunk %d-%d ended %s (%s); re-submitting (attempt %d of %d)",
-                        chunk.start, chunk.end, state.name, state.message or "no message", chunk.attempt + 1,
+                        chunk.start,
+                        chunk.end,
+                        state.name,
+                        state.message or "no message",
+                        chunk.attempt + 1,
                         MAX_CHUNK_ATTEMPTS,
                     )
                     _submit(chunk, job, range_run_id)
                 else:
-                    logger.error("chunk %d-%d ended %s after %d attempts", chunk.start, chunk.end, state.name,
-                                 chunk.attempt)
+                    logger.error(
+                        "chunk %d-%d ended %s after %d attempts", chunk.start, chunk.end, state.name, chunk.attempt
+                    )
                     chunk.final = state.type
             done = ledger.done_count()
             if done != last_done:

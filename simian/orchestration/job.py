@@ -13,6 +13,7 @@ from simian.combination_source import CombinationSource, load_file_source, open_
 from simian.combiner import CombinerOptions
 from simian.errors import InvalidInputError
 from simian.render.settings import RenderSettings, parse_render_settings
+from simian.settings import load_settings, resolve_project_path
 
 
 class RangeJob(BaseModel):
@@ -74,7 +75,8 @@ class RangeJob(BaseModel):
         return open_source(seed=self.seed, options=self.combiner_options())
 
     def output_dir(self) -> Path:
-        return Path(self.output).expanduser().resolve()
+        """Absolute after `parse_job`; chunks on other machines get the same path."""
+        return Path(self.output)
 
     def chunks(self) -> list[tuple[int, int]]:
         count = math.ceil((self.end - self.start) / self.chunk_size)
@@ -97,11 +99,18 @@ def parse_job(parameters: dict[str, Any]) -> RangeJob:
         problems = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "parameters"
-            problems.append(f"parameter '{field}': {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})")
+            problems.append(
+                f"parameter '{field}': {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+            )
         raise InvalidInputError("; ".join(problems)) from None
     if job.combinations is None and job.seed is None:
         raise InvalidInputError("parameter 'seed': set a seed or a combinations file")
     job.render_settings()
+    settings = load_settings()
+    updates: dict[str, Any] = {"output": str(resolve_project_path(job.output, settings))}
+    if job.combinations is not None and not job.combinations.startswith(("http://", "https://")):
+        updates["combinations"] = str(resolve_project_path(job.combinations, settings))
+    job = job.model_copy(update=updates)
     source = job.source()
     if job.end > len(source):
         raise InvalidInputError(

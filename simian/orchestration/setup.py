@@ -107,7 +107,9 @@ def init_prefect(
         _ensure_pool(client, CONTROL_POOL, "Range runs: fan out and wait, never hold a render slot")
         client.upsert_global_concurrency_limit_by_name(RENDER_LIMIT, render_slots)
         logger.info("concurrency limit %s: %d render slots", RENDER_LIMIT, render_slots)
-        client.upsert_global_concurrency_limit_by_name(COMMIT_LIMIT, commit_slots, slot_decay_per_second=commit_decay_per_s)
+        client.upsert_global_concurrency_limit_by_name(
+            COMMIT_LIMIT, commit_slots, slot_decay_per_second=commit_decay_per_s
+        )
         logger.info("concurrency limit %s: %d slots, decay %.4f/s", COMMIT_LIMIT, commit_slots, commit_decay_per_s)
         _ensure_zombie_automation(client, zombie_after_s)
     save_result_block(settings)

@@ -22,7 +22,7 @@ import httpx
 
 from simian.errors import SimianError
 from simian.orchestration.names import CONTROL_POOL, RENDER_POOL
-from simian.settings import Settings
+from simian.settings import Settings, project_root
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +68,6 @@ class StackConfig:
         return f"http://127.0.0.1:{self.prefect_port}"
 
 
-def project_root() -> Path:
-    """Where prefect.yaml lives: the source checkout, else the current folder."""
-    checkout = Path(__file__).resolve().parents[2]
-    return checkout if (checkout / "prefect.yaml").is_file() else Path.cwd()
-
-
 class Registry:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / "stack.json"
@@ -100,7 +94,12 @@ def _start(name: str, argv: list[str], state_dir: Path, env: dict[str, str], cwd
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as handle:
         process = subprocess.Popen(
-            argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+            argv,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
             start_new_session=True,
         )
     logger.info("started %s (pid %d, log %s)", name, process.pid, log)
@@ -159,8 +158,19 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
     if redis_answers(settings):
         logger.info("Redis already answers at %s; using it", settings.redis_display())
     elif settings.redis_url is None and settings.redis_host in {"localhost", "127.0.0.1"}:
-        argv = ["redis-server", "--port", str(settings.redis_port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(config.state_dir.resolve())]
+        argv = [
+            "redis-server",
+            "--port",
+            str(settings.redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(config.state_dir.resolve()),
+        ]
         if settings.redis_password is not None:
             # Passed on stdin-free argv would expose it in `ps`; use a config file readable by us only.
             conf = config.state_dir / "redis.conf"
@@ -176,8 +186,8 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
     if api_answers(config.api_url):
         logger.info("Prefect server already answers at %s; using it", config.api_url)
     else:
-        server_env = {**env, "PREFECT_SERVER_DATABASE_CONNECTION_URL":
-                      f"sqlite+aiosqlite:///{(config.state_dir / 'prefect.db').resolve()}"}
+        database = (config.state_dir / "prefect.db").resolve()
+        server_env = {**env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}"}
         server_env.pop("PREFECT_API_URL")
         argv = [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(config.prefect_port)]
         entries["prefect-server"] = _start("prefect-server", argv, config.state_dir, server_env)
@@ -188,11 +198,29 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
     _run([*PREFECT, "--no-prompt", "deploy", "--all"], env, "prefect deploy --all", cwd=project_root())
     _run([*PREFECT, "config", "set", f"PREFECT_API_URL={config.api_url}"], env, "prefect config set")
 
-    workers = {"worker-control": [*PREFECT, "worker", "start", "--pool", CONTROL_POOL, "--name",
-                                  f"control-{os.uname().nodename}"]}
+    workers = {
+        "worker-control": [
+            *PREFECT,
+            "worker",
+            "start",
+            "--pool",
+            CONTROL_POOL,
+            "--name",
+            f"control-{os.uname().nodename}",
+        ]
+    }
     for n in range(config.render_workers):
-        workers[f"worker-gpu-{n}"] = [*PREFECT, "worker", "start", "--pool", RENDER_POOL, "--limit", "1",
-                                      "--name", f"gpu-{os.uname().nodename}-{n}"]
+        workers[f"worker-gpu-{n}"] = [
+            *PREFECT,
+            "worker",
+            "start",
+            "--pool",
+            RENDER_POOL,
+            "--limit",
+            "1",
+            "--name",
+            f"gpu-{os.uname().nodename}-{n}",
+        ]
     for name, argv in workers.items():
         if name not in entries:
             entries[name] = _start(name, argv, config.state_dir, env, cwd=project_root())

@@ -104,7 +104,11 @@ def render_combination(index: int, job: RangeJob) -> dict[str, Any]:
     published = sink.publish(index, result.media, result.sidecar, result.sha256)
     logger.info(
         "combination %d: %s in %.2f s (Blender %.2f s on %s)",
-        index, published.file_name, result.total_seconds, result.render_seconds, result.device,
+        index,
+        published.file_name,
+        result.total_seconds,
+        result.render_seconds,
+        result.device,
     )
     return {
         "index": index,
@@ -121,9 +125,7 @@ def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[
     """The render task wired to this deployment's Redis: result storage, leased locks, serialisable."""
     lock_manager = LeasedRedisLockManager(**redis_connection_params(settings))
     policy = RenderCachePolicy().configure(lock_manager=lock_manager, isolation_level="SERIALIZABLE")
-    return render_combination.with_options(
-        cache_policy=policy, result_storage=f"{RESULT_BLOCK_TYPE}/{RESULT_BLOCK}"
-    )
+    return render_combination.with_options(cache_policy=policy, result_storage=f"{RESULT_BLOCK_TYPE}/{RESULT_BLOCK}")
 
 
 def outcome_of(index: int, state: State[Any]) -> dict[str, Any]:

@@ -41,7 +41,13 @@ def _render_job(job: dict[str, Any], backends: list[str] | None) -> tuple[dict[s
     blender_scene.render_animation()
     done = time.perf_counter()
     return (
-        {"ok": True, "device": device, "pid": os.getpid(), "build_seconds": built - started, "render_seconds": done - built},
+        {
+            "ok": True,
+            "device": device,
+            "pid": os.getpid(),
+            "build_seconds": built - started,
+            "render_seconds": done - built,
+        },
         backends,
     )
 

@@ -90,9 +90,7 @@ def _checker_tiles(g: _Graph, uv: Socket) -> RGB:
         "ShaderNodeTexChecker", Scale=1 / 0.4, Color1=(0.8, 0.8, 0.78, 1.0), Color2=(0.015, 0.015, 0.015, 1.0)
     )
     g.link(uv, tiles.inputs["Vector"])
-    grout = g.node(
-        "ShaderNodeTexBrick", Scale=1.0, Mortar_Size=0.004, Bias=0.0, Brick_Width=0.4, Row_Height=0.4
-    )
+    grout = g.node("ShaderNodeTexBrick", Scale=1.0, Mortar_Size=0.004, Bias=0.0, Brick_Width=0.4, Row_Height=0.4)
     grout.offset = 0.0
     g.link(uv, grout.inputs["Vector"])
     g.link(
@@ -142,9 +140,7 @@ def _wood_planks(g: _Graph, uv: Socket) -> RGB:
 
 def _marble(g: _Graph, uv: Socket) -> RGB:
     """Polished white marble: thin grey veins where a strongly distorted wave crosses zero."""
-    veins = g.node(
-        "ShaderNodeTexWave", Scale=0.5, Distortion=7.0, Detail=8.0, Detail_Scale=2.0, Detail_Roughness=0.6
-    )
+    veins = g.node("ShaderNodeTexWave", Scale=0.5, Distortion=7.0, Detail=8.0, Detail_Scale=2.0, Detail_Roughness=0.6)
     veins.wave_type = "BANDS"
     veins.bands_direction = "DIAGONAL"
     g.link(uv, veins.inputs["Vector"])

@@ -39,9 +39,7 @@ def _principled(mat: bpy.types.Material) -> bpy.types.Node:
         if node.type == "BSDF_PRINCIPLED":
             return node
     bsdf = nodes.new("ShaderNodeBsdfPrincipled")
-    out = next((n for n in nodes if n.type == "OUTPUT_MATERIAL"), None) or nodes.new(
-        "ShaderNodeOutputMaterial"
-    )
+    out = next((n for n in nodes if n.type == "OUTPUT_MATERIAL"), None) or nodes.new("ShaderNodeOutputMaterial")
     mat.node_tree.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
     return bsdf
 
@@ -218,8 +216,7 @@ class _Builder:
         """
         matrix = _placement(center, rotation) @ Matrix.Diagonal((*scale, 1.0))
         profile = [
-            (radius * math.sin(math.pi * i / rings), -radius * math.cos(math.pi * i / rings))
-            for i in range(rings + 1)
+            (radius * math.sin(math.pi * i / rings), -radius * math.cos(math.pi * i / rings)) for i in range(rings + 1)
         ]
         self.lathe(profile, mat, segments=segments, matrix=matrix)
 
@@ -398,9 +395,7 @@ def _mug(b: _Builder) -> None:
     ]
     b.lathe(profile, red, segments=32)
     b.cylinder(0.362, 0.01, (0.0, 0.0, 0.8), coffee, segments=32)
-    handle = (
-        Matrix.Translation((0.39, 0.0, 0.5)) @ _rot("X", 90).to_4x4() @ Matrix.Diagonal((1.0, 1.0, 1.3, 1.0))
-    )
+    handle = Matrix.Translation((0.39, 0.0, 0.5)) @ _rot("X", 90).to_4x4() @ Matrix.Diagonal((1.0, 1.0, 1.3, 1.0))
     b.torus(0.25, 0.05, red, handle, arc=(-80.0, 80.0), segments=16, minor_segments=10)
 
 
@@ -572,9 +567,7 @@ def _barrel(b: _Builder) -> None:
         return 0.34 + 0.06 * math.sin(math.pi * z)
 
     side = [(radius(i / 10), i / 10) for i in range(11)]
-    b.lathe(
-        [(0.0, 0.0), *side, (0.32, 1.0), (0.32, 0.96)], stave_a, segments=24, column_mats=[stave_a, stave_b]
-    )
+    b.lathe([(0.0, 0.0), *side, (0.32, 1.0), (0.32, 0.96)], stave_a, segments=24, column_mats=[stave_a, stave_b])
     b.cylinder(0.321, 0.01, (0.0, 0.0, 0.965), lid, segments=24)
     for z in (0.08, 0.3, 0.7, 0.92):
         r = max(radius(z - 0.025), radius(z + 0.025)) + 0.008
@@ -602,9 +595,7 @@ def _car(b: _Builder) -> None:
     for x in (-0.45, 0.45):
         for y in (-0.62, 0.62):
             b.cylinder(0.2, 0.14, (x * 1.05, y, 0.2), tire, _rot("Y", 90), segments=20)
-            b.cylinder(
-                0.1, 0.02, (x * 1.05 + math.copysign(0.075, x), y, 0.2), chrome, _rot("Y", 90), segments=16
-            )
+            b.cylinder(0.1, 0.02, (x * 1.05 + math.copysign(0.075, x), y, 0.2), chrome, _rot("Y", 90), segments=16)
     for y in (-1.0, 1.0):
         b.box((0.94, 0.08, 0.09), (0.0, y * 1.02, 0.25), chrome)  # bumpers
     for x in (-0.3, 0.3):
@@ -739,9 +730,7 @@ def build_object(asset_id: str) -> bpy.types.Object:
     """
     builder = OBJECT_BUILDERS.get(asset_id)
     if builder is None:
-        raise KeyError(
-            f"unknown built-in object {asset_id!r}; choose one of: {', '.join(sorted(OBJECT_BUILDERS))}"
-        )
+        raise KeyError(f"unknown built-in object {asset_id!r}; choose one of: {', '.join(sorted(OBJECT_BUILDERS))}")
     b = _Builder()
     try:
         builder(b)
