@@ -8,8 +8,16 @@ from prefect import flow
 
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import FLOW_CHUNK
+from simian.orchestration.publish import publish_chunk_to_hub
 from simian.orchestration.redis_store import RunLedger, check_redis
-from simian.orchestration.tasks import close_renderer, configured_render_task, outcome_of
+from simian.orchestration.tasks import (
+    close_renderer,
+    configured_render_task,
+    outcome_of,
+    plan_index,
+    render_index,
+    result_store,
+)
 from simian.settings import load_settings
 
 
@@ -19,12 +27,19 @@ def render_chunk(start: int, end: int, job: dict[str, Any], range_run_id: str) -
     ledger = RunLedger(check_redis(settings), range_run_id)
     parsed = RangeJob(**job)
     render = configured_render_task(settings, parsed)
-    counts = {"rendered": 0, "cached": 0, "failed": 0}
+    outcomes = {}
+    if parsed.dry_run:
+        store = result_store()
+        for index in range(start, end):
+            outcomes[index] = plan_index(parsed, index, store)
+            ledger.record(index, outcomes[index])
+        return {s: sum(o["status"] == s for o in outcomes.values()) for s in ("planned", "cached")}
     try:
         for index in range(start, end):
-            outcome = outcome_of(index, render(index=index, job=parsed, return_state=True))
-            ledger.record(index, outcome)
-            counts[outcome["status"]] += 1
+            outcomes[index] = outcome_of(index, render_index(render, index, parsed))
+            ledger.record(index, outcomes[index])
     finally:
         close_renderer()
-    return counts
+    if parsed.hf_repo_id is not None:
+        publish_chunk_to_hub(parsed, start, end, outcomes)
+    return {s: sum(o["status"] == s for o in outcomes.values()) for s in ("rendered", "cached", "failed")}

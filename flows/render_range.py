@@ -16,6 +16,7 @@ from simian.errors import SimianError
 from simian.orchestration.fanout import fan_out, summarise
 from simian.orchestration.job import parse_job
 from simian.orchestration.names import FLOW_RANGE
+from simian.orchestration.publish import finalise_dataset, open_hub
 from simian.orchestration.redis_store import RunLedger, check_redis
 from simian.orchestration.report import write_summary_artifact
 from simian.settings import load_settings
@@ -46,12 +47,22 @@ def render_range(
     chunk_size: int = 4,
     output: str = "dataset",
     timeout_s: float = 900.0,
+    hf_repo_id: str | None = None,
+    hf_private: bool = True,
+    hf_batch_size: int = 100,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     job = parse_job(dict(locals()))
     began = time.perf_counter()
-    ledger = RunLedger(check_redis(load_settings()), str(flow_run.get_id()))
+    settings = load_settings()
+    ledger = RunLedger(check_redis(settings), str(flow_run.get_id()))
+    if not job.dry_run:
+        open_hub(job, settings)
     fan_out(job, str(flow_run.get_id()), ledger)
-    summary = summarise(job, ledger.outcomes(), time.perf_counter() - began)
+    outcomes = ledger.outcomes()
+    if not job.dry_run:
+        finalise_dataset(job, outcomes)
+    summary = summarise(job, outcomes, time.perf_counter() - began)
     write_summary_artifact(summary)
     if summary["failed"]:
         raise RangeIncompleteError(

@@ -53,6 +53,13 @@ class LocalFolderSink:
     def prepare(self) -> None:
         ensure_writable_dir(self.root)
 
+    def holds(self, index: int, sha256: str, suffix: str = ".mp4") -> bool:
+        """True when the video of `index` is in the folder with this checksum (a cache hit is still valid)."""
+        sidecar = (self.root / relative_media_path(index, suffix)).with_suffix(".json")
+        if not sidecar.is_file() or not sidecar.with_suffix(suffix).is_file():
+            return False
+        return json.loads(sidecar.read_text(encoding="utf-8")).get("sha256") == sha256
+
     def publish(self, index: int, media: Path, sidecar: Path, sha256: str) -> Published:
         relative = relative_media_path(index, media.suffix)
         target = self.root / relative

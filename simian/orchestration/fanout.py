@@ -100,8 +100,10 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger) -> list[ChunkRu
 
 def summarise(job: RangeJob, outcomes: dict[int, dict[str, Any]], elapsed_s: float) -> dict[str, Any]:
     indices = range(job.start, job.end)
-    by_status = {s: [i for i in indices if outcomes.get(i, {}).get("status") == s] for s in ("rendered", "cached")}
-    failed = [i for i in indices if outcomes.get(i, {}).get("status") not in ("rendered", "cached")]
+    by_status = {
+        s: [i for i in indices if outcomes.get(i, {}).get("status") == s] for s in ("rendered", "cached", "planned")
+    }
+    failed = [i for i in indices if outcomes.get(i, {}).get("status") not in ("rendered", "cached", "planned")]
     rendered_seconds = [outcomes[i]["total_seconds"] for i in by_status["rendered"]]
     return {
         "start": job.start,
@@ -109,6 +111,8 @@ def summarise(job: RangeJob, outcomes: dict[int, dict[str, Any]], elapsed_s: flo
         "rendered": len(by_status["rendered"]),
         "cached": len(by_status["cached"]),
         "failed": len(failed),
+        "planned": len(by_status["planned"]),
+        "dry_run": job.dry_run,
         "failed_indices": failed,
         "failure_reasons": {i: outcomes.get(i, {}).get("reason", "no result recorded") for i in failed},
         "output": str(job.output_dir()),

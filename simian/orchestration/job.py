@@ -40,6 +40,12 @@ class RangeJob(BaseModel):
     chunk_size: int = Field(default=4, ge=1, le=10000)
     output: str = Field(default="dataset", min_length=1, description="Local dataset folder")
     timeout_s: float = Field(default=900.0, gt=0, description="Per-combination render timeout")
+    hf_repo_id: str | None = Field(
+        default=None, description="Hub dataset repo; default HF_REPO_ID when HF_TOKEN is set"
+    )
+    hf_private: bool = True
+    hf_batch_size: int = Field(default=100, ge=1, le=10000, description="Files per Hub commit")
+    dry_run: bool = Field(default=False, description="Plan only: cache keys and cache hits, no render, no upload")
 
     @model_validator(mode="after")
     def _check(self) -> RangeJob:
@@ -108,6 +114,8 @@ def parse_job(parameters: dict[str, Any]) -> RangeJob:
     job.render_settings()
     settings = load_settings()
     updates: dict[str, Any] = {"output": str(resolve_project_path(job.output, settings))}
+    if job.hf_repo_id is None and settings.hf_repo_id and settings.hf_token is not None:
+        updates["hf_repo_id"] = settings.hf_repo_id
     if job.combinations is not None and not job.combinations.startswith(("http://", "https://")):
         updates["combinations"] = str(resolve_project_path(job.combinations, settings))
     job = job.model_copy(update=updates)

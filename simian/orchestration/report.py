@@ -12,6 +12,7 @@ def write_summary_artifact(summary: dict[str, Any]) -> None:
         {"what": "rendered", "value": summary["rendered"]},
         {"what": "cached (not rendered again)", "value": summary["cached"]},
         {"what": "failed", "value": summary["failed"]},
+        {"what": "would render (dry run)", "value": summary["planned"] if summary["dry_run"] else "-"},
         {"what": "failed indices", "value": ", ".join(map(str, summary["failed_indices"])) or "-"},
         {"what": "output", "value": summary["output"]},
         {"what": "seconds per rendered video", "value": summary["seconds_per_video"] or "-"},

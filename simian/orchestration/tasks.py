@@ -16,8 +16,10 @@ from prefect.cache_policies import CachePolicy
 from prefect.concurrency.sync import concurrency
 from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
+from prefect.results import ResultStore
 from prefect.states import State
 from prefect.tasks import exponential_backoff
+from prefect_redis.blocks import RedisDatabase
 
 from simian.assets.resolver import AssetResolver, check_assets
 from simian.errors import AssetFetchError
@@ -126,6 +128,29 @@ def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[
     lock_manager = LeasedRedisLockManager(**redis_connection_params(settings))
     policy = RenderCachePolicy().configure(lock_manager=lock_manager, isolation_level="SERIALIZABLE")
     return render_combination.with_options(cache_policy=policy, result_storage=f"{RESULT_BLOCK_TYPE}/{RESULT_BLOCK}")
+
+
+def render_index(render: Task[..., dict[str, Any]], index: int, job: RangeJob) -> State[Any]:
+    """Run the cached task; a cache hit whose video is no longer in the dataset folder renders again."""
+    state = render(index=index, job=job, return_state=True)
+    if state.name == "Cached":
+        sha256 = state.result()["sha256"]
+        if not LocalFolderSink(job.output_dir()).holds(index, sha256):
+            get_run_logger().warning("combination %d: cached, but its video is gone from the dataset; rendering", index)
+            state = render.with_options(refresh_cache=True)(index=index, job=job, return_state=True)
+    return state
+
+
+def plan_index(job: RangeJob, index: int, store: ResultStore) -> dict[str, Any]:
+    """Dry run of one combination: derive and validate it, compute its cache key, look the key up."""
+    combination = job.source().get(index)
+    check_assets(combination, f"combination {index}")
+    key = render_cache_key(job, index)
+    return {"index": index, "status": "cached" if store.exists(key) else "planned", "cache_key": key}
+
+
+def result_store() -> ResultStore:
+    return ResultStore(result_storage=RedisDatabase.load(RESULT_BLOCK))
 
 
 def outcome_of(index: int, state: State[Any]) -> dict[str, Any]:

@@ -1,0 +1,137 @@
+"""The dataset's index files: `metadata.jsonl` (one row per video) and the card `README.md`.
+
+Written by one finaliser at the end of a range, merging with what is already there, so
+they stay correct when several ranges publish into the same folder or repo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+METADATA = "metadata.jsonl"
+CARD = "README.md"
+ROW_KEYS = ("file_name", "index", "caption", "captions", "combination", "settings", "renderer_version", "sha256")
+
+
+def row_from_sidecar(sidecar: dict[str, Any]) -> dict[str, Any]:
+    return {key: sidecar.get(key) for key in ROW_KEYS}
+
+
+def parse_metadata(text: str | None) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for line in (text or "").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows[row["file_name"]] = row
+    return rows
+
+
+def merge_metadata(existing: str | None, new_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Existing rows updated by new ones (same file_name wins), sorted by file name."""
+    rows = parse_metadata(existing)
+    for row in new_rows:
+        rows[row["file_name"]] = row
+    return [rows[name] for name in sorted(rows)]
+
+
+def dump_metadata(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows)
+
+
+def _size_category(n: int) -> str:
+    for bound, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < bound:
+            return label
+    return "1M<n<10M"
+
+
+def dataset_card(rows: list[dict[str, Any]], title: str, license_id: str = "other") -> str:
+    """A card with YAML front matter that `datasets` and the Hub understand, plus how it was made."""
+    settings = Counter(
+        json.dumps({k: v for k, v in (r.get("settings") or {}).items() if k != "device"}, sort_keys=True) for r in rows
+    )
+    versions = Counter(r.get("renderer_version") for r in rows)
+    seeds = Counter((r.get("combination") or {}).get("seed") for r in rows)
+    sources = Counter(
+        a.split(":", 1)[0] for r in rows for a in [o["asset"] for o in (r.get("combination") or {}).get("objects", [])]
+    )
+    indices = sorted(int(r["index"]) for r in rows if r.get("index") is not None)
+    settings_lines = "\n".join(f"- `{s}`: {n} videos" for s, n in settings.most_common())
+    version_lines = "\n".join(f"- `{v}`: {n} videos" for v, n in versions.most_common())
+    seed_lines = ", ".join(f"{s} ({n})" for s, n in seeds.most_common()) or "-"
+    source_lines = ", ".join(f"{s} ({n} objects)" for s, n in sources.most_common()) or "-"
+    span = f"{indices[0]}..{indices[-1]}" if indices else "-"
+    return f"""---
+license: {license_id}
+task_categories:
+- text-to-video
+language:
+- en
+tags:
+- synthetic
+- blender
+- simian
+size_categories:
+- {_size_category(len(rows))}
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path:
+    - "{METADATA}"
+    - "data/*/*.mp4"
+---
+
+# {title}
+
+Synthetic video–caption pairs rendered with Blender by Simian. Each video is one scene recipe
+("combination"); its caption is written from the same scene plan the renderer keyframed, so
+sizes, left/right, movement and camera moves in the caption match the video.
+
+- **Videos:** {len(rows)} (indices {span}), H.264 yuv420p, in `data/{{shard}}/{{index:08d}}.mp4`
+- **Metadata:** `{METADATA}`, one row per video: `file_name`, `caption`, `captions` (per section),
+  `index`, the full `combination`, render `settings`, `renderer_version`, `sha256`
+- **Seeds:** {seed_lines}
+- **Object sources:** {source_lines}
+
+## Render settings
+
+{settings_lines or "-"}
+
+## Renderer versions
+
+{version_lines or "-"}
+
+## Loading
+
+```python
+from datasets import load_dataset, Video
+ds = load_dataset("videofolder", data_dir="path/to/snapshot", split="train")
+ds = ds.cast_column("video", Video(decode=False))   # paths; decoding needs torchcodec
+```
+
+Licensing: built-in assets are procedural and made by Simian. Objaverse objects and Poly Haven
+assets keep their own licenses (Poly Haven: CC0; Objaverse: per object).
+"""
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def finalise_local(root: Path, title: str | None = None) -> int:
+    """Rebuild metadata.jsonl and the card from every sidecar in the folder; return the row count."""
+    rows = []
+    for sidecar in sorted(root.glob("data/*/*.json")):
+        rows.append(row_from_sidecar(json.loads(sidecar.read_text(encoding="utf-8"))))
+    rows.sort(key=lambda r: r["file_name"])
+    _write_atomic(root / METADATA, dump_metadata(rows))
+    _write_atomic(root / CARD, dataset_card(rows, title or root.name))
+    return len(rows)

@@ -1,0 +1,209 @@
+"""Publishing to a Hugging Face dataset repo with the real `huggingface_hub` client.
+
+Many files per commit; retries for 429 (honouring Retry-After), 5xx, connection resets and
+commit conflicts from concurrent writers; files already in the repo with the same sha256
+are skipped; 401/403 stop at once with the variable to fix. The token is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import TypeVar
+
+from huggingface_hub import CommitOperationAdd, HfApi
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+from simian.errors import InvalidInputError, SimianError
+from simian.settings import Settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRYABLE_STATUS = {408, 409, 412, 425, 429, 500, 502, 503, 504}
+MAX_ATTEMPTS = 6
+MAX_WAIT_S = 300.0
+
+
+class HubError(SimianError):
+    """Publishing to the Hub failed after retries."""
+
+
+class HubAuthError(HubError, InvalidInputError):
+    """The Hub refused the token: retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class HubFile:
+    path_in_repo: str
+    local_path: Path
+    sha256: str
+
+
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectionError | TimeoutError) or type(exc).__name__ in {
+        "ConnectError",
+        "ReadError",
+        "RemoteProtocolError",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "WriteError",
+    }
+
+
+class HubPublisher:
+    """One dataset repo on the Hub (or a server speaking its protocol, via HF_ENDPOINT)."""
+
+    def __init__(self, settings: Settings, repo_id: str, *, private: bool = True, backoff_s: float = 2.0) -> None:
+        if settings.hf_token is None:
+            raise InvalidInputError(
+                f"HF_TOKEN is not set: publishing to {repo_id} needs a token with write access "
+                "(set HF_TOKEN in .env or the environment, or unset HF_REPO_ID to publish locally only)"
+            )
+        self.repo_id = repo_id
+        self.private = private
+        self.backoff_s = backoff_s
+        self.api = HfApi(endpoint=settings.hf_endpoint, token=settings.hf_token.get_secret_value())
+        self.commits_made = 0
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return fn()
+            except RepositoryNotFoundError as exc:
+                if _status(exc) in (401, 403):
+                    raise self._auth_error(exc) from None
+                raise HubError(f"{what}: dataset repo {self.repo_id} not found or not visible with HF_TOKEN") from None
+            except HfHubHTTPError as exc:
+                status = _status(exc)
+                if status in (401, 403):
+                    raise self._auth_error(exc) from None
+                if status not in RETRYABLE_STATUS or attempt == MAX_ATTEMPTS:
+                    raise HubError(f"{what} failed ({status}): {str(exc).splitlines()[0]}") from None
+                wait = _retry_after(exc)
+                reason = f"HTTP {status}"
+            except Exception as exc:
+                if not _is_connection_error(exc) or attempt == MAX_ATTEMPTS:
+                    raise
+                wait, reason = None, type(exc).__name__
+            delay = min(MAX_WAIT_S, wait if wait is not None else self.backoff_s * 2 ** (attempt - 1))
+            delay *= 1 + random.uniform(0, 0.25)
+            logger.warning(
+                "%s: %s, retrying in %.1f s (attempt %d of %d)", what, reason, delay, attempt + 1, MAX_ATTEMPTS
+            )
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _auth_error(self, exc: BaseException) -> HubAuthError:
+        status = _status(exc)
+        if status == 403:
+            return HubAuthError(
+                f"the Hub refused access to {self.repo_id} (403): HF_TOKEN lacks write permission for HF_REPO_ID; "
+                "use a write token of an account that may write to that repo"
+            )
+        return HubAuthError(f"the Hub rejected HF_TOKEN (401) for {self.repo_id}: set HF_TOKEN to a valid write token")
+
+    def ensure_repo(self) -> None:
+        """Create the dataset repo if missing; proves the token works before any render starts."""
+        self._call(
+            "create repo",
+            lambda: self.api.create_repo(self.repo_id, repo_type="dataset", private=self.private, exist_ok=True),
+        )
+
+    def head(self) -> str:
+        info = self._call("read repo", lambda: self.api.dataset_info(self.repo_id))
+        return str(info.sha)
+
+    def existing_sha256(self, paths: Sequence[str]) -> dict[str, str]:
+        """sha256 of those paths already in the repo (LFS files; others by content)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(paths), 500):
+            batch = list(paths[start : start + 500])
+            infos = self._call(
+                "read paths", lambda batch=batch: self.api.get_paths_info(self.repo_id, batch, repo_type="dataset")
+            )
+            for info in infos:
+                lfs = getattr(info, "lfs", None)
+                if lfs is not None:
+                    found[info.path] = lfs.sha256
+        return found
+
+    def publish(
+        self,
+        files: Sequence[HubFile],
+        message: str,
+        batch_size: int = 100,
+        before_commit: Callable[[], None] | None = None,
+    ) -> int:
+        """Commit the files not yet in the repo, `batch_size` per commit; return the number committed."""
+        present = self.existing_sha256([f.path_in_repo for f in files])
+        todo = [f for f in files if present.get(f.path_in_repo) != f.sha256]
+        if len(todo) < len(files):
+            logger.info(
+                "%d of %d files are already in %s with the same content",
+                len(files) - len(todo),
+                len(files),
+                self.repo_id,
+            )
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            operations = [CommitOperationAdd(f.path_in_repo, str(f.local_path)) for f in batch]
+            title = f"{message} ({len(batch)} files)"
+            if before_commit is not None:
+                before_commit()
+            self._call(
+                "commit",
+                lambda operations=operations, title=title: self.api.create_commit(
+                    self.repo_id, operations, commit_message=title, repo_type="dataset"
+                ),
+            )
+            self.commits_made += 1
+            logger.info("committed %d files to %s", len(batch), self.repo_id)
+        return len(todo)
+
+    def read_text(self, path: str) -> str | None:
+        """A small text file of the repo, or None when it does not exist yet."""
+        if not self.existing_text_paths([path]):
+            return None
+        local = self._call(
+            "download", lambda: self.api.hf_hub_download(self.repo_id, path, repo_type="dataset", force_download=True)
+        )
+        return Path(local).read_text(encoding="utf-8")
+
+    def existing_text_paths(self, paths: Sequence[str]) -> set[str]:
+        infos = self._call(
+            "read paths", lambda: self.api.get_paths_info(self.repo_id, list(paths), repo_type="dataset")
+        )
+        return {info.path for info in infos}
+
+    def commit_texts(self, texts: dict[str, str], message: str, parent_commit: str | None) -> None:
+        """Commit small text files on top of `parent_commit`; a concurrent writer makes this fail (412)."""
+        operations = [CommitOperationAdd(path, content.encode("utf-8")) for path, content in texts.items()]
+        self.api.create_commit(
+            self.repo_id, operations, commit_message=message, repo_type="dataset", parent_commit=parent_commit
+        )
+        self.commits_made += 1

@@ -1,0 +1,115 @@
+"""Publishing steps of a range: per-chunk Hub commits (rate limited) and the one finaliser."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from huggingface_hub.errors import HfHubHTTPError
+from prefect import task
+from prefect.concurrency.sync import rate_limit
+from prefect.logging import get_run_logger
+
+from simian.dataset import CARD, METADATA, dataset_card, dump_metadata, finalise_local, merge_metadata
+from simian.hub import HubError, HubFile, HubPublisher
+from simian.orchestration.job import RangeJob
+from simian.orchestration.names import COMMIT_LIMIT
+from simian.render import RENDERER_VERSION
+from simian.settings import Settings, load_settings
+
+FINALISE_ATTEMPTS = 8
+
+
+def open_hub(job: RangeJob, settings: Settings) -> HubPublisher | None:
+    """The publisher for this run, after proving the token can write (before any render)."""
+    if job.hf_repo_id is None:
+        return None
+    publisher = HubPublisher(settings, job.hf_repo_id, private=job.hf_private)
+    publisher.ensure_repo()
+    return publisher
+
+
+@task(name="publish-to-hub", task_run_name="publish-{start}-{end}")
+def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int, dict[str, Any]]) -> int:
+    """Commit the chunk's videos (skipping those already there), a batch per commit, at the farm's commit rate."""
+    logger = get_run_logger()
+    publisher = open_hub(job, load_settings())
+    assert publisher is not None
+    files = [
+        HubFile(o["file_name"], job.output_dir() / o["file_name"], o["sha256"])
+        for o in outcomes.values()
+        if o["status"] in ("rendered", "cached")
+    ]
+    committed = publisher.publish(
+        files,
+        message=f"Add videos {start}..{end - 1}",
+        batch_size=job.hf_batch_size,
+        before_commit=lambda: rate_limit(COMMIT_LIMIT),
+    )
+    logger.info(
+        "chunk %d-%d: %d new files committed to %s in %d commits",
+        start,
+        end,
+        committed,
+        job.hf_repo_id,
+        publisher.commits_made,
+    )
+    return committed
+
+
+def rows_from_outcomes(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Metadata rows rebuilt from the recipe source: the control host needs none of the video files."""
+    source, settings = job.source(), job.render_settings()
+    rows = []
+    for index, outcome in sorted(outcomes.items()):
+        if outcome.get("status") not in ("rendered", "cached"):
+            continue
+        combination = source.get(index)
+        rows.append(
+            {
+                "file_name": outcome["file_name"],
+                "index": index,
+                "caption": combination.caption,
+                "captions": combination.captions.model_dump(mode="json") if combination.captions else None,
+                "combination": combination.model_dump(mode="json"),
+                "settings": settings.model_dump(mode="json"),
+                "renderer_version": RENDERER_VERSION,
+                "sha256": outcome["sha256"],
+            }
+        )
+    return rows
+
+
+def _finalise_hub(publisher: HubPublisher, rows: list[dict[str, Any]]) -> None:
+    """Merge into the repo's metadata and card in one commit; a concurrent finaliser makes us re-read."""
+    for attempt in range(1, FINALISE_ATTEMPTS + 1):
+        head = publisher.head()
+        merged = merge_metadata(publisher.read_text(METADATA), rows)
+        texts = {METADATA: dump_metadata(merged), CARD: dataset_card(merged, publisher.repo_id)}
+        try:
+            rate_limit(COMMIT_LIMIT)
+            publisher.commit_texts(texts, f"Update metadata and card ({len(merged)} videos)", parent_commit=head)
+            return
+        except HfHubHTTPError as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if status not in (409, 412, 429, 500, 502, 503, 504) or attempt == FINALISE_ATTEMPTS:
+                raise HubError(f"writing {METADATA} to {publisher.repo_id} failed ({status}): {exc}") from None
+            time.sleep(min(30.0, 2.0 * attempt))
+    raise HubError(f"writing {METADATA} to {publisher.repo_id} kept conflicting")
+
+
+@task(name="finalise-dataset")
+def finalise_dataset(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    logger = get_run_logger()
+    result: dict[str, Any] = {}
+    root = job.output_dir()
+    if (root / "data").is_dir():
+        result["local_rows"] = finalise_local(root)
+        logger.info("wrote %s and %s in %s (%d videos)", METADATA, CARD, root, result["local_rows"])
+    publisher = open_hub(job, load_settings())
+    if publisher is not None:
+        rows = rows_from_outcomes(job, outcomes)
+        _finalise_hub(publisher, rows)
+        result["hub_repo"] = job.hf_repo_id
+        logger.info("updated %s and %s in %s", METADATA, CARD, job.hf_repo_id)
+    return result
