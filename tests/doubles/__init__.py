@@ -81,11 +81,7 @@ class _Fault:
     seconds: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
-        return (
-            self.remaining > 0
-            and self.path_contains in path
-            and (self.method is None or self.method == method)
-        )
+        return self.remaining > 0 and self.path_contains in path and (self.method is None or self.method == method)
 
 
 class HttpTestDouble:
@@ -213,9 +209,7 @@ class HttpTestDouble:
         with self._lock:
             self._faults.append(_Fault("fail", count, path_contains, method, status=status, headers=extra))
 
-    def stall_next(
-        self, seconds: float, count: int = 1, path_contains: str = "", *, method: str | None = None
-    ) -> None:
+    def stall_next(self, seconds: float, count: int = 1, path_contains: str = "", *, method: str | None = None) -> None:
         """Hold the next `count` matching requests for `seconds` before answering them normally."""
         with self._lock:
             self._faults.append(_Fault("stall", count, path_contains, method, seconds=seconds))
@@ -282,8 +276,11 @@ def _make_handler_class(double: HttpTestDouble) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             split = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                body = _read_chunked(self.rfile)  # streamed uploads (e.g. a file object of unknown length)
+            else:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
             request = Request(
                 method=self.command,
                 path=unquote(split.path),
@@ -315,3 +312,17 @@ def _make_handler_class(double: HttpTestDouble) -> type[BaseHTTPRequestHandler]:
             logger.debug("%s: " + format, double.server_name, *args)
 
     return _Handler
+
+
+def _read_chunked(rfile: Any) -> bytes:
+    """Decode an HTTP/1.1 `Transfer-Encoding: chunked` request body (trailers are read and dropped)."""
+    parts: list[bytes] = []
+    while True:
+        size_line = rfile.readline(65537)
+        size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+        if size == 0:
+            while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                pass
+            return b"".join(parts)
+        parts.append(rfile.read(size))
+        rfile.readline(65537)  # the CRLF after each chunk

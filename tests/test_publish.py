@@ -1,0 +1,142 @@
+"""Publishing: the real huggingface_hub client against the Hub test double, and the dataset layout."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+from huggingface_hub import snapshot_download
+
+from simian.dataset import METADATA, dump_metadata, finalise_local, merge_metadata
+from simian.hub import HubAuthError, HubFile, HubPublisher
+from simian.settings import Settings
+
+from .doubles.hub import HubTestDouble, client_xet_disabled
+
+TOKEN = "hf_test_double_token_0123456789"
+REPO = "simian-tests/videos"
+
+
+@pytest.fixture
+def hub(tmp_path):
+    with HubTestDouble(tmp_path / "hub", token=TOKEN) as double, client_xet_disabled():
+        yield double
+
+
+def _settings(hub: HubTestDouble, token: str = TOKEN) -> Settings:
+    return Settings(hf_endpoint=hub.url, hf_token=token, hf_repo_id=REPO)
+
+
+def _videos(tmp_path: Path, count: int) -> list[HubFile]:
+    files = []
+    for index in range(count):
+        path = tmp_path / "videos" / f"{index:08d}.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = b"\x00\x00\x00\x18ftypmp42" + os.urandom(2048)
+        path.write_bytes(data)
+        files.append(HubFile(f"data/0000/{index:08d}.mp4", path, hashlib.sha256(data).hexdigest()))
+    return files
+
+
+def test_batched_commits_and_idempotent_republish(hub, tmp_path):
+    publisher = HubPublisher(_settings(hub), REPO, backoff_s=0.05)
+    publisher.ensure_repo()
+    files = _videos(tmp_path, 5)
+    assert publisher.publish(files, "Add videos", batch_size=2) == 5
+    assert len(hub.commits) == 3, "5 files in batches of 2"
+    stored = hub.repo_files(REPO)
+    for f in files:
+        assert hashlib.sha256(stored[f.path_in_repo]).hexdigest() == f.sha256
+    assert publisher.publish(files, "Add videos again", batch_size=2) == 0
+    assert len(hub.commits) == 3, "publishing the same files again makes no commit"
+
+
+def test_429_and_500_are_survived(hub, tmp_path):
+    publisher = HubPublisher(_settings(hub), REPO, backoff_s=0.05)
+    publisher.ensure_repo()
+    hub.fail_next(429, count=1, path_contains="/commit/", retry_after=1)
+    hub.fail_next(500, count=2, path_contains="/commit/")
+    files = _videos(tmp_path, 2)
+    assert publisher.publish(files, "Add videos") == 2
+    assert set(hub.repo_files(REPO)) >= {f.path_in_repo for f in files}
+    assert len(hub.commits) == 1
+
+
+def test_conflicting_commit_is_retried(hub, tmp_path):
+    publisher = HubPublisher(_settings(hub), REPO, backoff_s=0.05)
+    publisher.ensure_repo()
+    hub.conflict_next(1, land_commit=True)
+    assert publisher.publish(_videos(tmp_path, 1), "Add a video") == 1
+
+
+def test_wrong_token_fails_fast_naming_the_variable(hub, tmp_path):
+    publisher = HubPublisher(_settings(hub, token="hf_wrong"), REPO, backoff_s=0.05)
+    with pytest.raises(HubAuthError) as err:
+        publisher.ensure_repo()
+    assert "HF_TOKEN" in str(err.value) and "401" in str(err.value)
+    assert "hf_wrong" not in str(err.value)
+
+
+def test_missing_token_is_a_clear_error(hub):
+    with pytest.raises(Exception, match="HF_TOKEN is not set"):
+        HubPublisher(Settings(hf_endpoint=hub.url), REPO)
+
+
+def test_metadata_merge_keeps_earlier_ranges():
+    first = [{"file_name": "data/0000/00000000.mp4", "caption": "a"}, {"file_name": "data/0000/00000001.mp4"}]
+    second = [{"file_name": "data/0000/00000001.mp4", "caption": "b"}, {"file_name": "data/0000/00000002.mp4"}]
+    merged = merge_metadata(dump_metadata(first), second)
+    assert [r["file_name"] for r in merged] == [f"data/0000/{i:08d}.mp4" for i in range(3)]
+    assert merged[1]["caption"] == "b"
+
+
+def test_local_dataset_loads_with_datasets(tmp_path, simian_cli):
+    """A dataset folder in the published layout loads as a videofolder with captions."""
+    from datasets import Video, load_dataset
+
+    from simian.sinks import LocalFolderSink
+
+    renders = tmp_path / "renders"
+    result = simian_cli("render", "--range", "0:3", "--seed", "2", "--width", "64", "--height", "48",
+                        "--frames", "6", "--samples", "2", "-o", str(renders))
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "dataset"
+    sink = LocalFolderSink(root)
+    for index in range(3):
+        meta = json.loads((renders / f"{index:08d}.json").read_text())
+        sink.publish(index, renders / f"{index:08d}.mp4", renders / f"{index:08d}.json", meta["sha256"])
+    assert finalise_local(root) == 3
+    card = (root / "README.md").read_text()
+    assert card.startswith("---\nlicense:") and "text-to-video" in card and "Videos:** 3" in card
+    dataset = load_dataset("videofolder", data_dir=str(root), split="train").cast_column("video", Video(decode=False))
+    assert dataset.num_rows == 3
+    rows = {Path(row["video"]["path"]).name: row for row in dataset}
+    for index in range(3):
+        meta = json.loads((root / f"data/0000/{index:08d}.json").read_text())
+        assert rows[f"{index:08d}.mp4"]["caption"] == meta["caption"]
+        assert rows[f"{index:08d}.mp4"]["index"] == index
+    lines = (root / METADATA).read_text().splitlines()
+    assert len(lines) == 3 and json.loads(lines[0])["file_name"] == "data/0000/00000000.mp4"
+
+
+def test_hub_snapshot_loads_with_datasets(hub, tmp_path):
+    """What the finaliser commits (videos + metadata.jsonl + card) loads back from a snapshot."""
+    from datasets import Video, load_dataset
+
+    from simian.dataset import dataset_card
+
+    publisher = HubPublisher(_settings(hub), REPO, backoff_s=0.05)
+    publisher.ensure_repo()
+    files = _videos(tmp_path, 3)
+    publisher.publish(files, "Add videos")
+    rows = [{"file_name": f.path_in_repo, "caption": f"caption {i}", "index": i, "sha256": f.sha256}
+            for i, f in enumerate(files)]
+    publisher.commit_texts({METADATA: dump_metadata(rows), "README.md": dataset_card(rows, REPO)}, "index",
+                           parent_commit=publisher.head())
+    snapshot = snapshot_download(REPO, repo_type="dataset", endpoint=hub.url, token=TOKEN,
+                                 local_dir=tmp_path / "snapshot")
+    dataset = load_dataset(snapshot, split="train").cast_column("video", Video(decode=False))
+    assert sorted(dataset["caption"]) == ["caption 0", "caption 1", "caption 2"]
