@@ -52,7 +52,15 @@ class Stack:
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            # Settings file read by every flow run (tests write HF_* into it); starts empty.
+            "SIMIAN_ENV_FILE": str(self.root / "simian.env"),
+            # The Hub test double speaks LFS, not Xet; huggingface_hub would otherwise upload with Xet.
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
         }
+
+    def write_env_file(self, values: dict[str, str]) -> None:
+        (self.root / "simian.env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
 
     def simian(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -124,6 +132,7 @@ def descendants(pid: int) -> list[int]:
 
 def start_stack(root: Path, render_slots: int = 3) -> Stack:
     stack = Stack(root, free_port(), free_port())
+    stack.write_env_file({})
     result = stack.simian("up", "--workers", "1", "--render-slots", str(render_slots), timeout=300)
     if result.returncode != 0:
         stack.stop()

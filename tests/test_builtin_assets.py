@@ -75,9 +75,7 @@ def neutral_lighting(scene: bpy.types.Scene) -> None:
     scene.collection.objects.link(sun)
 
 
-def add_camera(
-    scene: bpy.types.Scene, target: tuple[float, float, float], offset: tuple[float, float, float]
-):
+def add_camera(scene: bpy.types.Scene, target: tuple[float, float, float], offset: tuple[float, float, float]):
     """A 35 mm camera at target + offset, looking at target."""
     camera = bpy.data.objects.new("test_camera", bpy.data.cameras.new("test_camera"))
     camera.location = Vector(target) + Vector(offset)
@@ -257,9 +255,7 @@ def test_robot_eyes_glow() -> None:
     fresh_scene()
     mesh = builtin_objects.build_object("robot").data
     strengths = [
-        next(n for n in m.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
-        .inputs["Emission Strength"]
-        .default_value
+        next(n for n in m.node_tree.nodes if n.type == "BSDF_PRINCIPLED").inputs["Emission Strength"].default_value
         for m in mesh.materials
     ]
     assert max(strengths) > 1.0
@@ -323,9 +319,7 @@ def test_floors_render_distinct(floor_renders: dict[str, np.ndarray]) -> None:
     assert_all_distinct(floor_renders, threshold=0.04)
 
 
-def test_floor_uv_scale_and_rotation_change_the_pattern(
-    floor_renders: dict[str, np.ndarray], render_dir: Path
-) -> None:
+def test_floor_uv_scale_and_rotation_change_the_pattern(floor_renders: dict[str, np.ndarray], render_dir: Path) -> None:
     base = floor_renders["checker_tiles"]
     scaled = render(floor_scene("checker_tiles", (2.0, 2.0)), render_dir / "checker_scaled.png")
     rotated = render(floor_scene("checker_tiles", rotation=45.0), render_dir / "checker_rotated.png")

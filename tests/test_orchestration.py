@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
@@ -20,6 +22,7 @@ from simian.orchestration.redis_store import check_redis
 from simian.settings import Settings
 
 from .conftest import decode_frames
+from .doubles.hub import HubTestDouble
 from .services import PREFECT, Stack, descendants, start_stack, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.blender]
@@ -215,6 +218,62 @@ def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     crashed = [name for name, state in children if state == "Crashed"]
     assert len(crashed) == 1, children
     assert (f"{crashed[0]}-retry1", "Completed") in children, children
+
+
+def test_range_publishes_to_the_hub_in_few_commits_and_keeps_the_token_secret(stack, tmp_path):
+    token = "hf_secret_token_for_the_double_42"
+    repo = "simian-tests/range"
+    with HubTestDouble(tmp_path / "hub", token=token) as hub:
+        stack.write_env_file({"HF_ENDPOINT": hub.url, "HF_TOKEN": token, "HF_REPO_ID": repo})
+        try:
+            out = tmp_path / "dataset"
+            params = ["start=0", "end=6", "seed=4", "chunk_size=3", *TINY, f"output={out}"]
+            result, run_id = stack.run_range(*params)
+            assert result.returncode == 0, result.stdout[-3000:]
+            files = hub.repo_files(repo)
+            videos = sorted(p for p in files if p.endswith(".mp4"))
+            assert videos == [f"data/0000/{i:08d}.mp4" for i in range(6)]
+            rows = [json.loads(line) for line in files["metadata.jsonl"].decode().splitlines()]
+            assert [r["file_name"] for r in rows] == videos
+            for row in rows:
+                local = json.loads((out / row["file_name"]).with_suffix(".json").read_text())
+                assert hashlib.sha256(files[row["file_name"]]).hexdigest() == local["sha256"] == row["sha256"]
+                assert row["caption"] == local["caption"] == combination_for(4, row["index"]).caption
+            assert files["README.md"].startswith(b"---\nlicense:")
+            commits = len(hub.commits)
+            assert commits <= 3, f"2 chunk commits and 1 finaliser commit expected, got {commits}"
+
+            result, rerun_id = stack.run_range(*params)
+            assert result.returncode == 0
+            assert len(hub.commits) == commits, "a second run must make no commit"
+
+            leaks = _token_leaks(stack, token, [run_id, rerun_id])
+            assert leaks == [], leaks
+        finally:
+            stack.write_env_file({})
+
+
+def _token_leaks(stack: Stack, token: str, run_ids: list[str]) -> list[str]:
+    """Every place a token could leak: worker and server logs, run parameters, artifacts, API responses."""
+    leaks = [str(p) for p in (stack.root / "state" / "logs").glob("*.log") if token in p.read_text(errors="replace")]
+    api = stack.env["PREFECT_API_URL"]
+    for run_id in run_ids:
+        ids = [run_id, *[str(c.id) for c in _children(stack, run_id)]]
+        for flow_run_id in ids:
+            body = httpx.get(f"{api}/flow_runs/{flow_run_id}").text
+            if token in body:
+                leaks.append(f"flow run {flow_run_id}")
+            logs = httpx.post(f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}}).text
+            if token in logs:
+                leaks.append(f"logs of {flow_run_id}")
+            tasks = httpx.post(f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run_id]}}}).text
+            if token in tasks:
+                leaks.append(f"task runs of {flow_run_id}")
+    if token in httpx.post(f"{api}/artifacts/filter", json={}).text:
+        leaks.append("artifacts")
+    if token in httpx.post(f"{api}/block_documents/filter", json={"include_secrets": False}).text:
+        leaks.append("block documents")
+    return leaks
 
 
 def test_unreachable_redis_fails_fast_with_a_clear_error():
