@@ -149,6 +149,7 @@ def _stack_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         prefect_port=args.prefect_port or settings.simian_prefect_port,
         render_workers=getattr(args, "workers", 1),
         render_slots=getattr(args, "render_slots", None) or getattr(args, "workers", 1),
+        commits_per_hour=getattr(args, "commits_per_hour", 100),
     )
 
 
@@ -156,7 +157,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from simian.orchestration.setup import init_prefect
     from simian.settings import load_settings
 
-    init_prefect(load_settings(), render_slots=args.render_slots, commit_slots=args.commit_slots)
+    init_prefect(load_settings(), render_slots=args.render_slots, commits_per_hour=args.commits_per_hour)
     return 0
 
 
@@ -270,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="create pools, concurrency limits, blocks and automations (idempotent)")
     init.add_argument("--render-slots", type=int, default=1, help="GPU render slots in the whole farm")
-    init.add_argument("--commit-slots", type=int, default=1, help="concurrent Hugging Face commits")
+    init.add_argument("--commits-per-hour", type=int, default=100,
+                      help="Hub commits per hour for the whole farm (the Hub allows about 128 per repo)")
     init.set_defaults(func=cmd_init)
 
     for name, func, text in (
@@ -285,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("up", "demo"):
             stack.add_argument("--workers", type=int, default=1, help="render workers to start on this machine")
             stack.add_argument("--render-slots", type=int, default=None, help="render slots (default: workers)")
+            stack.add_argument("--commits-per-hour", type=int, default=100, help="Hub commit rate for the farm")
         if name == "demo":
             stack.add_argument("--start", type=int, default=0)
             stack.add_argument("--end", type=int, default=4)

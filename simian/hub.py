@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from huggingface_hub import CommitOperationAdd, HfApi
+from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
 from simian.errors import InvalidInputError, SimianError
@@ -87,6 +88,9 @@ class HubPublisher:
         self.repo_id = repo_id
         self.private = private
         self.backoff_s = backoff_s
+        if settings.hf_hub_disable_xet:
+            # huggingface_hub reads this once at import; a .env value arrives later, so set it here too.
+            hf_constants.HF_HUB_DISABLE_XET = True
         self.api = HfApi(endpoint=settings.hf_endpoint, token=settings.hf_token.get_secret_value())
         self.commits_made = 0
 

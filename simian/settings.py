@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     hf_token: SecretStr | None = None
     hf_repo_id: str | None = None
     hf_endpoint: str | None = None
+    hf_hub_disable_xet: bool = False  # for Hub mirrors (and the test double) that speak LFS but not Xet
 
     simian_cache_dir: Path = Field(default_factory=_default_cache_dir)
     simian_polyhaven_api: str = "https://api.polyhaven.com"

@@ -133,7 +133,8 @@ def descendants(pid: int) -> list[int]:
 def start_stack(root: Path, render_slots: int = 3) -> Stack:
     stack = Stack(root, free_port(), free_port())
     stack.write_env_file({})
-    result = stack.simian("up", "--workers", "1", "--render-slots", str(render_slots), timeout=300)
+    result = stack.simian("up", "--workers", "1", "--render-slots", str(render_slots), "--commits-per-hour", "3600",
+                          timeout=300)
     if result.returncode != 0:
         stack.stop()
         raise RuntimeError(f"simian up failed:\n{result.stdout}\n{result.stderr}")

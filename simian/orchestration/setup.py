@@ -96,8 +96,7 @@ def save_result_block(settings: Settings) -> None:
 def init_prefect(
     settings: Settings,
     render_slots: int = 1,
-    commit_slots: int = 1,
-    commit_decay_per_s: float = 1 / 36,
+    commits_per_hour: int = 100,
     zombie_after_s: int = ZOMBIE_AFTER_S,
 ) -> None:
     """Idempotent: safe to run on every `simian up` and after changing the farm size."""
@@ -107,9 +106,9 @@ def init_prefect(
         _ensure_pool(client, CONTROL_POOL, "Range runs: fan out and wait, never hold a render slot")
         client.upsert_global_concurrency_limit_by_name(RENDER_LIMIT, render_slots)
         logger.info("concurrency limit %s: %d render slots", RENDER_LIMIT, render_slots)
-        client.upsert_global_concurrency_limit_by_name(
-            COMMIT_LIMIT, commit_slots, slot_decay_per_second=commit_decay_per_s
-        )
-        logger.info("concurrency limit %s: %d slots, decay %.4f/s", COMMIT_LIMIT, commit_slots, commit_decay_per_s)
+        # A rate limit: one slot that decays at the allowed commit rate, shared by every machine of the farm.
+        decay = commits_per_hour / 3600
+        client.upsert_global_concurrency_limit_by_name(COMMIT_LIMIT, 1, slot_decay_per_second=decay)
+        logger.info("rate limit %s: %d Hub commits per hour (decay %.4f/s)", COMMIT_LIMIT, commits_per_hour, decay)
         _ensure_zombie_automation(client, zombie_after_s)
     save_result_block(settings)

@@ -57,6 +57,7 @@ class StackConfig:
     prefect_port: int
     render_workers: int = 1
     render_slots: int = 1
+    commits_per_hour: int = 100
     worker_poll_s: int = 5
 
     @property
@@ -194,7 +195,9 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
         registry.save(entries)
         _wait_until(lambda: api_answers(config.api_url), "Prefect server", 90, entries["prefect-server"].log)
 
-    _run([*SIMIAN, "init", "--render-slots", str(config.render_slots)], env, "simian init")
+    init = [*SIMIAN, "init", "--render-slots", str(config.render_slots), "--commits-per-hour",
+            str(config.commits_per_hour)]
+    _run(init, env, "simian init")
     _run([*PREFECT, "--no-prompt", "deploy", "--all"], env, "prefect deploy --all", cwd=project_root())
     _run([*PREFECT, "config", "set", f"PREFECT_API_URL={config.api_url}"], env, "prefect config set")
 

@@ -120,12 +120,12 @@ class HttpTestDouble:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Listen on 127.0.0.1 on a free port, serving from a daemon thread."""
+    def start(self, port: int = 0) -> Self:
+        """Listen on 127.0.0.1 (on `port`, or a free one), serving from a daemon thread."""
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler_class(self))
+        server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler_class(self))
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
