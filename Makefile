@@ -7,7 +7,8 @@ setup:
 demo: setup
 	.venv/bin/simian demo
 
-test: setup
+test:
+	SIMIAN_WITH_POSTGRES=1 bin/setup
 	.venv/bin/python -m pytest -ra
 
 lint: setup
