@@ -6,18 +6,12 @@ from typing import Any
 
 from prefect import flow
 
+from simian.orchestration.chunk import counts, plan_chunk, render_chunk_indices
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import FLOW_CHUNK
 from simian.orchestration.publish import publish_chunk_to_hub
 from simian.orchestration.redis_store import RunLedger, check_redis
-from simian.orchestration.tasks import (
-    close_renderer,
-    configured_render_task,
-    outcome_of,
-    plan_index,
-    render_index,
-    result_store,
-)
+from simian.orchestration.tasks import configured_render_task
 from simian.settings import load_settings
 
 
@@ -26,20 +20,9 @@ def render_chunk(start: int, end: int, job: dict[str, Any], range_run_id: str) -
     settings = load_settings()
     ledger = RunLedger(check_redis(settings), range_run_id)
     parsed = RangeJob(**job)
-    render = configured_render_task(settings, parsed)
-    outcomes = {}
     if parsed.dry_run:
-        store = result_store()
-        for index in range(start, end):
-            outcomes[index] = plan_index(parsed, index, store)
-            ledger.record(index, outcomes[index])
-        return {s: sum(o["status"] == s for o in outcomes.values()) for s in ("planned", "cached")}
-    try:
-        for index in range(start, end):
-            outcomes[index] = outcome_of(index, render_index(render, index, parsed))
-            ledger.record(index, outcomes[index])
-    finally:
-        close_renderer()
+        return counts(plan_chunk(parsed, start, end, ledger))
+    outcomes = render_chunk_indices(configured_render_task(settings, parsed), parsed, start, end, ledger)
     if parsed.hf_repo_id is not None:
         publish_chunk_to_hub(parsed, start, end, outcomes)
-    return {s: sum(o["status"] == s for o in outcomes.values()) for s in ("rendered", "cached", "failed")}
+    return counts(outcomes)

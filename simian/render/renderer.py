@@ -104,6 +104,11 @@ class Renderer:
         self.log_path = self.log_dir / f"simian-render-{os.getpid()}-{id(self):x}.log"
         self.children_started = 0
 
+    @property
+    def child_pid(self) -> int | None:
+        """Pid of the warm Blender child, if one is running (for monitoring)."""
+        return self._process.pid if self._process is not None and self._process.is_alive() else None
+
     def __enter__(self) -> Renderer:
         return self
 

@@ -1,0 +1,67 @@
+"""End-to-end cost per video through the real stack vs Blender's own render time, and the reference's way.
+
+12 combinations, 160x96, 24 frames, Cycles 4 samples on the CPU:
+  A. Simian: `prefect deployment run simian/render-range` (local Redis, Prefect server, one worker,
+     local dataset sink), from submission until the last file is published.
+  B. The reference's architecture on the same scenes: a fresh Python + bpy process per video
+     (`simian render --index i`), then a per-file upload into the same dataset folder.
+The limit is Blender's own time (the time inside the render call, from the sidecars). Prints
+each path's seconds per video and its ratio to that limit; the last line is Simian's ratio.
+
+    .venv/bin/python bench/end_to_end.py
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import SETTINGS, SIMIAN, bench_stack, blender_seconds
+
+from simian.sinks import LocalFolderSink
+
+COUNT = 12
+SEED = 7
+
+
+def reference_architecture(out: Path) -> tuple[float, float]:
+    renders, dataset = out / "renders", out / "dataset"
+    sink = LocalFolderSink(dataset)
+    started = time.perf_counter()
+    for index in range(COUNT):
+        flags = [f"--{k}={v}" for k, v in SETTINGS.items()]
+        subprocess.run([*SIMIAN, "render", "--index", str(index), "--seed", str(SEED), *flags, "-o", str(renders)],
+                       check=True, capture_output=True)
+        meta = json.loads((renders / f"{index:08d}.json").read_text())
+        sink.publish(index, renders / f"{index:08d}.mp4", renders / f"{index:08d}.json", meta["sha256"])
+    elapsed = time.perf_counter() - started
+    return elapsed, blender_seconds(sorted(dataset.glob("data/*/*.json")))
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="simian-e2e-") as tmp:
+        out = Path(tmp)
+        with bench_stack() as stack:
+            wall, _ = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian",
+                                      **SETTINGS)
+            cached_wall, _ = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian",
+                                             **SETTINGS)
+        simian_blender = blender_seconds(sorted((out / "simian").glob("data/*/*.json")))
+        ref_wall, ref_blender = reference_architecture(out / "reference")
+        shutil.rmtree(out, ignore_errors=True)
+    print(f"{COUNT} videos, {SETTINGS['width']}x{SETTINGS['height']}, {SETTINGS['frames']} frames, "
+          f"Cycles {SETTINGS['samples']} samples, CPU")
+    print(f"blender limit (time inside render calls): {simian_blender / COUNT:.3f} s/video (simian run), "
+          f"{ref_blender / COUNT:.3f} s/video (reference run)")
+    print(f"reference architecture: {ref_wall / COUNT:.3f} s/video, ratio {ref_wall / ref_blender:.2f}")
+    print(f"simian fully cached re-run: {cached_wall:.2f} s for {COUNT} combinations")
+    print(f"simian end to end: {wall / COUNT:.3f} s/video, fixed run overhead included")
+    print(f"ratio simian/limit: {wall / simian_blender:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""What a chunk run does with its indices: plan them (dry run) or render them, recording each outcome."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from prefect import Task
+
+from simian.orchestration.job import RangeJob
+from simian.orchestration.redis_store import RunLedger
+from simian.orchestration.tasks import close_renderer, outcome_of, plan_index, render_index, result_store
+
+Outcomes = dict[int, dict[str, Any]]
+
+
+def _record(ledger: RunLedger, outcomes: Outcomes, index: int, outcome: dict[str, Any], began: float) -> None:
+    outcomes[index] = {**outcome, "seconds": round(time.perf_counter() - began, 4), "worker_pid": os.getppid()}
+    ledger.record(index, outcomes[index])
+
+
+def plan_chunk(job: RangeJob, start: int, end: int, ledger: RunLedger) -> Outcomes:
+    store = result_store()
+    outcomes: Outcomes = {}
+    for index in range(start, end):
+        began = time.perf_counter()
+        _record(ledger, outcomes, index, plan_index(job, index, store), began)
+    return outcomes
+
+
+def render_chunk_indices(
+    render: Task[..., dict[str, Any]], job: RangeJob, start: int, end: int, ledger: RunLedger
+) -> Outcomes:
+    outcomes: Outcomes = {}
+    try:
+        for index in range(start, end):
+            began = time.perf_counter()
+            _record(ledger, outcomes, index, outcome_of(index, render_index(render, index, job)), began)
+    finally:
+        close_renderer()
+    return outcomes
+
+
+def counts(outcomes: Outcomes) -> dict[str, int]:
+    statuses = ("planned", "rendered", "cached", "failed")
+    return {s: sum(o["status"] == s for o in outcomes.values()) for s in statuses}
