@@ -1,0 +1,75 @@
+"""Captions against the Blender scene itself: what the caption says is where Blender put it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simian.captions import distinct_names, relation
+from simian.combination import CameraAnimation, ObjectMovement
+from simian.combiner import CombinerOptions, combination_for
+from simian.render.settings import RenderSettings
+from simian.scene_plan import plan_scene
+
+pytestmark = pytest.mark.blender
+
+SETTINGS = RenderSettings(width=160, height=96, frames=12, fps=24, samples=1, device="cpu")
+
+
+def _build(combination, tmp_path: Path):  # type: ignore[no-untyped-def]
+    import bpy
+
+    from simian.render.blender.scene import build_scene
+
+    build_scene(combination, SETTINGS, {}, tmp_path / "x.mp4", [])
+    scene = bpy.context.scene
+    scene.frame_set(1)
+    roots = sorted((o for o in scene.objects if o.name.startswith("object_") and o.parent is None),
+                   key=lambda o: int(o.name.split("_")[1]))
+    return scene, roots
+
+
+@pytest.mark.parametrize("index", range(12))
+def test_left_right_and_sizes_match_blender(index, tmp_path):
+    import bpy  # noqa: F401  (makes bpy_extras importable)
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+
+    combination = combination_for(31, index, CombinerOptions(max_objects=4))
+    scene, roots = _build(combination, tmp_path)
+    assert len(roots) == len(combination.objects)
+    plan = plan_scene(combination, SETTINGS.duration_s)
+    names = distinct_names(combination)
+    for i, obj in enumerate(combination.objects):
+        meshes = [c for c in roots[i].children_recursive if c.type == "MESH"]
+        corners = [m.matrix_world @ Vector(c) for m in meshes for c in m.bound_box]
+        size = max(max(p[k] for p in corners) - min(p[k] for p in corners) for k in range(3))
+        assert size == pytest.approx(obj.scale.factor, rel=1e-3), "rendered size must be the caption's size"
+        assert min(p.z for p in corners) >= -1e-4, "objects stand on the floor"
+        view = world_to_camera_view(scene, scene.camera, roots[i].matrix_world.translation)
+        assert 0 <= view.x <= 1 and 0 <= view.y <= 1 and view.z > 0, f"{names[i]} is out of the frame"
+    for i in range(len(roots)):
+        for j in range(i + 1, len(roots)):
+            side, _ = relation(plan, i, j)
+            if side is None:
+                continue
+            xi = world_to_camera_view(scene, scene.camera, roots[i].matrix_world.translation).x
+            xj = world_to_camera_view(scene, scene.camera, roots[j].matrix_world.translation).x
+            assert (xi < xj) == (side == "left"), f"caption says {names[i]} is {side} of {names[j]}"
+            assert f"the {names[i]} is to the {side} of".lower() in combination.caption.lower()
+
+
+def test_movement_direction_matches_the_camera(tmp_path):
+    import bpy  # noqa: F401  (makes bpy_extras importable)
+    from bpy_extras.object_utils import world_to_camera_view
+
+    combination = combination_for(4, 0, CombinerOptions(max_objects=1, movement=True))
+    obj = combination.objects[0].model_copy(update={"movement": ObjectMovement(direction="left", speed=1.0)})
+    combination = combination.model_copy(update={"objects": [obj], "animation": CameraAnimation(name="static")})
+    scene, roots = _build(combination, tmp_path)
+    scene.frame_set(1)
+    start = world_to_camera_view(scene, scene.camera, roots[0].matrix_world.translation).x
+    scene.frame_set(SETTINGS.frames)
+    end = world_to_camera_view(scene, scene.camera, roots[0].matrix_world.translation).x
+    assert end < start, "an object moving left goes left in the image"
