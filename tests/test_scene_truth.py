@@ -73,3 +73,42 @@ def test_movement_direction_matches_the_camera(tmp_path):
     scene.frame_set(SETTINGS.frames)
     end = world_to_camera_view(scene, scene.camera, roots[0].matrix_world.translation).x
     assert end < start, "an object moving left goes left in the image"
+
+
+@pytest.mark.parametrize(
+    ("move", "check"),
+    [
+        ("pan_left", "x_up"), ("pan_right", "x_down"), ("tilt_up", "y_down"), ("tilt_down", "y_up"),
+        ("crane_up", "y_down"), ("crane_down", "y_up"), ("dolly_in", "bigger"), ("dolly_out", "smaller"),
+        ("zoom_in", "bigger"), ("zoom_out", "smaller"), ("orbit_left", "cam_left"), ("orbit_right", "cam_right"),
+        ("orbit_up", "cam_higher"), ("orbit_down", "cam_lower"),
+    ],
+)
+def test_camera_moves_do_what_captions_say(move, check, tmp_path):
+    """Seen through the camera: pan left moves the scene right in the image, dolly in makes it bigger, ..."""
+    import bpy  # noqa: F401
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+
+    base = combination_for(8, 1, CombinerOptions(max_objects=1))
+    combination = base.model_copy(update={"animation": CameraAnimation(name=move, speed_factor=2.0)})
+    scene, roots = _build(combination, tmp_path)
+    target = roots[0].matrix_world.translation + Vector((0, 0, combination.objects[0].scale.factor * 0.3))
+    edge = target + Vector((0.2, 0.2, 0.2))
+
+    def look(frame: int):  # type: ignore[no-untyped-def]
+        scene.frame_set(frame)
+        a = world_to_camera_view(scene, scene.camera, target)
+        b = world_to_camera_view(scene, scene.camera, edge)
+        return a, (b - a).length, scene.camera.matrix_world.translation.copy()
+
+    (a0, s0, c0), (a1, s1, c1) = look(1), look(SETTINGS.frames)
+    scene.frame_set(1)
+    right = scene.camera.matrix_world.to_3x3() @ Vector((1, 0, 0))
+    expected = {
+        "x_up": a1.x > a0.x, "x_down": a1.x < a0.x, "y_up": a1.y > a0.y, "y_down": a1.y < a0.y,
+        "bigger": s1 > s0, "smaller": s1 < s0,
+        "cam_left": (c1 - c0).dot(right) < 0, "cam_right": (c1 - c0).dot(right) > 0,
+        "cam_higher": c1.z > c0.z, "cam_lower": c1.z < c0.z,
+    }[check]
+    assert expected, f"{move}: {check} does not hold ({a0} -> {a1}, size {s0:.4f} -> {s1:.4f}, cam {c0} -> {c1})"
