@@ -9,11 +9,20 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simian.assets.catalog import AssetRef
 from simian.errors import InvalidInputError
 from simian.vocabulary import AnimationName, EffectLevel, MovementDirection
+
+
+def _asset_reference(value: str) -> str:
+    AssetRef.parse(value)
+    return value
+
+
+#: A `source:id` asset reference, checked for shape when the recipe is loaded.
+AssetReference = Annotated[str, AfterValidator(_asset_reference)]
 
 
 class _Strict(BaseModel):
@@ -31,7 +40,7 @@ class ObjectMovement(_Strict):
 
 
 class SceneObject(_Strict):
-    asset: str = Field(description="Asset reference, e.g. 'builtin:chair' or 'objaverse:<uid>'")
+    asset: AssetReference = Field(description="Asset reference, e.g. 'builtin:chair' or 'objaverse:<uid>'")
     name: str = Field(min_length=1, description="Short name used in captions")
     description: str = Field(min_length=1, description="Description used in captions")
     placement: int = Field(ge=0, le=8, description="Cell of a 3x3 grid (4 = centre); shared cells stack")
@@ -39,22 +48,10 @@ class SceneObject(_Strict):
     movement: ObjectMovement | None = None
     camera_follow: bool = False
 
-    @field_validator("asset")
-    @classmethod
-    def _check_asset(cls, value: str) -> str:
-        AssetRef.parse(value)
-        return value
-
 
 class Background(_Strict):
-    asset: str = Field(description="Sky or HDRI reference, e.g. 'builtin:sunset' or 'polyhaven:<id>'")
+    asset: AssetReference = Field(description="Sky or HDRI reference, e.g. 'builtin:sunset' or 'polyhaven:<id>'")
     name: str = Field(min_length=1)
-
-    @field_validator("asset")
-    @classmethod
-    def _check_asset(cls, value: str) -> str:
-        AssetRef.parse(value)
-        return value
 
 
 class Orientation(_Strict):
@@ -74,16 +71,10 @@ class CameraAnimation(_Strict):
 
 
 class Stage(_Strict):
-    floor: str = Field(description="Floor material reference, e.g. 'builtin:marble' or 'polyhaven:<id>'")
+    floor: AssetReference = Field(description="Floor material reference, e.g. 'builtin:marble' or 'polyhaven:<id>'")
     name: str = Field(min_length=1)
     uv_scale: tuple[Annotated[float, Field(gt=0, le=100)], Annotated[float, Field(gt=0, le=100)]] = (1.0, 1.0)
     uv_rotation: float = Field(default=0.0, ge=-360, le=360)
-
-    @field_validator("floor")
-    @classmethod
-    def _check_floor(cls, value: str) -> str:
-        AssetRef.parse(value)
-        return value
 
 
 class Bloom(_Strict):
