@@ -8,7 +8,7 @@ demo: setup
 	.venv/bin/simian demo
 
 test:
-	SIMIAN_WITH_POSTGRES=1 bin/setup
+	SIMIAN_TEST_TOOLS=1 bin/setup
 	.venv/bin/python -m pytest -ra
 
 lint: setup

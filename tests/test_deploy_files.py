@@ -296,13 +296,18 @@ def test_prefect_server_uses_postgres_redis_messaging_and_an_auth_string(layout)
         assert env["PREFECT_REDIS_MESSAGING_HOST"] == "redis"
         assert env["PREFECT_REDIS_MESSAGING_PASSWORD"].startswith("${REDIS_PASSWORD")
         assert env["PREFECT_SERVER_DOCKET_URL"].startswith("redis://:${REDIS_PASSWORD")
+        assert env["PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"] == "prefect_redis.lease_storage"
+        assert env["PREFECT_SERVER_EVENTS_CAUSAL_ORDERING"] == "prefect_redis.ordering"
+        # prefect_redis.cleanup_queue reads its own connection settings, not PREFECT_REDIS_MESSAGING_*.
+        assert env["PREFECT_SERVER_WORKER_CHANNEL_CLEANUP_QUEUE_STORAGE"] == "prefect_redis.cleanup_queue"
+        assert env["PREFECT_REDIS_WORKER_CLEANUP_QUEUE_URL"].startswith("redis://:${REDIS_PASSWORD")
         assert env["PREFECT_SERVER_API_AUTH_STRING"].startswith("${PREFECT_API_AUTH_STRING:?")
     health = " ".join(services["prefect-server"]["healthcheck"]["test"])
     assert "/api/health" in health
     if layout == "scaled":
         assert "--no-services" in services["prefect-server"]["command"]
         assert services["prefect-services"]["command"] == ["prefect", "server", "services", "start"]
-        assert services["migrate"]["command"][-3:] == ["database", "upgrade", "-y"]
+        assert '"database", "upgrade", "-y"' in command_text(services["migrate"])
         # The services container repeats the API's settings (anchors do not cross files): they must agree.
         api_env, services_env = services["prefect-server"]["environment"], services["prefect-services"]["environment"]
         assert api_env == services_env
@@ -318,14 +323,24 @@ def test_prefect_images_match_the_locked_prefect_version():
             assert image == f"prefecthq/prefect:{locked}-python3.11", name
 
 
-def test_every_prefect_setting_named_exists():
+def valid_prefect_settings() -> set[str]:
+    """Every PREFECT_* variable that Prefect 3.9 or prefect-redis reads."""
+    import inspect
+
     from prefect.settings import Settings
+    from prefect.settings.base import PrefectBaseSettings
     from prefect.settings.legacy import _get_valid_setting_names
-    from prefect_redis.client import RedisMessagingSettings
 
     valid = set(_get_valid_setting_names(Settings))
-    redis_prefix = RedisMessagingSettings.model_config["env_prefix"]
-    valid |= {f"{redis_prefix}{field.upper()}" for field in RedisMessagingSettings.model_fields}
+    for module in ("client", "messaging", "cleanup_queue", "lease_storage", "ordering", "locking"):
+        for _, cls in inspect.getmembers(importlib.import_module(f"prefect_redis.{module}"), inspect.isclass):
+            if issubclass(cls, PrefectBaseSettings) and cls.model_config.get("env_prefix"):
+                valid |= {f"{cls.model_config['env_prefix']}{field.upper()}" for field in cls.model_fields}
+    return valid
+
+
+def test_every_prefect_setting_named_exists():
+    valid = valid_prefect_settings()
     for document in (CONTROL_FILE, SCALE_FILE, WORKER_FILE):
         for service in document["services"].values():
             for key, value in (service.get("environment") or {}).items():
@@ -336,6 +351,24 @@ def test_every_prefect_setting_named_exists():
     for key in image_env():
         if key.startswith("PREFECT_"):
             assert key in valid, key
+
+
+def test_scaled_migrate_step_migrates_and_registers_block_types(tmp_path):
+    """The one-shot's script against SQLite: it uses Prefect internals, so a Prefect upgrade must keep it working."""
+    script = SCALE_FILE["services"]["migrate"]["command"]
+    assert script[:2] == ["python", "-c"]
+    database = tmp_path / "prefect.db"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "home"),
+           "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}"}
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    result = subprocess.run([sys.executable, "-c", script[2]], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        names = {row[0] for row in db.execute("SELECT slug FROM block_type")}
+    assert {"secret", "webhook", "local-file-system"} <= names
 
 
 def test_control_worker_and_init_run_the_project():
@@ -407,7 +440,8 @@ def test_secret_reference_check_catches_literals_and_defaults():
 def test_no_secret_is_written_in_compose_files(path):
     for name, service in load(path)["services"].items():
         for key, value in (service.get("environment") or {}).items():
-            if SECRET_KEY.search(key):
+            url_with_credentials = re.search(r"://[^/@\s]*@", str(value))
+            if SECRET_KEY.search(key) or url_with_credentials:
                 problem = secret_reference_problem(str(value))
                 assert problem is None, f"{path.name}: {name}.{key} {problem}"
         command = command_text(service)

@@ -60,7 +60,7 @@ class Processes:
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory):
-    assert PG_BIN, "PostgreSQL is not installed (bin/setup installs it with SIMIAN_WITH_POSTGRES=1)"
+    assert PG_BIN, "PostgreSQL is not installed (bin/setup installs it with SIMIAN_TEST_TOOLS=1)"
     bin_dir = PG_BIN[-1]
     root = tmp_path_factory.mktemp("prod")
     root.chmod(0o755)
