@@ -136,29 +136,21 @@ def test_bad_parameters_fail_before_any_render(stack, tmp_path):
     assert not out.exists()
 
 
-def test_two_workers_share_one_range(stack, tmp_path):
-    second = stack.start_worker("gpu-second")
+def test_three_workers_share_one_range(stack, tmp_path):
+    extra = [stack.start_worker("gpu-second"), stack.start_worker("gpu-third")]
     try:
         out = tmp_path / "dataset"
-        result, run_id = stack.run_range(
-            "start=0",
-            "end=8",
-            "seed=5",
-            "chunk_size=2",
-            "width=96",
-            "height=64",
-            "frames=12",
-            "samples=4",
-            f"output={out}",
-        )
+        result, run_id = stack.run_range("start=0", "end=12", "seed=5", "chunk_size=2", "width=96", "height=64",
+                                         "frames=12", "samples=4", f"output={out}")
         assert result.returncode == 0, result.stdout[-3000:]
         outcomes = stack.outcomes(run_id)
-        assert sorted(outcomes) == list(range(8))
-        assert len({o["worker_pid"] for o in outcomes.values()}) == 2, outcomes
-        assert len(_dataset_files(out)[0]) == 8
+        assert sorted(outcomes) == list(range(12))
+        assert len({o["worker_pid"] for o in outcomes.values()}) == 3, outcomes
+        assert len(_dataset_files(out)[0]) == 12
     finally:
-        second.terminate()
-        second.wait(timeout=30)
+        for worker in extra:
+            worker.terminate()
+            worker.wait(timeout=60)
 
 
 def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):

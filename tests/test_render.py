@@ -168,3 +168,14 @@ def test_broken_and_hanging_combinations_fail_alone(tmp_path):
     assert "combination 3: no result after 25 s" in result.stderr
     assert "3 rendered, 2 failed" in result.stderr
     assert _leftovers(out) == []
+
+
+@pytest.mark.parametrize("engine", ["eevee", "workbench"])
+def test_other_engines_render(engine, tmp_path):
+    out = tmp_path / "out"
+    result = run_simian("render", "--index", "2", "--seed", "5", "--width", "64", "--height", "48", "--frames", "2",
+                        "--samples", "2", "--engine", engine, "-o", str(out), timeout=600)
+    assert result.returncode == 0, result.stderr
+    frames = decode_frames(out / "00000002.mp4")
+    assert len(frames) == 2 and frames[0].std() > 3
+    assert _sidecar(out, 2)["settings"]["engine"] == engine

@@ -25,7 +25,7 @@ from simian.assets.resolver import AssetResolver, check_assets
 from simian.errors import AssetFetchError
 from simian.orchestration.job import RangeJob
 from simian.orchestration.locking import LeasedRedisLockManager
-from simian.orchestration.names import RENDER_LIMIT, RESULT_BLOCK, RESULT_BLOCK_TYPE
+from simian.orchestration.names import RENDER_LIMIT, RESULT_BLOCK
 from simian.orchestration.redis_store import redis_connection_params
 from simian.render import RENDERER_VERSION, Renderer, RenderError
 from simian.settings import Settings, load_settings
@@ -124,10 +124,14 @@ def render_combination(index: int, job: RangeJob) -> dict[str, Any]:
 
 
 def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[str, Any]]:
-    """The render task wired to this deployment's Redis: result storage, leased locks, serialisable."""
+    """The render task wired to this deployment's Redis: result storage, leased locks, serialisable.
+
+    The storage block is loaded once here: given as a slug, Prefect would read it from the API on
+    every task run (two reads each, most of the cost of a cached combination).
+    """
     lock_manager = LeasedRedisLockManager(**redis_connection_params(settings))
     policy = RenderCachePolicy().configure(lock_manager=lock_manager, isolation_level="SERIALIZABLE")
-    return render_combination.with_options(cache_policy=policy, result_storage=f"{RESULT_BLOCK_TYPE}/{RESULT_BLOCK}")
+    return render_combination.with_options(cache_policy=policy, result_storage=RedisDatabase.load(RESULT_BLOCK))
 
 
 def render_index(render: Task[..., dict[str, Any]], index: int, job: RangeJob) -> State[Any]:
