@@ -68,6 +68,29 @@ class BenchStack:
         run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", result.stdout).group(1)
         return elapsed, run_id
 
+    def timeline(self, run_id: str) -> dict[str, float]:
+        """Seconds from the range run's creation to each milestone: where a run's fixed cost goes."""
+        import httpx
+
+        api = self.env["PREFECT_API_URL"]
+        parent = httpx.get(f"{api}/flow_runs/{run_id}").json()
+        children = httpx.post(f"{api}/flow_runs/filter",
+                              json={"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}}).json()
+
+        def at(stamp: str) -> float:
+            from datetime import datetime
+
+            return datetime.fromisoformat(stamp).timestamp()
+
+        t0 = at(parent["created"])
+        marks = {"range run started": at(parent["start_time"]) - t0}
+        if children:
+            marks["first chunk run created"] = min(at(c["created"]) for c in children) - t0
+            marks["first chunk run started"] = min(at(c["start_time"]) for c in children) - t0
+            marks["last chunk run ended"] = max(at(c["end_time"]) for c in children) - t0
+        marks["range run ended"] = at(parent["end_time"]) - t0
+        return marks
+
     def outcomes(self, run_id: str) -> dict[int, dict[str, Any]]:
         import redis
 

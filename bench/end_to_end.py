@@ -46,10 +46,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="simian-e2e-") as tmp:
         out = Path(tmp)
         with bench_stack() as stack:
-            wall, _ = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian",
-                                      **SETTINGS)
-            cached_wall, _ = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian",
-                                             **SETTINGS)
+            wall, run_id = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian",
+                                           **SETTINGS)
+            timeline = stack.timeline(run_id)
+            cached_wall, cached_id = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT,
+                                                     output=out / "simian", **SETTINGS)
+            cached_timeline = stack.timeline(cached_id)
         simian_blender = blender_seconds(sorted((out / "simian").glob("data/*/*.json")))
         ref_wall, ref_blender = reference_architecture(out / "reference")
         shutil.rmtree(out, ignore_errors=True)
@@ -58,7 +60,11 @@ def main() -> None:
     print(f"blender limit (time inside render calls): {simian_blender / COUNT:.3f} s/video (simian run), "
           f"{ref_blender / COUNT:.3f} s/video (reference run)")
     print(f"reference architecture: {ref_wall / COUNT:.3f} s/video, ratio {ref_wall / ref_blender:.2f}")
-    print(f"simian fully cached re-run: {cached_wall:.2f} s for {COUNT} combinations")
+    print("timeline of the run (s after submission): " + ", ".join(f"{k} {v:.1f}" for k, v in timeline.items()))
+    print("timeline of the cached re-run: " + ", ".join(f"{k} {v:.1f}" for k, v in cached_timeline.items()))
+    print(f"simian fully cached re-run (the fixed cost of a range run): {cached_wall:.2f} s for {COUNT} combinations")
+    marginal = (wall - cached_wall) / simian_blender
+    print(f"simian marginal ratio (run minus the cached re-run, over the limit): {marginal:.2f}")
     print(f"simian end to end: {wall / COUNT:.3f} s/video, fixed run overhead included")
     print(f"ratio simian/limit: {wall / simian_blender:.2f}")
 

@@ -18,7 +18,7 @@ from simian.orchestration.names import DEPLOYMENT_CHUNK
 from simian.orchestration.redis_store import RunLedger
 
 MAX_CHUNK_ATTEMPTS = 3
-POLL_S = 2.0
+POLL_S = 1.0
 TERMINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 
 

@@ -58,7 +58,7 @@ class StackConfig:
     render_workers: int = 1
     render_slots: int = 1
     commits_per_hour: int = 100
-    worker_poll_s: int = 5
+    worker_poll_s: int = 2
 
     @property
     def api_url(self) -> str:
