@@ -49,6 +49,7 @@ def main() -> None:
             wall, run_id = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian",
                                            **SETTINGS)
             timeline = stack.timeline(run_id)
+            outcomes = stack.outcomes(run_id)
             cached_wall, cached_id = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT,
                                                      output=out / "simian", **SETTINGS)
             cached_timeline = stack.timeline(cached_id)
@@ -60,6 +61,10 @@ def main() -> None:
     print(f"blender limit (time inside render calls): {simian_blender / COUNT:.3f} s/video (simian run), "
           f"{ref_blender / COUNT:.3f} s/video (reference run)")
     print(f"reference architecture: {ref_wall / COUNT:.3f} s/video, ratio {ref_wall / ref_blender:.2f}")
+    per = {k: sum(o[k] for o in outcomes.values()) / COUNT for k in ("render_seconds", "total_seconds", "seconds")}
+    print(f"per video inside the chunk: Blender render {per['render_seconds']:.3f} s, scene build + encode check + "
+          f"publish {per['total_seconds'] - per['render_seconds']:.3f} s, Prefect task + Redis cache/lock "
+          f"{per['seconds'] - per['total_seconds']:.3f} s")
     print("timeline of the run (s after submission): " + ", ".join(f"{k} {v:.1f}" for k, v in timeline.items()))
     print("timeline of the cached re-run: " + ", ".join(f"{k} {v:.1f}" for k, v in cached_timeline.items()))
     print(f"simian fully cached re-run (the fixed cost of a range run): {cached_wall:.2f} s for {COUNT} combinations")

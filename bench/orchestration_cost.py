@@ -31,6 +31,8 @@ def main() -> None:
         dry = stack.outcomes(dry_id)
         spread = Counter(o["worker_pid"] for o in dry.values())
         inner = statistics.mean(o["seconds"] for o in dry.values())
+        big_wall, _ = stack.run_range(start=0, end=DRY_COUNT, seed=1, chunk_size=DRY_COUNT // 4, dry_run="true",
+                                      output=out, **SETTINGS)
         stack.run_range(start=0, end=REAL_COUNT, seed=7, chunk_size=REAL_COUNT, output=out, **SETTINGS)
         cached_wall, cached_id = stack.run_range(start=0, end=REAL_COUNT, seed=7, chunk_size=REAL_COUNT, output=out,
                                                  **SETTINGS)
@@ -40,6 +42,8 @@ def main() -> None:
     cached_inner = statistics.mean(o["seconds"] for o in cached.values())
     print(f"dry run, {DRY_COUNT} combinations, 4 workers, chunks of 50: {dry_wall:.1f} s wall, "
           f"{dry_wall / DRY_COUNT * 1000:.1f} ms/combination wall, {inner * 1000:.2f} ms/combination inside chunks")
+    print(f"dry run, {DRY_COUNT} combinations, 4 chunks of {DRY_COUNT // 4}: {big_wall:.1f} s wall, "
+          f"{big_wall / DRY_COUNT * 1000:.1f} ms/combination wall")
     print("combinations per worker: " + ", ".join(str(n) for n in sorted(spread.values(), reverse=True)))
     print(f"cached re-run of {REAL_COUNT}: {cached_wall:.1f} s wall ({cached_wall / REAL_COUNT:.2f} s/combination "
           f"with the fixed cost of two flow runs)")

@@ -7,8 +7,10 @@ import time
 from typing import Any
 
 from prefect import Task
+from prefect.concurrency.sync import concurrency
 
 from simian.orchestration.job import RangeJob
+from simian.orchestration.names import RENDER_LIMIT
 from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.tasks import close_renderer, outcome_of, plan_index, render_index, result_store
 
@@ -32,11 +34,17 @@ def plan_chunk(job: RangeJob, start: int, end: int, ledger: RunLedger) -> Outcom
 def render_chunk_indices(
     render: Task[..., dict[str, Any]], job: RangeJob, start: int, end: int, ledger: RunLedger
 ) -> Outcomes:
+    """Render in one warm process while holding one farm-wide render slot (a GPU) for the whole chunk.
+
+    Taking the slot per combination instead cost about 1.2 s per video: a slot released through its lease
+    is often not free yet for the next request, which then backs off for seconds.
+    """
     outcomes: Outcomes = {}
     try:
-        for index in range(start, end):
-            began = time.perf_counter()
-            _record(ledger, outcomes, index, outcome_of(index, render_index(render, index, job)), began)
+        with concurrency(RENDER_LIMIT, occupy=1):
+            for index in range(start, end):
+                began = time.perf_counter()
+                _record(ledger, outcomes, index, outcome_of(index, render_index(render, index, job)), began)
     finally:
         close_renderer()
     return outcomes

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from prefect import get_client
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.logging import get_run_logger
@@ -19,6 +21,7 @@ from simian.orchestration.redis_store import RunLedger
 
 MAX_CHUNK_ATTEMPTS = 3
 POLL_S = 1.0
+API_PAGE = 200
 TERMINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 
 
@@ -51,6 +54,15 @@ def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str) -> None:
     chunk.flow_run_id = run.id
 
 
+def _read_runs(client: SyncPrefectClient, ids: list[UUID]) -> list[FlowRun]:
+    """States of many runs in a request per 200 (the API's page size), not one request per run."""
+    runs: list[FlowRun] = []
+    for start in range(0, len(ids), API_PAGE):
+        batch = ids[start : start + API_PAGE]
+        runs += client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=batch)), limit=API_PAGE)
+    return runs
+
+
 def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger) -> list[ChunkRun]:
     """Run every chunk to a terminal state; crashed or failed chunks are re-submitted (cached work is kept)."""
     logger = get_run_logger()
@@ -63,10 +75,9 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger) -> list[ChunkRu
     last_done = -1
     with get_client(sync_client=True) as client:
         while any(c.final is None for c in chunks):
-            for chunk in chunks:
-                if chunk.final is not None or chunk.flow_run_id is None:
-                    continue
-                state = client.read_flow_run(chunk.flow_run_id).state
+            pending = {c.flow_run_id: c for c in chunks if c.final is None and c.flow_run_id is not None}
+            for run in _read_runs(client, list(pending)):
+                chunk, state = pending[run.id], run.state
                 if state is None or state.type not in TERMINAL:
                     continue
                 chunk.history.append(f"attempt {chunk.attempt}: {state.name}")

@@ -13,7 +13,6 @@ from typing import Any
 import redis
 from prefect import Task, task
 from prefect.cache_policies import CachePolicy
-from prefect.concurrency.sync import concurrency
 from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
 from prefect.results import ResultStore
@@ -25,7 +24,7 @@ from simian.assets.resolver import AssetResolver, check_assets
 from simian.errors import AssetFetchError
 from simian.orchestration.job import RangeJob
 from simian.orchestration.locking import LeasedRedisLockManager
-from simian.orchestration.names import RENDER_LIMIT, RESULT_BLOCK
+from simian.orchestration.names import RESULT_BLOCK
 from simian.orchestration.redis_store import redis_connection_params
 from simian.render import RENDERER_VERSION, Renderer, RenderError
 from simian.settings import Settings, load_settings
@@ -101,8 +100,7 @@ def render_combination(index: int, job: RangeJob) -> dict[str, Any]:
     sink = LocalFolderSink(job.output_dir())
     scratch = Path(tempfile.gettempdir()) / "simian-scratch"
     scratch.mkdir(parents=True, exist_ok=True)
-    with concurrency(RENDER_LIMIT, occupy=1):
-        result = warm_renderer(settings, job.timeout_s).render(combination, job.render_settings(), scratch)
+    result = warm_renderer(settings, job.timeout_s).render(combination, job.render_settings(), scratch)
     published = sink.publish(index, result.media, result.sidecar, result.sha256)
     logger.info(
         "combination %d: %s in %.2f s (Blender %.2f s on %s)",
