@@ -35,7 +35,7 @@ def render_range(
     frames: int = 24,
     fps: int = 24,
     engine: Literal["cycles", "eevee", "workbench"] = "cycles",
-    samples: int = 16,
+    samples: int = 8,
     device: Literal["auto", "cpu", "cuda", "optix", "hip"] = "auto",
     seed: int | None = 0,
     combinations: str | None = None,

@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--frames", type=int, default=24)
     render.add_argument("--fps", type=int, default=24)
     render.add_argument("--engine", choices=["cycles", "eevee", "workbench"], default="cycles")
-    render.add_argument("--samples", type=int, default=16)
+    render.add_argument("--samples", type=int, default=8)
     render.add_argument("--device", choices=["auto", "cpu", "cuda", "optix", "hip"], default="auto")
     render.add_argument("--images", action="store_true", help="write PNG frames instead of an mp4")
     render.add_argument("--timeout", type=float, default=None, help="seconds per combination before it is killed")

@@ -25,7 +25,7 @@ class RenderSettings(BaseModel):
     frames: int = Field(default=24, ge=1, le=10000)
     fps: int = Field(default=24, ge=1, le=240)
     engine: Engine = "cycles"
-    samples: int = Field(default=16, ge=1, le=65536)
+    samples: int = Field(default=8, ge=1, le=65536)
     device: Device = "auto"
     images: bool = Field(default=False, description="Write PNG frames instead of an H.264 video")
 
