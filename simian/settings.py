@@ -46,7 +46,6 @@ class Settings(BaseSettings):
     simian_render_timeout_s: float = Field(default=900.0, gt=0)
     simian_state_dir: Path = Path(".simian")
     simian_prefect_port: int = Field(default=4200, ge=1, le=65535)
-    simian_env_file: Path | None = None
     simian_output_root: Path | None = None  # relative dataset folders resolve against this
 
     @field_validator("redis_url")
@@ -62,10 +61,6 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.simian_cache_dir
 
     def redis_connection_url(self) -> str:
         """The URL to reach Redis with; contains the password, so never log it."""

@@ -12,9 +12,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-from simian.render.outputs import ensure_writable_dir
+from typing import Any
 
 SHARD_SIZE = 1000
 
@@ -32,13 +30,6 @@ class Published:
     index: int
     file_name: str  # path relative to the dataset root
     sha256: str
-    already_there: bool
-
-
-class Sink(Protocol):
-    def identity(self) -> str: ...
-
-    def publish(self, index: int, media: Path, sidecar: Path, sha256: str) -> Published: ...
 
 
 class LocalFolderSink:
@@ -49,9 +40,6 @@ class LocalFolderSink:
 
     def identity(self) -> str:
         return f"local:{self.root.resolve()}"
-
-    def prepare(self) -> None:
-        ensure_writable_dir(self.root)
 
     def holds(self, index: int, sha256: str, suffix: str = ".mp4") -> bool:
         """True when the video of `index` is in the folder with this checksum (a cache hit is still valid)."""
@@ -70,13 +58,13 @@ class LocalFolderSink:
         if target.exists() and existing.exists():
             previous = json.loads(existing.read_text(encoding="utf-8"))
             if previous.get("sha256") == sha256:
-                return Published(index, relative, sha256, already_there=True)
+                return Published(index, relative, sha256)
         _atomic_move(media, target)
         tmp = existing.with_name(f".{existing.name}.{uuid.uuid4().hex[:8]}.partial")
         tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, existing)
         sidecar.unlink(missing_ok=True)
-        return Published(index, relative, sha256, already_there=False)
+        return Published(index, relative, sha256)
 
 
 def _atomic_move(source: Path, target: Path) -> None:

@@ -77,12 +77,17 @@ class Stack:
             [*PREFECT, *args], env=self.env, cwd=REPO, capture_output=True, text=True, timeout=timeout
         )
 
-    def run_range(self, *params: str, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], str]:
-        """`prefect deployment run simian/render-range -p ... --watch`, verbatim; returns the run id too."""
+    @staticmethod
+    def range_args(*params: str) -> list[str]:
+        """`deployment run simian/render-range -p KEY=VALUE ...`, as a user types it after `prefect`."""
         args = ["deployment", "run", "simian/render-range"]
         for param in params:
             args += ["-p", param]
-        result = self.prefect(*args, "--watch", timeout=timeout)
+        return args
+
+    def run_range(self, *params: str, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], str]:
+        """`prefect deployment run simian/render-range -p ... --watch`, verbatim; returns the run id too."""
+        result = self.prefect(*self.range_args(*params), "--watch", timeout=timeout)
         match = re.search(r"UUID:\s*([0-9a-f-]{36})", result.stdout)
         assert match, result.stdout + result.stderr
         return result, match.group(1)

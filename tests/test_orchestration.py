@@ -119,18 +119,7 @@ def test_bad_parameters_fail_before_any_render(stack, tmp_path):
         assert needle in (run.state.message or "") + result.stdout, (run.state.message, result.stdout[-2000:])
         assert _children(stack, run_id) == []
     # A value outside the parameter schema is refused by the server: no run is even created.
-    refused = stack.prefect(
-        "deployment",
-        "run",
-        "simian/render-range",
-        "-p",
-        "start=0",
-        "-p",
-        "end=2",
-        "-p",
-        "engine=blender_internal",
-        timeout=120,
-    )
+    refused = stack.prefect(*stack.range_args("start=0", "end=2", "engine=blender_internal"), timeout=120)
     assert refused.returncode != 0
     assert "engine" in refused.stdout + refused.stderr and "cycles" in refused.stdout + refused.stderr
     assert not out.exists()
@@ -156,32 +145,10 @@ def test_three_workers_share_one_range(stack, tmp_path):
 def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     victim = stack.start_worker("gpu-victim")
     out = tmp_path / "dataset"
-    args = [
-        "deployment",
-        "run",
-        "simian/render-range",
-        "-p",
-        "start=0",
-        "-p",
-        "end=8",
-        "-p",
-        "seed=9",
-        "-p",
-        "chunk_size=4",
-        "-p",
-        "width=96",
-        "-p",
-        "height=64",
-        "-p",
-        "frames=24",
-        "-p",
-        "samples=8",
-        "-p",
-        f"output={out}",
-        "--watch",
-    ]
+    args = stack.range_args("start=0", "end=8", "seed=9", "chunk_size=4", "width=96", "height=64", "frames=24",
+                            "samples=8", f"output={out}")
     watcher = subprocess.Popen(
-        [*PREFECT, *args], env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*PREFECT, *args, "--watch"], env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
     def victim_is_rendering() -> bool:

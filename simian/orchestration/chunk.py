@@ -12,7 +12,7 @@ from prefect.concurrency.sync import concurrency
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import RENDER_LIMIT
 from simian.orchestration.redis_store import RunLedger
-from simian.orchestration.tasks import close_renderer, outcome_of, plan_index, render_index, result_store
+from simian.orchestration.tasks import close_renderer, plan_index, render_outcome, result_store
 
 Outcomes = dict[int, dict[str, Any]]
 
@@ -44,7 +44,7 @@ def render_chunk_indices(
         with concurrency(RENDER_LIMIT, occupy=1):
             for index in range(start, end):
                 began = time.perf_counter()
-                _record(ledger, outcomes, index, outcome_of(index, render_index(render, index, job)), began)
+                _record(ledger, outcomes, index, render_outcome(render, index, job), began)
     finally:
         close_renderer()
     return outcomes

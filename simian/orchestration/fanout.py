@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +32,6 @@ class ChunkRun:
     attempt: int = 0
     flow_run_id: UUID | None = None
     final: StateType | None = None
-    history: list[str] = field(default_factory=list)
 
 
 def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str) -> None:
@@ -80,7 +79,6 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger) -> list[ChunkRu
                 chunk, state = pending[run.id], run.state
                 if state is None or state.type not in TERMINAL:
                     continue
-                chunk.history.append(f"attempt {chunk.attempt}: {state.name}")
                 if state.type == StateType.COMPLETED:
                     chunk.final = state.type
                 elif chunk.attempt < MAX_CHUNK_ATTEMPTS:

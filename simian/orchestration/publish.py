@@ -20,12 +20,18 @@ from simian.settings import Settings, load_settings
 FINALISE_ATTEMPTS = 8
 
 
-def open_hub(job: RangeJob, settings: Settings) -> HubPublisher | None:
-    """The publisher for this run, after proving the token can write (before any render)."""
+def hub_publisher(job: RangeJob, settings: Settings) -> HubPublisher | None:
+    """The run's publisher, or None when it publishes locally only."""
     if job.hf_repo_id is None:
         return None
-    publisher = HubPublisher(settings, job.hf_repo_id, private=job.hf_private)
-    publisher.ensure_repo()
+    return HubPublisher(settings, job.hf_repo_id, private=job.hf_private)
+
+
+def open_hub(job: RangeJob, settings: Settings) -> HubPublisher | None:
+    """The publisher, after creating the repo and so proving the token can write: once, before any render."""
+    publisher = hub_publisher(job, settings)
+    if publisher is not None:
+        publisher.ensure_repo()
     return publisher
 
 
@@ -33,7 +39,7 @@ def open_hub(job: RangeJob, settings: Settings) -> HubPublisher | None:
 def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int, dict[str, Any]]) -> int:
     """Commit the chunk's videos (skipping those already there), a batch per commit, at the farm's commit rate."""
     logger = get_run_logger()
-    publisher = open_hub(job, load_settings())
+    publisher = hub_publisher(job, load_settings())  # the range run created the repo already
     assert publisher is not None
     files = [
         HubFile(o["file_name"], job.output_dir() / o["file_name"], o["sha256"])
@@ -106,7 +112,7 @@ def finalise_dataset(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> dict
     if (root / "data").is_dir():
         result["local_rows"] = finalise_local(root)
         logger.info("wrote %s and %s in %s (%d videos)", METADATA, CARD, root, result["local_rows"])
-    publisher = open_hub(job, load_settings())
+    publisher = hub_publisher(job, load_settings())
     if publisher is not None:
         rows = rows_from_outcomes(job, outcomes)
         _finalise_hub(publisher, rows)

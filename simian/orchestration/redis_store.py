@@ -69,8 +69,7 @@ class RunLedger:
 
     def record(self, index: int, outcome: dict[str, Any]) -> None:
         key = f"{self.prefix}:outcomes"
-        self.client.hset(key, str(index), json.dumps(outcome))
-        self.client.expire(key, self.ttl_s)
+        self.client.pipeline().hset(key, str(index), json.dumps(outcome)).expire(key, self.ttl_s).execute()
 
     def outcomes(self) -> dict[int, dict[str, Any]]:
         raw = self.client.hgetall(f"{self.prefix}:outcomes")

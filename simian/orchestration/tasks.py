@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import socket
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from prefect.tasks import exponential_backoff
 from prefect_redis.blocks import RedisDatabase
 
 from simian.assets.resolver import AssetResolver, check_assets
+from simian.combination import Combination
 from simian.errors import AssetFetchError
 from simian.orchestration.job import RangeJob
 from simian.orchestration.locking import LeasedRedisLockManager
@@ -49,9 +49,8 @@ def close_renderer() -> None:
         _renderer = None
 
 
-def render_cache_key(job: RangeJob, index: int) -> str:
+def render_cache_key(job: RangeJob, combination: Combination) -> str:
     """Normalised recipe + render settings + renderer version + where the output goes."""
-    combination = job.source().get(index)
     payload = {
         "combination": combination.model_dump(mode="json"),
         "settings": job.render_settings().cache_dict(),
@@ -67,7 +66,7 @@ class RenderCachePolicy(CachePolicy):
         self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any
     ) -> str | None:
         job = inputs["job"] if isinstance(inputs["job"], RangeJob) else RangeJob(**inputs["job"])
-        return render_cache_key(job, int(inputs["index"]))
+        return render_cache_key(job, job.source().get(int(inputs["index"])))
 
 
 def is_transient(task: Task[..., Any], task_run: Any, state: State[Any]) -> bool:
@@ -117,7 +116,6 @@ def render_combination(index: int, job: RangeJob) -> dict[str, Any]:
         "render_seconds": round(result.render_seconds, 4),
         "total_seconds": round(result.total_seconds, 4),
         "host": socket.gethostname(),
-        "worker_pid": os.getppid(),  # the worker process that launched this flow run
     }
 
 
@@ -132,22 +130,11 @@ def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[
     return render_combination.with_options(cache_policy=policy, result_storage=RedisDatabase.load(RESULT_BLOCK))
 
 
-def render_index(render: Task[..., dict[str, Any]], index: int, job: RangeJob) -> State[Any]:
-    """Run the cached task; a cache hit whose video is no longer in the dataset folder renders again."""
-    state = render(index=index, job=job, return_state=True)
-    if state.name == "Cached":
-        sha256 = state.result()["sha256"]
-        if not LocalFolderSink(job.output_dir()).holds(index, sha256):
-            get_run_logger().warning("combination %d: cached, but its video is gone from the dataset; rendering", index)
-            state = render.with_options(refresh_cache=True)(index=index, job=job, return_state=True)
-    return state
-
-
 def plan_index(job: RangeJob, index: int, store: ResultStore) -> dict[str, Any]:
     """Dry run of one combination: derive and validate it, compute its cache key, look the key up."""
     combination = job.source().get(index)
     check_assets(combination, f"combination {index}")
-    key = render_cache_key(job, index)
+    key = render_cache_key(job, combination)
     return {"index": index, "status": "cached" if store.exists(key) else "planned", "cache_key": key}
 
 
@@ -155,11 +142,22 @@ def result_store() -> ResultStore:
     return ResultStore(result_storage=RedisDatabase.load(RESULT_BLOCK))
 
 
-def outcome_of(index: int, state: State[Any]) -> dict[str, Any]:
-    """What one combination came to: rendered, cached or failed (with the reason)."""
+def render_outcome(render: Task[..., dict[str, Any]], index: int, job: RangeJob) -> dict[str, Any]:
+    """Run the cached task and say what it came to: rendered, cached or failed (with the reason).
+
+    A cache hit whose video is no longer in the dataset folder renders again.
+    """
+    state = render(index=index, job=job, return_state=True)
     if state.is_completed():
         value = state.result()
-        return {**value, "status": "cached" if state.name == "Cached" else "rendered"}
+        if state.name != "Cached":
+            return {**value, "status": "rendered"}
+        if LocalFolderSink(job.output_dir()).holds(index, value["sha256"]):
+            return {**value, "status": "cached"}
+        get_run_logger().warning("combination %d: cached, but its video is gone from the dataset; rendering", index)
+        state = render.with_options(refresh_cache=True)(index=index, job=job, return_state=True)
+        if state.is_completed():
+            return {**state.result(), "status": "rendered"}
     try:
         state.result()
         reason = state.message or state.name
