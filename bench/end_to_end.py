@@ -13,7 +13,6 @@ each path's seconds per video and its ratio to that limit; the last line is Simi
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +21,8 @@ from pathlib import Path
 
 from common import SETTINGS, SIMIAN, bench_stack, blender_seconds
 
-from simian.sinks import LocalFolderSink
+from simian import atomic
+from simian.dataset import DATASET
 
 COUNT = 12
 SEED = 7
@@ -30,14 +30,15 @@ SEED = 7
 
 def reference_architecture(out: Path) -> tuple[float, float]:
     renders, dataset = out / "renders", out / "dataset"
-    sink = LocalFolderSink(dataset)
     started = time.perf_counter()
     for index in range(COUNT):
         flags = [f"--{k}={v}" for k, v in SETTINGS.items()]
         subprocess.run([*SIMIAN, "render", "--index", str(index), "--seed", str(SEED), *flags, "-o", str(renders)],
                        check=True, capture_output=True)
-        meta = json.loads((renders / f"{index:08d}.json").read_text())
-        sink.publish(index, renders / f"{index:08d}.mp4", renders / f"{index:08d}.json", meta["sha256"])
+        # the reference's per-file upload: each file copied into the dataset as it is finished
+        media, sidecar = renders / f"{index:08d}.mp4", renders / f"{index:08d}.json"
+        atomic.write_bytes(dataset / DATASET.media(index, ".mp4"), media.read_bytes())
+        atomic.write_bytes(dataset / DATASET.sidecar(index), sidecar.read_bytes())
     elapsed = time.perf_counter() - started
     return elapsed, blender_seconds(sorted(dataset.glob("data/*/*.json")))
 

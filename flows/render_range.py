@@ -7,18 +7,19 @@ Runs on the control pool, never on a render slot: it only submits chunk runs, wa
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
 
 from simian.errors import SimianError
 from simian.orchestration.fanout import fan_out, summarise
-from simian.orchestration.job import parse_job
+from simian.orchestration.job import NESTED, RangeJob, parse_job
 from simian.orchestration.names import FLOW_RANGE
 from simian.orchestration.publish import finalise_dataset, open_hub
 from simian.orchestration.redis_store import RunLedger, check_redis
 from simian.orchestration.report import write_summary_artifact
+from simian.parameters import flow_parameters
 from simian.settings import load_settings
 
 
@@ -27,32 +28,10 @@ class RangeIncompleteError(SimianError):
 
 
 @flow(name=FLOW_RANGE, flow_run_name="render-{start}-{end}", persist_result=False)
-def render_range(
-    start: int,
-    end: int,
-    width: int = 320,
-    height: int = 180,
-    frames: int = 24,
-    fps: int = 24,
-    engine: Literal["cycles", "eevee", "workbench"] = "cycles",
-    samples: int = 8,
-    device: Literal["auto", "cpu", "cuda", "optix", "hip"] = "auto",
-    seed: int | None = 0,
-    combinations: str | None = None,
-    max_objects: int = 3,
-    movement: bool = False,
-    ontop: bool = False,
-    camera_follow: bool = False,
-    random: bool = False,
-    chunk_size: int = 4,
-    output: str = "dataset",
-    timeout_s: float = 900.0,
-    hf_repo_id: str | None = None,
-    hf_private: bool = True,
-    hf_batch_size: int = 100,
-    dry_run: bool = False,
-) -> dict[str, Any]:
-    job = parse_job(dict(locals()))
+@flow_parameters(RangeJob, NESTED)
+def render_range(**parameters: Any) -> dict[str, Any]:
+    """Render combinations [start, end) into the dataset, spread over the render pool."""
+    job = parse_job(parameters)
     began = time.perf_counter()
     settings = load_settings()
     ledger = RunLedger(check_redis(settings), str(flow_run.get_id()))
@@ -66,6 +45,6 @@ def render_range(
     write_summary_artifact(summary)
     if summary["failed"]:
         raise RangeIncompleteError(
-            f"{summary['failed']} of {end - start} combinations failed: {summary['failure_reasons']}"
+            f"{summary['failed']} of {job.end - job.start} combinations failed: {summary['failure_reasons']}"
         )
     return summary

@@ -12,8 +12,14 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from simian.errors import InvalidInputError, SimianError
+from pydantic import ValidationError
+
+from simian.errors import InvalidInputError, SimianError, invalid_input
+
+if TYPE_CHECKING:
+    from simian.combiner import CombinerOptions
 
 logger = logging.getLogger("simian")
 
@@ -30,26 +36,20 @@ def _index_range(text: str) -> tuple[int, int]:
 
 
 def _add_combiner_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("combination drawing (with --seed)")
-    group.add_argument("--max-objects", type=int, default=3, help="at most this many objects per scene (1-9)")
-    group.add_argument("--movement", action="store_true", help="objects move")
-    group.add_argument("--ontop", action="store_true", help="objects may stand on each other")
-    group.add_argument("--camera-follow", action="store_true", help="the camera follows one object")
-    group.add_argument("--random", action="store_true", help="flip a coin per scene for the three above")
-
-
-def _combiner_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from simian.combiner import CombinerOptions
+    from simian.parameters import add_flags
 
-    if not 1 <= args.max_objects <= 9:
-        raise InvalidInputError(f"--max-objects: {args.max_objects} is outside 1..9")
-    return CombinerOptions(
-        max_objects=args.max_objects,
-        movement=args.movement,
-        ontop=args.ontop,
-        camera_follow=args.camera_follow,
-        random=args.random,
-    )
+    add_flags(parser.add_argument_group("combination drawing (with --seed)"), CombinerOptions)
+
+
+def _combiner_options(args: argparse.Namespace) -> CombinerOptions:
+    from simian.combiner import CombinerOptions
+    from simian.parameters import given_values
+
+    try:
+        return CombinerOptions(**given_values(args, CombinerOptions))
+    except ValidationError as exc:
+        raise invalid_input(exc, name=lambda path: "--" + path.replace("_", "-")) from None
 
 
 def cmd_combine(args: argparse.Namespace) -> int:
@@ -62,11 +62,10 @@ def cmd_combine(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(text)
     else:
+        from simian import atomic
+
         out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.partial")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
+        atomic.write_text(out, text)
         logger.info("wrote %d combinations (seed %d) to %s", args.count, args.seed, out)
     return 0
 
@@ -81,20 +80,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from simian.assets.resolver import AssetResolver, check_assets
     from simian.combination_source import open_source
-    from simian.render import Renderer, RenderError, ensure_writable_dir, parse_render_settings
+    from simian.dataset import FLAT, FolderSink
+    from simian.parameters import given_values
+    from simian.render import Renderer, RenderError, RenderSettings, ensure_writable_dir, parse_render_settings
     from simian.settings import load_settings
 
     config = load_settings()
-    render_settings = parse_render_settings(
-        width=args.width,
-        height=args.height,
-        frames=args.frames,
-        fps=args.fps,
-        engine=args.engine,
-        samples=args.samples,
-        device=args.device,
-        images=args.images,
-    )
+    render_settings = parse_render_settings(**given_values(args, RenderSettings))
     source = open_source(args.seed, args.combinations, _combiner_options(args))
     start, end = (args.index, args.index + 1) if args.range is None else args.range
     if end > len(source):
@@ -107,6 +99,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         check_assets(combination, f"combinations[{combination.index}]")
     out_dir = Path(args.output)
     ensure_writable_dir(out_dir)
+    sink = FolderSink(out_dir, FLAT)
     timeout = args.timeout or config.simian_render_timeout_s
     failures = 0
     began = time.perf_counter()
@@ -118,14 +111,15 @@ def cmd_render(args: argparse.Namespace) -> int:
                 failures += 1
                 logger.error("[%d/%d] %s", n, len(combinations), exc)
                 continue
+            published = sink.publish(combination, render_settings, result)
             logger.info(
                 "[%d/%d] %s rendered in %.2f s (Blender %.2f s, %s)",
                 n,
                 len(combinations),
-                result.media,
-                result.total_seconds,
-                result.render_seconds,
-                result.device,
+                out_dir / published.file_name,
+                result.facts.total_seconds,
+                result.facts.render_seconds,
+                result.facts.device,
             )
     elapsed = time.perf_counter() - began
     done = len(combinations) - failures
@@ -140,7 +134,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _stack_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from simian.orchestration.stack import StackConfig
+    from simian.operations.stack import StackConfig
     from simian.settings import load_settings
 
     settings = load_settings()
@@ -154,7 +148,7 @@ def _stack_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from simian.orchestration.setup import init_prefect
+    from simian.operations.bootstrap import init_prefect
     from simian.settings import load_settings
 
     init_prefect(load_settings(), render_slots=args.render_slots, commits_per_hour=args.commits_per_hour)
@@ -162,7 +156,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from simian.orchestration.stack import status, up
+    from simian.operations.stack import status, up
 
     settings, config = _stack_config(args)
     up(settings, config)
@@ -176,7 +170,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from simian.orchestration.stack import down
+    from simian.operations.stack import down
 
     _, config = _stack_config(args)
     stopped = down(config)
@@ -185,7 +179,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from simian.orchestration.stack import status
+    from simian.operations.stack import status
 
     settings, config = _stack_config(args)
     for line in status(settings, config):
@@ -197,7 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Bring the local stack up and render a small range into ./dataset through Prefect."""
     import subprocess
 
-    from simian.orchestration.stack import child_env, up
+    from simian.operations.stack import child_env, up
 
     settings, config = _stack_config(args)
     up(settings, config)
@@ -235,6 +229,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from simian.parameters import add_flags
+    from simian.render.settings import RenderSettings
+
     parser = argparse.ArgumentParser(prog="simian", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -256,14 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = render.add_mutually_exclusive_group(required=True)
     source.add_argument("--seed", type=int, help="draw combination i from (seed, i)")
     source.add_argument("--combinations", help="a combinations file or http(s) URL")
-    render.add_argument("--width", type=int, default=320)
-    render.add_argument("--height", type=int, default=180)
-    render.add_argument("--frames", type=int, default=24)
-    render.add_argument("--fps", type=int, default=24)
-    render.add_argument("--engine", choices=["cycles", "eevee", "workbench"], default="cycles")
-    render.add_argument("--samples", type=int, default=8)
-    render.add_argument("--device", choices=["auto", "cpu", "cuda", "optix", "hip"], default="auto")
-    render.add_argument("--images", action="store_true", help="write PNG frames instead of an mp4")
+    add_flags(render.add_argument_group("render settings"), RenderSettings)
     render.add_argument("--timeout", type=float, default=None, help="seconds per combination before it is killed")
     render.add_argument("-o", "--output", required=True, help="output folder")
     _add_combiner_flags(render)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simian.assets.catalog import AssetRef
-from simian.errors import InvalidInputError
+from simian.errors import InvalidInputError, invalid_input
 from simian.vocabulary import AnimationName, EffectLevel, MovementDirection
 
 
@@ -141,29 +141,13 @@ class Combination(_Strict):
                 )
         return self
 
-    def scene_key_dict(self) -> dict[str, Any]:
-        """The normalised recipe that decides pixels: captions and seed excluded."""
-        return self.model_dump(mode="json", exclude={"captions", "caption", "seed", "index"})
-
-
-def format_validation_error(exc: ValidationError, where: str) -> str:
-    """One line per problem: the field path, what is wrong, the bad value."""
-    lines = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        bad = err.get("input")
-        shown = "" if isinstance(bad, dict | list) else f" (got {bad!r})"
-        lines.append(f"{where}: field '{path}': {msg}{shown}")
-    return "\n".join(lines)
-
 
 def parse_combination(data: Any, where: str = "combination") -> Combination:
     """Validate one recipe; raise InvalidInputError naming every bad field."""
     try:
         return Combination.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInputError(format_validation_error(exc, where)) from None
+        raise invalid_input(exc, where) from None
     except InvalidInputError as exc:
         raise InvalidInputError(f"{where}: {exc}") from None
 

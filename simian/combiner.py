@@ -10,9 +10,11 @@ import hashlib
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
-from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS, BUILTIN_OBJECTS, CatalogEntry
+from pydantic import BaseModel, ConfigDict, Field
+
+from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS, BUILTIN_OBJECTS
 from simian.captions import with_captions
 from simian.combination import (
     AmbientOcclusion,
@@ -42,16 +44,23 @@ from simian.vocabulary import (
 MOVEMENT_DIRECTIONS = ("left", "right", "toward", "away", "up")
 
 
-@dataclass(frozen=True)
-class CombinerOptions:
-    max_objects: int = 3
-    movement: bool = False
-    ontop: bool = False
-    camera_follow: bool = False
-    random: bool = False  # flip a coin per combination for movement, ontop and camera follow
-    objects: tuple[CatalogEntry, ...] = tuple(BUILTIN_OBJECTS.values())
-    backgrounds: tuple[CatalogEntry, ...] = tuple(BUILTIN_BACKGROUNDS.values())
-    floors: tuple[CatalogEntry, ...] = tuple(BUILTIN_FLOORS.values())
+OBJECTS = tuple(BUILTIN_OBJECTS.values())
+BACKGROUNDS = tuple(BUILTIN_BACKGROUNDS.values())
+FLOORS = tuple(BUILTIN_FLOORS.values())
+
+
+class CombinerOptions(BaseModel):
+    """How scenes are drawn from a seed. Defined once: CLI flags and flow parameters derive from it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_objects: int = Field(default=3, ge=1, le=9, description="At most this many objects per scene, 1-9")
+    movement: bool = Field(default=False, description="Objects move, in directions relative to the camera")
+    ontop: bool = Field(default=False, description="Objects may stand on top of each other")
+    camera_follow: bool = Field(default=False, description="The camera follows one (moving) object")
+    random: bool = Field(
+        default=False, description="Flip a coin per scene for movement, ontop and camera_follow instead"
+    )
 
 
 def rng_for(seed: int, index: int) -> random.Random:
@@ -71,7 +80,7 @@ def _objects(rng: random.Random, opts: CombinerOptions, ontop: bool, movement: b
             placements.append(free.pop())
     objects = []
     for placement in placements:
-        entry = rng.choice(opts.objects)
+        entry = rng.choice(OBJECTS)
         scale_name = rng.choices(list(SCALES), weights=SCALE_WEIGHTS)[0]
         factor = SCALES[scale_name]
         move = None
@@ -129,8 +138,8 @@ def combination_for(seed: int, index: int, options: CombinerOptions | None = Non
         movers = [i for i, o in enumerate(objects) if o.movement is not None] or list(range(len(objects)))
         chosen = rng.choice(movers)
         objects[chosen] = objects[chosen].model_copy(update={"camera_follow": True})
-    background = rng.choice(opts.backgrounds)
-    floor = rng.choice(opts.floors)
+    background = rng.choice(BACKGROUNDS)
+    floor = rng.choice(FLOORS)
     fov = rng.randint(20, 75)
     framing_range = next(f for f in FRAMINGS if f.fov_min <= fov <= f.fov_max)
     draft = Combination(
@@ -161,7 +170,7 @@ def combination_for(seed: int, index: int, options: CombinerOptions | None = Non
     return with_captions(draft, rng)
 
 
-def combine(seed: int, count: int, options: CombinerOptions | None = None) -> dict:
+def combine(seed: int, count: int, options: CombinerOptions | None = None) -> dict[str, Any]:
     """The content of a combinations file: `{"seed", "count", "combinations": [...]}`."""
     return {
         "seed": seed,

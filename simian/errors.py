@@ -1,7 +1,16 @@
-"""Exception types shared across the library.
+"""Exception types shared across the library, and the one formatter of validation errors.
 
 Every message names the offending field or input and says how to fix it.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+#: Longest excerpt of a bad value echoed back in a message (a 5 MB value must not flood stderr).
+MAX_SHOWN_CHARS = 200
 
 
 class SimianError(Exception):
@@ -22,3 +31,37 @@ class AssetNotFoundError(AssetError, InvalidInputError):
 
 class AssetFetchError(AssetError):
     """A transient failure fetching an asset (network, server error); worth a retry."""
+
+
+def shorten(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def _quoted_field(path: str) -> str:
+    return f"field '{path}'"
+
+
+def validation_problems(exc: ValidationError, name: Callable[[str], str] = _quoted_field) -> list[str]:
+    """One line per problem: the field (as `name` words it), what is wrong, the bad value (shortened)."""
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
+        bad = err.get("input")
+        shown = "" if isinstance(bad, dict | list) else f" (got {shorten(repr(bad))})"
+        lines.append(f"{name(path)}: {message}{shown}")
+    return lines
+
+
+def invalid_input(
+    exc: ValidationError, where: str | None = None, name: Callable[[str], str] = _quoted_field, sep: str = "\n"
+) -> InvalidInputError:
+    """An InvalidInputError listing every problem of `exc` after `where`: a line each, or joined by `sep`."""
+    prefix = f"{where}: " if where else ""
+    lines = validation_problems(exc, name)
+    if sep == "\n":
+        return InvalidInputError("\n".join(prefix + line for line in lines))
+    return InvalidInputError(prefix + sep.join(lines))

@@ -1,7 +1,7 @@
 """One typed settings object, built at the edge (CLI, flow entry) and passed down.
 
-Values come from the process environment first, then from a `.env` file
-(python-dotenv). Secrets are `SecretStr` so they never print in logs or reprs.
+Values come from the process environment first, then from a `.env` file (read by
+pydantic-settings through python-dotenv). Secrets are `SecretStr` so they never print in logs or reprs.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from simian.errors import InvalidInputError
+from simian.errors import invalid_input
 
 
 def _default_cache_dir() -> Path:
@@ -108,21 +107,11 @@ def _find_env_file() -> Path | None:
 
 
 def load_settings(env_file: Path | str | None = None) -> Settings:
-    """Build settings from the environment, falling back to the `.env` file when there is one.
-
-    Environment variables win over the file, as python-dotenv does by default.
-    """
-    file_values: dict[str, str] = {}
+    """Settings from the environment, then the `.env` file when there is one (environment wins)."""
     env_file = env_file if env_file is not None else _find_env_file()
-    if env_file is not None and Path(env_file).is_file():
-        file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
     try:
-        merged = {**file_values, **{k: v for k, v in os.environ.items()}}
-        lowered = {k.lower(): v for k, v in merged.items() if k.lower() in Settings.model_fields}
-        return Settings(**lowered)
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]).upper()
-            problems.append(f"{name}: {err['msg']}")
-        raise InvalidInputError("invalid configuration in the environment or .env: " + "; ".join(problems)) from None
+        raise invalid_input(
+            exc, "invalid configuration in the environment or .env", name=lambda path: path.upper(), sep="; "
+        ) from None

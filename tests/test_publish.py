@@ -93,30 +93,32 @@ def test_metadata_merge_keeps_earlier_ranges():
     assert merged[1]["caption"] == "b"
 
 
-def test_local_dataset_loads_with_datasets(tmp_path, simian_cli):
+def test_local_dataset_loads_with_datasets(tmp_path):
     """A dataset folder in the published layout loads as a videofolder with captions."""
     from datasets import Video, load_dataset
 
-    from simian.sinks import LocalFolderSink
+    from simian.combiner import combination_for
+    from simian.dataset import FolderSink
+    from simian.render import Renderer, RenderSettings
 
-    renders = tmp_path / "renders"
-    result = simian_cli("render", "--range", "0:3", "--seed", "2", "--width", "64", "--height", "48",
-                        "--frames", "6", "--samples", "2", "-o", str(renders))
-    assert result.returncode == 0, result.stderr
     root = tmp_path / "dataset"
-    sink = LocalFolderSink(root)
-    for index in range(3):
-        meta = json.loads((renders / f"{index:08d}.json").read_text())
-        sink.publish(index, renders / f"{index:08d}.mp4", renders / f"{index:08d}.json", meta["sha256"])
+    sink = FolderSink(root)
+    settings = RenderSettings(width=64, height=48, frames=6, samples=2)
+    with Renderer() as renderer, sink.scratch() as scratch:
+        for index in range(3):
+            combination = combination_for(2, index)
+            sink.publish(combination, settings, renderer.render(combination, settings, scratch))
+    assert not (root / ".simian-scratch").exists() or not any((root / ".simian-scratch").iterdir())
     assert finalise_local(root) == 3
     card = (root / "README.md").read_text()
-    assert card.startswith("---\nlicense:") and "text-to-video" in card and "Videos:** 3" in card
+    assert card.startswith("---\n") and "license: other" in card and "text-to-video" in card
+    assert "Videos:** 3" in card
     dataset = load_dataset("videofolder", data_dir=str(root), split="train").cast_column("video", Video(decode=False))
     assert dataset.num_rows == 3
     rows = {Path(row["video"]["path"]).name: row for row in dataset}
     for index in range(3):
         meta = json.loads((root / f"data/0000/{index:08d}.json").read_text())
-        assert rows[f"{index:08d}.mp4"]["caption"] == meta["caption"]
+        assert rows[f"{index:08d}.mp4"]["caption"] == meta["caption"] == combination_for(2, index).caption
         assert rows[f"{index:08d}.mp4"]["index"] == index
     lines = (root / METADATA).read_text().splitlines()
     assert len(lines) == 3 and json.loads(lines[0])["file_name"] == "data/0000/00000000.mp4"

@@ -1,19 +1,27 @@
-"""A range job: every flow parameter in one validated object, checked before any work."""
+"""A range job: every flow parameter in one validated object, checked before any work.
+
+The render knobs and the combiner options are the same models the command line uses; the flow's
+flat parameters are split into them here.
+"""
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simian.combination_source import CombinationSource, load_file_source, open_source
 from simian.combiner import CombinerOptions
-from simian.errors import InvalidInputError
-from simian.render.settings import RenderSettings, parse_render_settings
+from simian.errors import InvalidInputError, invalid_input
+from simian.parameters import flat_fields
+from simian.render.settings import RenderSettings
 from simian.settings import load_settings, resolve_project_path
+
+#: Nested models whose fields are flow parameters of their own.
+NESTED: dict[str, type[BaseModel]] = {"render": RenderSettings, "combiner": CombinerOptions}
 
 
 class RangeJob(BaseModel):
@@ -21,30 +29,27 @@ class RangeJob(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    start: int = Field(ge=0)
-    end: int = Field(gt=0, description="Exclusive")
-    width: int = 320
-    height: int = 180
-    frames: int = 24
-    fps: int = 24
-    engine: Literal["cycles", "eevee", "workbench"] = "cycles"
-    samples: int = 8
-    device: Literal["auto", "cpu", "cuda", "optix", "hip"] = "auto"
-    seed: int | None = 0
-    combinations: str | None = Field(default=None, description="Combinations file path or URL (instead of seed)")
-    max_objects: int = Field(default=3, ge=1, le=9)
-    movement: bool = False
-    ontop: bool = False
-    camera_follow: bool = False
-    random: bool = False
-    chunk_size: int = Field(default=4, ge=1, le=10000)
-    output: str = Field(default="dataset", min_length=1, description="Local dataset folder")
-    timeout_s: float = Field(default=900.0, gt=0, description="Per-combination render timeout")
-    hf_repo_id: str | None = Field(
-        default=None, description="Hub dataset repo; default HF_REPO_ID when HF_TOKEN is set"
+    start: int = Field(ge=0, description="First combination index of the range")
+    end: int = Field(gt=0, description="End of the range, exclusive: renders start..end-1")
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    seed: int | None = Field(default=0, description="Draw combination i from (seed, i); unset to use combinations")
+    combinations: str | None = Field(
+        default=None, description="Combinations file path or http(s) URL (instead of seed)"
     )
-    hf_private: bool = True
-    hf_batch_size: int = Field(default=100, ge=1, le=10000, description="Files per Hub commit")
+    combiner: CombinerOptions = Field(default_factory=CombinerOptions)
+    chunk_size: int = Field(
+        default=4,
+        ge=1,
+        le=10000,
+        description="Combinations per chunk run: the unit of scheduling, retry and Hub commit",
+    )
+    output: str = Field(default="dataset", min_length=1, description="Local dataset folder")
+    timeout_s: float = Field(default=900.0, gt=0, description="Seconds one combination may render before it is killed")
+    hf_repo_id: str | None = Field(
+        default=None, description="Hub dataset repo (org/name); default HF_REPO_ID when HF_TOKEN is set"
+    )
+    hf_private: bool = Field(default=True, description="Create the Hub repo as private")
+    hf_batch_size: int = Field(default=100, ge=1, le=10000, description="Files per Hub commit, 1-10000")
     dry_run: bool = Field(default=False, description="Plan only: cache keys and cache hits, no render, no upload")
 
     @model_validator(mode="after")
@@ -55,30 +60,23 @@ class RangeJob(BaseModel):
             raise ValueError("combinations: empty path; leave it unset to draw from seed")
         return self
 
-    def render_settings(self) -> RenderSettings:
-        return parse_render_settings(
-            width=self.width,
-            height=self.height,
-            frames=self.frames,
-            fps=self.fps,
-            engine=self.engine,
-            samples=self.samples,
-            device=self.device,
-        )
-
-    def combiner_options(self) -> CombinerOptions:
-        return CombinerOptions(
-            max_objects=self.max_objects,
-            movement=self.movement,
-            ontop=self.ontop,
-            camera_follow=self.camera_follow,
-            random=self.random,
-        )
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, Any]) -> RangeJob:
+        """Build from the flow's flat parameters; unknown ones and bad values are refused by name."""
+        nested: dict[str, dict[str, Any]] = {name: {} for name in NESTED}
+        values: dict[str, Any] = {}
+        for key, value in parameters.items():
+            owner = next((name for name, model in NESTED.items() if key in model.model_fields), None)
+            if owner is not None:
+                nested[owner][key] = value
+            else:
+                values[key] = value
+        return cls(**values, **nested)
 
     def source(self) -> CombinationSource:
         if self.combinations is not None:
             return _cached_file_source(self.combinations)
-        return open_source(seed=self.seed, options=self.combiner_options())
+        return open_source(seed=self.seed, options=self.combiner)
 
     def output_dir(self) -> Path:
         """Absolute after `parse_job`; chunks on other machines get the same path."""
@@ -92,26 +90,32 @@ class RangeJob(BaseModel):
         ]
 
 
+def flow_fields() -> dict[str, Any]:
+    """The flow's parameters: RangeJob's fields with the render and combiner knobs flattened in."""
+    return flat_fields(RangeJob, NESTED)
+
+
 @lru_cache(maxsize=8)
 def _cached_file_source(location: str) -> CombinationSource:
     return load_file_source(location)
 
 
+def _parameter_name(path: str) -> str:
+    """'render.width' -> "parameter 'width'": users set flat parameters."""
+    if path == "(top level)":
+        return "parameters"
+    return f"parameter '{path.split('.', 1)[1] if path.split('.')[0] in NESTED else path}'"
+
+
 def parse_job(parameters: dict[str, Any]) -> RangeJob:
     """Validate flow parameters; any problem names the parameter and the fix."""
     try:
-        job = RangeJob(**{k: v for k, v in parameters.items() if v is not None or k in {"seed", "combinations"}})
+        given = {k: v for k, v in parameters.items() if v is not None or k in {"seed", "combinations"}}
+        job = RangeJob.from_parameters(given)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "parameters"
-            problems.append(
-                f"parameter '{field}': {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
-            )
-        raise InvalidInputError("; ".join(problems)) from None
+        raise invalid_input(exc, name=_parameter_name, sep="; ") from None
     if job.combinations is None and job.seed is None:
         raise InvalidInputError("parameter 'seed': set a seed or a combinations file")
-    job.render_settings()
     settings = load_settings()
     updates: dict[str, Any] = {"output": str(resolve_project_path(job.output, settings))}
     if job.hf_repo_id is None and settings.hf_repo_id and settings.hf_token is not None:

@@ -10,11 +10,10 @@ from prefect import task
 from prefect.concurrency.sync import rate_limit
 from prefect.logging import get_run_logger
 
-from simian.dataset import CARD, METADATA, dataset_card, dump_metadata, finalise_local, merge_metadata
+from simian.dataset import CARD, METADATA, build_row, dataset_card, dump_metadata, finalise_local, merge_metadata
 from simian.hub import HubError, HubFile, HubPublisher
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import COMMIT_LIMIT
-from simian.render import RENDERER_VERSION
 from simian.settings import Settings, load_settings
 
 FINALISE_ATTEMPTS = 8
@@ -64,26 +63,13 @@ def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int
 
 
 def rows_from_outcomes(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Metadata rows rebuilt from the recipe source: the control host needs none of the video files."""
-    source, settings = job.source(), job.render_settings()
-    rows = []
-    for index, outcome in sorted(outcomes.items()):
-        if outcome.get("status") not in ("rendered", "cached"):
-            continue
-        combination = source.get(index)
-        rows.append(
-            {
-                "file_name": outcome["file_name"],
-                "index": index,
-                "caption": combination.caption,
-                "captions": combination.captions.model_dump(mode="json") if combination.captions else None,
-                "combination": combination.model_dump(mode="json"),
-                "settings": settings.model_dump(mode="json"),
-                "renderer_version": RENDERER_VERSION,
-                "sha256": outcome["sha256"],
-            }
-        )
-    return rows
+    """Metadata rows from the recipe source and the outcomes: the control host needs none of the video files."""
+    source = job.source()
+    return [
+        build_row(source.get(index), job.render, file_name=outcome["file_name"], sha256=outcome["sha256"])
+        for index, outcome in sorted(outcomes.items())
+        if outcome.get("status") in ("rendered", "cached")
+    ]
 
 
 def _finalise_hub(publisher: HubPublisher, rows: list[dict[str, Any]]) -> None:

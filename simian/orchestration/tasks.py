@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -21,6 +19,7 @@ from prefect_redis.blocks import RedisDatabase
 
 from simian.assets.resolver import AssetResolver, check_assets
 from simian.combination import Combination
+from simian.dataset import FolderSink
 from simian.errors import AssetFetchError
 from simian.orchestration.job import RangeJob
 from simian.orchestration.locking import LeasedRedisLockManager
@@ -28,7 +27,6 @@ from simian.orchestration.names import RESULT_BLOCK
 from simian.orchestration.redis_store import redis_connection_params
 from simian.render import RENDERER_VERSION, Renderer, RenderError
 from simian.settings import Settings, load_settings
-from simian.sinks import LocalFolderSink
 
 _renderer: Renderer | None = None
 
@@ -53,9 +51,9 @@ def render_cache_key(job: RangeJob, combination: Combination) -> str:
     """Normalised recipe + render settings + renderer version + where the output goes."""
     payload = {
         "combination": combination.model_dump(mode="json"),
-        "settings": job.render_settings().cache_dict(),
+        "settings": job.render.cache_dict(),
         "renderer": RENDERER_VERSION,
-        "sink": LocalFolderSink(job.output_dir()).identity(),
+        "sink": FolderSink(job.output_dir()).identity(),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return f"simian-render-{digest}"
@@ -96,25 +94,25 @@ def render_combination(index: int, job: RangeJob) -> dict[str, Any]:
     settings = load_settings()
     combination = job.source().get(index)
     check_assets(combination, f"combination {index}")
-    sink = LocalFolderSink(job.output_dir())
-    scratch = Path(tempfile.gettempdir()) / "simian-scratch"
-    scratch.mkdir(parents=True, exist_ok=True)
-    result = warm_renderer(settings, job.timeout_s).render(combination, job.render_settings(), scratch)
-    published = sink.publish(index, result.media, result.sidecar, result.sha256)
+    sink = FolderSink(job.output_dir())
+    with sink.scratch() as scratch:
+        result = warm_renderer(settings, job.timeout_s).render(combination, job.render, scratch)
+        published = sink.publish(combination, job.render, result)
+    facts = result.facts
     logger.info(
         "combination %d: %s in %.2f s (Blender %.2f s on %s)",
         index,
         published.file_name,
-        result.total_seconds,
-        result.render_seconds,
-        result.device,
+        facts.total_seconds,
+        facts.render_seconds,
+        facts.device,
     )
     return {
         "index": index,
         "file_name": published.file_name,
         "sha256": result.sha256,
-        "render_seconds": round(result.render_seconds, 4),
-        "total_seconds": round(result.total_seconds, 4),
+        "render_seconds": round(facts.render_seconds, 4),
+        "total_seconds": round(facts.total_seconds, 4),
         "host": socket.gethostname(),
     }
 
@@ -152,7 +150,7 @@ def render_outcome(render: Task[..., dict[str, Any]], index: int, job: RangeJob)
         value = state.result()
         if state.name != "Cached":
             return {**value, "status": "rendered"}
-        if LocalFolderSink(job.output_dir()).holds(index, value["sha256"]):
+        if FolderSink(job.output_dir()).holds(index, value["sha256"]):
             return {**value, "status": "cached"}
         get_run_logger().warning("combination %d: cached, but its video is gone from the dataset; rendering", index)
         state = render.with_options(refresh_cache=True)(index=index, job=job, return_state=True)

@@ -1,10 +1,11 @@
-"""Rendering facade: everything callers need, nothing about queues or uploads."""
+"""Rendering facade: everything callers need, nothing about queues, uploads or dataset layout."""
 
-from simian.render.outputs import OutputPaths, ensure_writable_dir
+from simian.render.outputs import ensure_writable_dir
 from simian.render.renderer import (
     RenderCrashError,
     Renderer,
     RenderError,
+    RenderFacts,
     RenderFailedError,
     RenderResult,
     RenderTimeoutError,
@@ -13,9 +14,9 @@ from simian.render.settings import RENDERER_VERSION, RenderSettings, parse_rende
 
 __all__ = [
     "RENDERER_VERSION",
-    "OutputPaths",
     "RenderCrashError",
     "RenderError",
+    "RenderFacts",
     "RenderFailedError",
     "RenderResult",
     "RenderSettings",

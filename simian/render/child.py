@@ -40,10 +40,13 @@ def _render_job(job: dict[str, Any], backends: list[str] | None) -> tuple[dict[s
     print(f"simian: rendering combination {combination.index} on {device}", flush=True)
     blender_scene.render_animation()
     done = time.perf_counter()
+    import bpy
+
     return (
         {
             "ok": True,
             "device": device,
+            "blender_version": bpy.app.version_string,
             "pid": os.getpid(),
             "build_seconds": built - started,
             "render_seconds": done - built,

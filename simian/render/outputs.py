@@ -1,38 +1,18 @@
-"""Output files: names, decode verification, checksums and atomic publication.
+"""Checks of what Blender wrote: decode verification and checksums.
 
-A video is rendered to a hidden temporary name, decoded to verify frame count and size,
-then renamed into place; the sidecar JSON is written last, so its presence marks a
-complete output.
+A render is only handed on after its file decodes to exactly what was asked for.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import av
 
 from simian.errors import InvalidInputError
-
-
-@dataclass(frozen=True)
-class OutputPaths:
-    media: Path  # DIR/00000007.mp4, or the folder DIR/00000007/ of PNG frames
-    sidecar: Path  # DIR/00000007.json
-
-    @classmethod
-    def for_index(cls, out_dir: Path, index: int, images: bool) -> OutputPaths:
-        stem = f"{index:08d}"
-        return cls(out_dir / (stem if images else f"{stem}.mp4"), out_dir / f"{stem}.json")
-
-    def temporary_media(self) -> Path:
-        return self.media.with_name(f".{self.media.name}.{uuid.uuid4().hex[:8]}.partial")
+from simian.render.settings import RenderSettings
 
 
 class OutputVerificationError(RuntimeError):
@@ -87,6 +67,13 @@ def verify_frames(folder: Path, frames: int, width: int, height: int) -> None:
             raise OutputVerificationError(f"{png.name} is {frame.width}x{frame.height}, expected {width}x{height}")
 
 
+def verify_media(path: Path, settings: RenderSettings) -> None:
+    if settings.images:
+        verify_frames(path, settings.frames, settings.width, settings.height)
+    else:
+        verify_video(path, settings.frames, settings.width, settings.height)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     if path.is_dir():
@@ -98,20 +85,3 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def remove_path(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def publish(temporary: Path, paths: OutputPaths, sidecar: dict[str, Any]) -> None:
-    """Move the verified media into place, then write the sidecar atomically."""
-    if paths.media.is_dir():
-        shutil.rmtree(paths.media)
-    os.replace(temporary, paths.media)
-    tmp_sidecar = paths.sidecar.with_name(f".{paths.sidecar.name}.{uuid.uuid4().hex[:8]}.partial")
-    tmp_sidecar.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp_sidecar, paths.sidecar)

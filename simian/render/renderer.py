@@ -1,7 +1,9 @@
 """The caller's side of rendering: a warm child process, per-combination timeouts, restarts.
 
-`Renderer.render` turns one combination into a verified video plus sidecar. A crash or a
-hang of Blender kills only the child; the next call starts a fresh one.
+`Renderer.render` turns one combination into a verified media file plus the facts of its render
+(device, Blender version, timings, checksum); where it goes and what is written beside it is the
+dataset sink's business. A crash or a hang of Blender kills only the child; the next call starts
+a fresh one.
 """
 
 from __future__ import annotations
@@ -20,19 +22,12 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from simian import atomic
 from simian.combination import Combination
 from simian.errors import SimianError
 from simian.render.child import child_main
-from simian.render.outputs import (
-    OutputPaths,
-    OutputVerificationError,
-    publish,
-    remove_path,
-    sha256_of,
-    verify_frames,
-    verify_video,
-)
-from simian.render.settings import RENDERER_VERSION, RenderSettings
+from simian.render.outputs import OutputVerificationError, sha256_of, verify_media
+from simian.render.settings import RenderSettings
 
 logger = logging.getLogger(__name__)
 
@@ -69,16 +64,40 @@ class RenderTimeoutError(RenderError):
 
 
 @dataclass(frozen=True)
-class RenderResult:
-    index: int
-    media: Path
-    sidecar: Path
-    sha256: str
-    caption: str
+class RenderFacts:
+    """How a video was made: recorded in its sidecar, never part of the dataset row."""
+
     device: str
+    blender_version: str
+    render_pid: int
     build_seconds: float
     render_seconds: float
     total_seconds: float
+    created_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "blender_version": self.blender_version,
+            "render_pid": self.render_pid,
+            "build_seconds": round(self.build_seconds, 4),
+            "render_seconds": round(self.render_seconds, 4),
+            "total_seconds": round(self.total_seconds, 4),
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """A verified render, still at its temporary path (a file, or a folder of PNG frames)."""
+
+    index: int
+    media: Path
+    sha256: str
+    facts: RenderFacts
+
+    def discard(self) -> None:
+        atomic.remove(self.media)
 
 
 def _no_external_assets(combination: Combination) -> dict[str, str]:
@@ -187,55 +206,37 @@ class Renderer:
             raise RenderFailedError(index, reply["error"], self._log_since(offset))
         return reply
 
-    def render(self, combination: Combination, settings: RenderSettings, out_dir: Path) -> RenderResult:
-        """Render, verify and publish one combination into `out_dir`."""
+    def render(self, combination: Combination, settings: RenderSettings, scratch: Path) -> RenderResult:
+        """Render and verify one combination into a hidden temporary path in `scratch`.
+
+        The caller publishes (moves) or discards the result; on failure nothing is left behind.
+        """
         started = time.perf_counter()
-        paths = OutputPaths.for_index(out_dir, combination.index, settings.images)
-        temporary = paths.temporary_media()
-        asset_paths = self.resolve_assets(combination)
+        stem = atomic.temporary_name(scratch / f"{combination.index:08d}")
+        target = stem if settings.images else stem.with_name(stem.name + ".mp4")
         job = {
             "combination": combination.model_dump(mode="json"),
             "settings": settings.model_dump(mode="json"),
-            "asset_paths": asset_paths,
-            "target": str(temporary) + ("" if settings.images else ".mp4"),
+            "asset_paths": self.resolve_assets(combination),
+            "target": str(target),
         }
-        target = Path(job["target"])
         try:
             reply = self._run_in_child(job, combination.index)
             try:
-                if settings.images:
-                    verify_frames(target, settings.frames, settings.width, settings.height)
-                else:
-                    verify_video(target, settings.frames, settings.width, settings.height)
+                verify_media(target, settings)
             except OutputVerificationError as exc:
                 raise RenderFailedError(combination.index, str(exc)) from None
             digest = sha256_of(target)
-            sidecar = {
-                "index": combination.index,
-                "file_name": paths.media.name,
-                "caption": combination.caption,
-                "captions": combination.captions.model_dump(mode="json") if combination.captions else None,
-                "combination": combination.model_dump(mode="json"),
-                "settings": settings.model_dump(mode="json"),
-                "renderer_version": RENDERER_VERSION,
-                "sha256": digest,
-                "device": reply["device"],
-                "render_pid": reply["pid"],
-                "build_seconds": round(reply["build_seconds"], 4),
-                "render_seconds": round(reply["render_seconds"], 4),
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            publish(target, paths, sidecar)
-        finally:
-            remove_path(target)
-        return RenderResult(
-            index=combination.index,
-            media=paths.media,
-            sidecar=paths.sidecar,
-            sha256=digest,
-            caption=combination.caption or "",
+        except BaseException:
+            atomic.remove(target)
+            raise
+        facts = RenderFacts(
             device=reply["device"],
+            blender_version=reply["blender_version"],
+            render_pid=reply["pid"],
             build_seconds=reply["build_seconds"],
             render_seconds=reply["render_seconds"],
             total_seconds=time.perf_counter() - started,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
+        return RenderResult(index=combination.index, media=target, sha256=digest, facts=facts)

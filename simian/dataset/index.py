@@ -7,19 +7,17 @@ they stay correct when several ranges publish into the same folder or repo.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from simian import atomic
+from simian.dataset.layout import DATASET, row_from_sidecar
+
 METADATA = "metadata.jsonl"
 CARD = "README.md"
-ROW_KEYS = ("file_name", "index", "caption", "captions", "combination", "settings", "renderer_version", "sha256")
-
-
-def row_from_sidecar(sidecar: dict[str, Any]) -> dict[str, Any]:
-    return {key: sidecar.get(key) for key in ROW_KEYS}
 
 
 def parse_metadata(text: str | None) -> dict[str, dict[str, Any]]:
@@ -50,8 +48,21 @@ def _size_category(n: int) -> str:
     return "1M<n<10M"
 
 
+def _card_data(rows: list[dict[str, Any]], license_id: str) -> DatasetCardData:
+    return DatasetCardData(
+        license=license_id,
+        task_categories=["text-to-video"],
+        language=["en"],
+        tags=["synthetic", "blender", "simian"],
+        size_categories=[_size_category(len(rows))],
+        configs=[
+            {"config_name": "default", "data_files": [{"split": "train", "path": [METADATA, DATASET.glob(".mp4")]}]}
+        ],
+    )
+
+
 def dataset_card(rows: list[dict[str, Any]], title: str, license_id: str = "other") -> str:
-    """A card with YAML front matter that `datasets` and the Hub understand, plus how it was made."""
+    """A card whose YAML front matter `datasets` and the Hub understand, plus how the videos were made."""
     settings = Counter(
         json.dumps({k: v for k, v in (r.get("settings") or {}).items() if k != "device"}, sort_keys=True) for r in rows
     )
@@ -66,34 +77,14 @@ def dataset_card(rows: list[dict[str, Any]], title: str, license_id: str = "othe
     seed_lines = ", ".join(f"{s} ({n})" for s, n in seeds.most_common()) or "-"
     source_lines = ", ".join(f"{s} ({n} objects)" for s, n in sources.most_common()) or "-"
     span = f"{indices[0]}..{indices[-1]}" if indices else "-"
-    return f"""---
-license: {license_id}
-task_categories:
-- text-to-video
-language:
-- en
-tags:
-- synthetic
-- blender
-- simian
-size_categories:
-- {_size_category(len(rows))}
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path:
-    - "{METADATA}"
-    - "data/*/*.mp4"
----
-
+    body = f"""
 # {title}
 
 Synthetic video–caption pairs rendered with Blender by Simian. Each video is one scene recipe
 ("combination"); its caption is written from the same scene plan the renderer keyframed, so
 sizes, left/right, movement and camera moves in the caption match the video.
 
-- **Videos:** {len(rows)} (indices {span}), H.264 yuv420p, in `data/{{shard}}/{{index:08d}}.mp4`
+- **Videos:** {len(rows)} (indices {span}), H.264 yuv420p, in `{DATASET.pattern(".mp4")}`
 - **Metadata:** `{METADATA}`, one row per video: `file_name`, `caption`, `captions` (per section),
   `index`, the full `combination`, render `settings`, `renderer_version`, `sha256`
 - **Seeds:** {seed_lines}
@@ -118,20 +109,16 @@ ds = ds.cast_column("video", Video(decode=False))   # paths; decoding needs torc
 Licensing: built-in assets are procedural and made by Simian. Objaverse objects and Poly Haven
 assets keep their own licenses (Poly Haven: CC0; Objaverse: per object).
 """
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    card = DatasetCard(f"---\n{_card_data(rows, license_id).to_yaml()}\n---\n{body}")
+    return str(card)
 
 
 def finalise_local(root: Path, title: str | None = None) -> int:
     """Rebuild metadata.jsonl and the card from every sidecar in the folder; return the row count."""
     rows = []
-    for sidecar in sorted(root.glob("data/*/*.json")):
+    for sidecar in sorted(root.glob(DATASET.glob(".json"))):
         rows.append(row_from_sidecar(json.loads(sidecar.read_text(encoding="utf-8"))))
     rows.sort(key=lambda r: r["file_name"])
-    _write_atomic(root / METADATA, dump_metadata(rows))
-    _write_atomic(root / CARD, dataset_card(rows, title or root.name))
+    atomic.write_text(root / METADATA, dump_metadata(rows))
+    atomic.write_text(root / CARD, dataset_card(rows, title or root.name))
     return len(rows)

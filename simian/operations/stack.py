@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from simian import atomic
 from simian.errors import SimianError
 from simian.orchestration.names import CONTROL_POOL, RENDER_POOL
 from simian.settings import Settings, project_root
@@ -79,9 +80,7 @@ class Registry:
         return {k: Managed(**v) for k, v in json.loads(self.path.read_text()).items()}
 
     def save(self, entries: dict[str, Managed]) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({k: asdict(v) for k, v in entries.items()}, indent=2))
-        tmp.replace(self.path)
+        atomic.write_text(self.path, json.dumps({k: asdict(v) for k, v in entries.items()}, indent=2))
 
 
 def is_running(entry: Managed) -> bool:

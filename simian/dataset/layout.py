@@ -1,0 +1,70 @@
+"""Where a rendered video goes and what is recorded beside it: paths, the sidecar and the metadata row.
+
+The one row builder lives here; the local folder, its finaliser and the Hub finaliser all use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from simian.combination import Combination
+from simian.render.settings import RENDERER_VERSION, RenderSettings
+
+SHARD_SIZE = 1000
+
+#: The columns of `metadata.jsonl`, in the order `build_row` writes them.
+ROW_KEYS = ("file_name", "index", "caption", "captions", "combination", "settings", "renderer_version", "sha256")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Flat (`OUT/00000007.mp4`, what `simian render -o` writes) or sharded by thousands
+    (`data/0000/00000007.mp4`, the dataset layout that loads as a video folder)."""
+
+    sharded: bool
+
+    def media(self, index: int, suffix: str) -> str:
+        """Path of the video (or PNG frame folder, suffix "") relative to the folder's root."""
+        name = f"{index:08d}{suffix}"
+        return f"data/{index // SHARD_SIZE:04d}/{name}" if self.sharded else name
+
+    def sidecar(self, index: int) -> str:
+        stem = f"{index:08d}.json"
+        return f"data/{index // SHARD_SIZE:04d}/{stem}" if self.sharded else stem
+
+    def glob(self, suffix: str) -> str:
+        """A glob matching every video (suffix ".mp4") or sidecar (".json") of the layout."""
+        return f"data/*/*{suffix}" if self.sharded else f"*{suffix}"
+
+    def pattern(self, suffix: str) -> str:
+        """How paths are formed, for people: `data/{shard:04d}/{index:08d}.mp4`."""
+        return ("data/{shard:04d}/" if self.sharded else "") + "{index:08d}" + suffix
+
+
+FLAT = Layout(sharded=False)
+DATASET = Layout(sharded=True)
+
+
+def media_suffix(settings: RenderSettings) -> str:
+    return "" if settings.images else ".mp4"
+
+
+def build_row(combination: Combination, settings: RenderSettings, *, file_name: str, sha256: str) -> dict[str, Any]:
+    """The metadata row of one video: what `datasets` loads as its columns."""
+    row = {
+        "file_name": file_name,
+        "index": combination.index,
+        "caption": combination.caption,
+        "captions": combination.captions.model_dump(mode="json") if combination.captions else None,
+        "combination": combination.model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json"),
+        "renderer_version": RENDERER_VERSION,
+        "sha256": sha256,
+    }
+    return row
+
+
+def row_from_sidecar(sidecar: dict[str, Any]) -> dict[str, Any]:
+    """The row part of a sidecar (which adds how and where the video was rendered)."""
+    return {key: sidecar.get(key) for key in ROW_KEYS}

@@ -1,0 +1,94 @@
+"""A folder of rendered videos with their sidecars: the dataset folder, or what `simian render -o` fills.
+
+Publishing moves a verified render into place atomically and writes its sidecar (the metadata
+row plus how the video was made) last, so a sidecar's presence marks a complete output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simian import atomic
+from simian.combination import Combination
+from simian.dataset.layout import DATASET, Layout, build_row, media_suffix
+from simian.render import RenderResult, RenderSettings
+
+SCRATCH = ".simian-scratch"
+
+
+@dataclass(frozen=True)
+class Published:
+    index: int
+    file_name: str  # path relative to the folder's root
+    sha256: str
+
+
+class FolderSink:
+    """Publishes verified renders into `root` in a layout (the sharded dataset layout by default)."""
+
+    def __init__(self, root: Path, layout: Layout = DATASET) -> None:
+        self.root = root
+        self.layout = layout
+
+    def identity(self) -> str:
+        return f"local:{self.root.resolve()}"
+
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator[Path]:
+        """A folder of this process's own for a render in progress, on the folder's filesystem (so publishing
+        is a rename), removed afterwards whatever happened."""
+        folder = self.root / SCRATCH / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        folder.mkdir(parents=True)
+        try:
+            yield folder
+        finally:
+            atomic.remove(folder)
+
+    def clean_stale_scratch(self) -> list[Path]:
+        """Remove scratch folders of this host's processes that no longer run (killed mid-render)."""
+        removed = []
+        prefix = f"{socket.gethostname()}-"
+        for folder in (self.root / SCRATCH).glob(f"{prefix}*"):
+            pid = folder.name[len(prefix) :].split("-", 1)[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                atomic.remove(folder)
+                removed.append(folder)
+        return removed
+
+    def read_sidecar(self, index: int) -> dict[str, Any] | None:
+        path = self.root / self.layout.sidecar(index)
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+
+    def holds(self, index: int, sha256: str, suffix: str = ".mp4") -> bool:
+        """True when the video of `index` is in the folder with this checksum (a cache hit is still valid)."""
+        sidecar = self.read_sidecar(index)
+        media = self.root / self.layout.media(index, suffix)
+        return sidecar is not None and media.exists() and sidecar.get("sha256") == sha256
+
+    def publish(self, combination: Combination, settings: RenderSettings, result: RenderResult) -> Published:
+        """Move the render into place (replacing what was there) and write its sidecar last."""
+        file_name = self.layout.media(combination.index, media_suffix(settings))
+        row = build_row(combination, settings, file_name=file_name, sha256=result.sha256)
+        target = self.root / file_name
+        previous = self.read_sidecar(combination.index)
+        if previous is not None and previous.get("sha256") == result.sha256 and target.exists():
+            result.discard()
+        elif target.is_dir():
+            with atomic.atomic_target(target) as tmp:
+                result.media.rename(tmp)
+        else:
+            atomic.move(result.media, target)
+        sidecar = {**row, **result.facts.as_dict()}
+        atomic.write_text(self.root / self.layout.sidecar(combination.index), json.dumps(sidecar, indent=2) + "\n")
+        return Published(combination.index, file_name, result.sha256)
