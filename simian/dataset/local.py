@@ -46,11 +46,16 @@ class FolderSink:
         """A folder of this process's own for a render in progress, on the folder's filesystem (so publishing
         is a rename), removed afterwards whatever happened."""
         folder = self.root / SCRATCH / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        folder.mkdir(parents=True)
+        for _ in range(5):  # another process may remove the empty parent between our two mkdirs
+            with contextlib.suppress(FileNotFoundError):
+                folder.mkdir(parents=True)
+                break
         try:
             yield folder
         finally:
             atomic.remove(folder)
+            with contextlib.suppress(OSError):
+                folder.parent.rmdir()  # only when empty: the dataset keeps no trace of finished renders
 
     def clean_stale_scratch(self) -> list[Path]:
         """Remove scratch folders of this host's processes that no longer run (killed mid-render)."""
@@ -61,6 +66,8 @@ class FolderSink:
             if pid.isdigit() and not Path(f"/proc/{pid}").exists():
                 atomic.remove(folder)
                 removed.append(folder)
+        with contextlib.suppress(OSError):
+            (self.root / SCRATCH).rmdir()
         return removed
 
     def read_sidecar(self, index: int) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from typing import Any
 from prefect import Task
 from prefect.concurrency.sync import concurrency
 
+from simian.dataset import FolderSink
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import RENDER_LIMIT
 from simian.orchestration.redis_store import RunLedger
@@ -40,6 +41,7 @@ def render_chunk_indices(
     is often not free yet for the next request, which then backs off for seconds.
     """
     outcomes: Outcomes = {}
+    FolderSink(job.output_dir()).clean_stale_scratch()
     try:
         with concurrency(RENDER_LIMIT, occupy=1):
             for index in range(start, end):
