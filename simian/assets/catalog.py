@@ -10,12 +10,9 @@ An asset reference is `source:id`:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from simian.assets.sources import SOURCES, AssetKind
 from simian.errors import AssetNotFoundError, InvalidInputError
-
-AssetKind = Literal["object", "background", "floor"]
-SOURCES = ("builtin", "objaverse", "polyhaven", "file")
 
 
 @dataclass(frozen=True)
@@ -26,15 +23,17 @@ class AssetRef:
     @classmethod
     def parse(cls, text: str, field: str = "asset") -> AssetRef:
         source, sep, ident = text.partition(":")
+        shown = repr(text[:80] + ("..." if len(text) > 80 else ""))
         if not sep or not ident:
             raise InvalidInputError(
-                f"{field}: {text!r} is not an asset reference; write 'source:id', "
+                f"{field}: {shown} is not an asset reference; write 'source:id', "
                 f"e.g. 'builtin:chair' (sources: {', '.join(SOURCES)})"
             )
         if source not in SOURCES:
             raise InvalidInputError(
-                f"{field}: unknown asset source {source!r} in {text!r}; use one of {', '.join(SOURCES)}"
+                f"{field}: unknown asset source {source[:40]!r} in {shown}; use one of {', '.join(SOURCES)}"
             )
+        SOURCES[source].check_id(ident)
         return cls(source, ident)
 
     def __str__(self) -> str:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
-
-from simian.assets.catalog import AssetKind, AssetRef, builtin_entry
+from simian.assets.catalog import AssetRef
+from simian.assets.sources import SOURCES, AssetKind, Fetchers
 from simian.combination import Combination
-from simian.errors import AssetNotFoundError, InvalidInputError
+from simian.errors import InvalidInputError
 from simian.settings import Settings
-
-MODEL_SUFFIXES = {".glb", ".gltf", ".obj", ".fbx", ".stl", ".ply"}
-IMAGE_SUFFIXES = {".hdr", ".exr", ".png", ".jpg", ".jpeg"}
 
 
 def asset_fields(combination: Combination) -> list[tuple[str, AssetKind, AssetRef]]:
@@ -25,73 +20,26 @@ def asset_fields(combination: Combination) -> list[tuple[str, AssetKind, AssetRe
 
 
 def check_assets(combination: Combination, where: str = "combination") -> None:
-    """Offline checks: built-in names exist, local files exist with a supported type."""
+    """Offline checks: each source provides that kind of asset, built-in names exist, local files exist."""
     for field, kind, ref in asset_fields(combination):
         label = f"{where}: {field}"
-        if ref.source == "builtin":
-            builtin_entry(kind, str(ref), label)
-        elif ref.source == "file":
-            path = Path(ref.id)
-            allowed = MODEL_SUFFIXES if kind == "object" else IMAGE_SUFFIXES
-            if kind == "floor" and path.is_dir():
-                continue
-            if path.suffix.lower() not in allowed:
-                raise InvalidInputError(
-                    f"{label}: {path.name} has an unsupported type; use one of {', '.join(sorted(allowed))}"
-                )
-            if not path.exists():
-                raise AssetNotFoundError(f"{label}: file {path} does not exist")
-        elif ref.source == "objaverse" and kind != "object":
-            raise InvalidInputError(f"{label}: objaverse provides objects only, not a {kind}")
-        elif ref.source == "polyhaven" and kind == "object":
-            raise InvalidInputError(f"{label}: use polyhaven for backgrounds (HDRIs) and floors (textures)")
+        source = SOURCES[ref.source]
+        if kind not in source.kinds:
+            provides = " and ".join(sorted(f"{k}s" for k in source.kinds))
+            raise InvalidInputError(f"{label}: {ref.source} provides {provides}, not a {kind}")
+        source.check_offline(ref.id, kind, label)
 
 
 class AssetResolver:
-    """Fetches remote assets into the per-machine cache; built-in ones need no file."""
+    """Fetches the assets Blender loads from files into the per-machine cache; procedural ones need none."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._objaverse = None
-        self._polyhaven = None
+        self.fetchers = Fetchers(settings)
 
     def __call__(self, combination: Combination) -> dict[str, str]:
         paths: dict[str, str] = {}
         for _field, kind, ref in asset_fields(combination):
-            if ref.source == "file":
-                paths[str(ref)] = ref.id
-            elif ref.source == "objaverse":
-                paths[str(ref)] = str(self._objaverse_source().fetch(ref.id))
-            elif ref.source == "polyhaven" and kind == "background":
-                paths[str(ref)] = str(self._polyhaven_source().fetch_hdri(ref.id))
-            elif ref.source == "polyhaven" and kind == "floor":
-                maps = self._polyhaven_source().fetch_texture(ref.id)
-                paths[str(ref)] = str(_texture_folder(maps))
+            path = SOURCES[ref.source].fetch(self.fetchers, ref.id, kind)
+            if path is not None:
+                paths[str(ref)] = str(path)
         return paths
-
-    def _objaverse_source(self):  # type: ignore[no-untyped-def]
-        if self._objaverse is None:
-            from simian.assets.objaverse import ObjaverseSource
-
-            self._objaverse = ObjaverseSource(self.settings)
-        return self._objaverse
-
-    def _polyhaven_source(self):  # type: ignore[no-untyped-def]
-        if self._polyhaven is None:
-            from simian.assets.polyhaven import PolyHavenSource
-
-            self._polyhaven = PolyHavenSource(self.settings)
-        return self._polyhaven
-
-
-def _texture_folder(maps: dict[str, Path]) -> Path:
-    """A folder of links named after the map ({Diffuse,Rough,...}.ext), as the renderer expects."""
-    first = next(iter(maps.values()))
-    folder = first.parent / "_set"
-    folder.mkdir(exist_ok=True)
-    for name, path in maps.items():
-        link = folder / f"{name}{path.suffix}"
-        if not link.exists():
-            with contextlib.suppress(FileExistsError):
-                link.symlink_to(path)
-    return folder

@@ -13,6 +13,7 @@ import bpy
 from mathutils import Euler, Matrix, Vector
 
 from simian.assets.catalog import AssetRef
+from simian.assets.sources import SOURCES
 from simian.combination import Combination
 from simian.render.blender import builtin_floors, builtin_objects, builtin_world, external_assets
 from simian.render.blender.device import configure_cycles_device
@@ -45,7 +46,7 @@ def _world_bounds(objects: list[bpy.types.Object]) -> tuple[Vector, Vector]:
 
 def _add_object(ref: AssetRef, asset_paths: dict[str, str], name: str) -> bpy.types.Object:
     """Build or import an asset under one empty root whose origin is the asset's bottom centre."""
-    if ref.source == "builtin":
+    if SOURCES[ref.source].procedural:
         parts = [builtin_objects.build_object(ref.id)]
     else:
         parts = external_assets.import_model(Path(asset_paths[str(ref)]))
@@ -125,7 +126,7 @@ def _add_camera(scene: bpy.types.Scene, plan: ScenePlan, settings: RenderSetting
 
 def _add_background(scene: bpy.types.Scene, combination: Combination, asset_paths: dict[str, str]) -> None:
     ref = AssetRef.parse(combination.background.asset)
-    if ref.source == "builtin":
+    if SOURCES[ref.source].procedural:
         builtin_world.apply_background(scene, ref.id)
         # A smooth procedural sky needs only a coarse importance map; the default 1024 map is
         # re-evaluated per frame and cost ten times the render itself at small sizes.
@@ -138,7 +139,7 @@ def _add_background(scene: bpy.types.Scene, combination: Combination, asset_path
 def _add_floor(combination: Combination, asset_paths: dict[str, str]) -> None:
     stage = combination.stage
     ref = AssetRef.parse(stage.floor)
-    if ref.source == "builtin":
+    if SOURCES[ref.source].procedural:
         material = builtin_floors.make_floor_material(ref.id, stage.uv_scale, stage.uv_rotation)
     else:
         material = external_assets.texture_material(Path(asset_paths[str(ref)]), stage.uv_scale, stage.uv_rotation)
