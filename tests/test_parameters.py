@@ -1,0 +1,102 @@
+"""Knobs are defined once: the flow's signature, its run form and the CLI flags cannot drift from the models."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from prefect.utilities.callables import parameter_schema
+
+from flows.render_range import render_range
+from simian.cli import build_parser
+from simian.combiner import CombinerOptions
+from simian.errors import InvalidInputError
+from simian.orchestration.job import RangeJob, flow_fields, parse_job
+from simian.parameters import is_cli_only
+from simian.render.settings import RenderSettings
+from simian.settings import load_settings
+
+
+def test_flow_signature_is_the_models_fields():
+    fields = flow_fields()
+    signature = inspect.signature(render_range)
+    assert list(signature.parameters) == list(fields)
+    for name, parameter in signature.parameters.items():
+        field = fields[name]
+        assert parameter.annotation == field.annotation, name
+        expected = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
+        assert parameter.default == expected, name
+    for model in (RenderSettings, CombinerOptions):
+        for name, field in model.model_fields.items():
+            assert (name in signature.parameters) != is_cli_only(field), name
+    own = {n for n in RangeJob.model_fields if n not in ("render", "combiner")}
+    assert own <= set(signature.parameters)
+    assert not own & set(RenderSettings.model_fields) and not own & set(CombinerOptions.model_fields)
+    assert not set(RenderSettings.model_fields) & set(CombinerOptions.model_fields)
+
+
+def test_run_form_shows_every_parameter_with_its_description_and_limits():
+    """What `prefect deploy` sends to the server as the deployment's parameter schema."""
+    properties = parameter_schema(render_range).model_dump_for_openapi()["properties"]
+    fields = flow_fields()
+    assert list(properties) == list(fields)
+    for name, prop in properties.items():
+        assert prop.get("description") == fields[name].description, name
+        assert prop["description"], name
+    assert properties["width"]["default"] == 320 and "pixels" in properties["width"]["description"]
+    assert properties["engine"]["enum"] == ["cycles", "eevee", "workbench"]
+    assert "1-9" in properties["max_objects"]["description"]
+
+
+def test_flat_parameters_fill_the_nested_models():
+    job = RangeJob.from_parameters({"start": 0, "end": 4, "width": 64, "height": 48, "movement": True, "seed": 3})
+    assert job.render == RenderSettings(width=64, height=48)
+    assert job.combiner == CombinerOptions(movement=True)
+    with pytest.raises(InvalidInputError, match="parameter 'width'.*odd"):
+        parse_job({"start": 0, "end": 4, "width": 65})
+    with pytest.raises(InvalidInputError, match="parameter 'max_objects'"):
+        parse_job({"start": 0, "end": 4, "max_objects": 12})
+
+
+def test_cli_flags_come_from_the_models():
+    parser = build_parser()
+    render = parser._subparsers._group_actions[0].choices["render"]  # type: ignore[union-attr]
+    help_text = render.format_help()
+    for model in (RenderSettings, CombinerOptions):
+        for name, field in model.model_fields.items():
+            flag = "--" + name.replace("_", "-")
+            assert flag in help_text, flag
+            assert (field.description or "")[:20] in " ".join(help_text.split()), name
+    args = parser.parse_args(["render", "--index", "0", "--seed", "1", "--width", "64", "-o", "x"])
+    assert args.width == 64 and args.height is None, "unset flags stay unset, so the model's default applies"
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("REDIS_PORT=6390\nSIMIAN_PREFECT_PORT=4300\nPOSTGRES_PASSWORD=unrelated\n")
+    monkeypatch.delenv("REDIS_PORT", raising=False)
+    monkeypatch.setenv("SIMIAN_PREFECT_PORT", "4400")
+    settings = load_settings(env_file)
+    assert settings.redis_port == 6390 and settings.simian_prefect_port == 4400
+    env_file.write_text("REDIS_PORT=99999\n")
+    with pytest.raises(InvalidInputError, match="REDIS_PORT"):
+        load_settings(env_file)
+
+
+def test_concurrent_combine_into_one_file_never_collides(tmp_path):
+    """Each writer has its own temporary name beside the target; the file is always one whole document."""
+    import json
+    import subprocess
+    import sys
+
+    target = tmp_path / "combinations.json"
+    runs = [
+        subprocess.Popen([sys.executable, "-m", "simian.cli", "combine", "--seed", str(seed), "--count", "40",
+                          "-o", str(target)], stderr=subprocess.PIPE, text=True)
+        for seed in (1, 2, 3)
+    ]
+    for run in runs:
+        assert run.wait(timeout=120) == 0, run.stderr.read() if run.stderr else ""
+    data = json.loads(target.read_text())
+    assert data["seed"] in (1, 2, 3) and len(data["combinations"]) == 40
+    assert [p.name for p in tmp_path.iterdir()] == ["combinations.json"], "no temporary file left"
