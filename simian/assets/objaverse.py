@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
+from httpx2 import HTTPError as _HubTransportError  # huggingface_hub's transport errors are not OSErrors
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import (
     GatedRepoError,
@@ -51,11 +52,6 @@ from simian.net import (
 )
 from simian.retry import Deadline, RetriesExhausted, TransientError, is_transient_status, retry_after_of
 from simian.settings import Settings
-
-try:  # huggingface_hub >= 1.0 speaks httpx2/httpx; its transport errors are not OSErrors
-    from httpx2 import HTTPError as _HubTransportError
-except ImportError:  # pragma: no cover - depends on the installed huggingface_hub
-    from httpx import HTTPError as _HubTransportError
 
 logger = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from simian.net.redact import redact_url
 from simian.retry import Deadline
 
 MAX_REDIRECTS = 5
+ERROR_BODY_MAX_BYTES = 1024 * 1024
 _CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 
 
@@ -273,6 +274,8 @@ class GuardedTransport(httpx2.BaseTransport):
                 f"{scope.policy.source}: {redact_url(url)} answered with Content-Encoding {encoding!r} although "
                 "identity was asked; compressed answers are refused"
             )
+        if not 200 <= response.status < 300:
+            return min(scope.max_bytes, ERROR_BODY_MAX_BYTES)  # an error page: read for its message only
         try:
             declared = int(headers["content-length"])
         except (KeyError, ValueError):
