@@ -40,6 +40,7 @@ from huggingface_hub.errors import (
 from simian import __version__
 from simian.errors import AssetFetchError, AssetNotFoundError
 from simian.net import (
+    DeadlineExceeded,
     FetchLimits,
     FetchRefused,
     FetchScope,
@@ -196,8 +197,8 @@ class ObjaverseSource:
             if is_transient_status(status) and status is not None and status >= 500:
                 raise TransientError(_describe(exc), retry_after_of(response.headers)) from exc
             raise AssetFetchError(f"{what}: {_describe(exc)}") from exc
-        except FetchRefused as exc:
-            raise FetchRefused(f"{what}: {exc}") from None
+        except (FetchRefused, DeadlineExceeded) as exc:
+            raise type(exc)(f"{what}: {exc}") from None
         except _HubTransportError as exc:
             # Connection errors/timeouts while streaming: huggingface_hub already resumed 5 times.
             raise AssetFetchError(f"{what}: {_describe(exc)}") from exc

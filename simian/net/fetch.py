@@ -26,7 +26,7 @@ import httpx2
 from filelock import FileLock
 
 from simian.errors import AssetFetchError, AssetNotFoundError
-from simian.net.errors import FetchRefused, ResponseTooLarge
+from simian.net.errors import DeadlineExceeded, FetchRefused, ResponseTooLarge
 from simian.net.policy import NetworkPolicy
 from simian.net.redact import redact_url
 from simian.net.transport import FetchScope, fetch_scope, guarded_client
@@ -204,6 +204,8 @@ class Fetcher:
 
         try:
             return self.retry.call(once, what=what, logger=self._log, deadline=deadline)
+        except DeadlineExceeded as exc:
+            raise DeadlineExceeded(f"{self.policy.source}: {what}: {exc}") from None
         except RetriesExhausted as exc:
             raise AssetFetchError(
                 f"{self.policy.source}: {exc}; check the network or try again later"

@@ -47,8 +47,7 @@ class FetchScope:
         remaining = self.deadline.remaining()
         if remaining <= 0:
             raise DeadlineExceeded(
-                f"{self.policy.source}: the download deadline of {self.deadline.seconds:g} s "
-                "(SIMIAN_DOWNLOAD_DEADLINE_S) passed"
+                f"the download deadline of {self.deadline.seconds:g} s (SIMIAN_DOWNLOAD_DEADLINE_S) passed"
             )
         return remaining
 
