@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -423,3 +424,56 @@ def test_combinations_url_oversized_json_announced(sandbox: Sandbox, web: FileSe
     run = sandbox.render(f"{web.url}/combinations.json", env=sandbox.env())
     _assert_clean_failure(run, 2, "announces 838860800 bytes", "SIMIAN_JSON_MAX_BYTES", within_s=STARTUP_S)
     assert run.max_rss_mb < RSS_LIMIT_MB, f"peak RSS {run.max_rss_mb:.0f} MB"
+
+
+# -- interrupted downloads ------------------------------------------------------------------------------
+
+
+def _start_render(sandbox: Sandbox, source: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "simian.cli", "render", "--index", "0", "--combinations", source,
+            "-o", str(sandbox.out)]
+    return subprocess.Popen(argv, cwd=sandbox.root / "work", env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _wait_for_partial(sandbox: Sandbox, suffix: str, process: subprocess.Popen[bytes]) -> Path:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        found = [p for p in sandbox.cache.rglob("*") if p.name.endswith(suffix)]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no {suffix} file appeared (exit status {process.poll()})")
+
+
+@pytest.mark.parametrize("source", ["polyhaven", "objaverse"])
+def test_interrupted_download_leaves_no_partial_file(
+    sandbox: Sandbox, polyhaven: PolyHavenTestDouble, hub: HubTestDouble, source: str
+) -> None:
+    """Ctrl-C removes the partial file at once; a killed process's partial is removed by the next run."""
+    if source == "polyhaven":
+        recipe, suffix = _recipe(sandbox, background="polyhaven:test_sky"), ".part"
+        double: PolyHavenTestDouble | HubTestDouble = polyhaven
+        path, total = "/dl/", len(HDR)
+    else:
+        recipe, suffix = _recipe(sandbox, object=f"objaverse:{UID}"), ".incomplete"
+        double, path, total = hub, f"{UID}.glb", len(GLB)
+    env = sandbox.env(SIMIAN_POLYHAVEN_API=polyhaven.url, HF_ENDPOINT=hub.url, SIMIAN_DOWNLOAD_DEADLINE_S="60")
+    double.serve_next(drip(double, every_s=0.2, total=total), count=10, path_contains=path, method="GET")
+
+    process = _start_render(sandbox, recipe, env)
+    _wait_for_partial(sandbox, suffix, process)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) != 0
+    sandbox.no_partial_downloads()
+
+    process = _start_render(sandbox, recipe, env)
+    partial = _wait_for_partial(sandbox, suffix, process)
+    process.kill()
+    process.wait(timeout=30)
+    assert partial.exists(), "SIGKILL leaves the partial file behind..."
+    double.clear_faults()
+    double.fail_next(503, count=20, path_contains=path, method="GET")  # ...and the next run fails, but first:
+    rerun = sandbox.render(recipe, env=env | {"SIMIAN_DOWNLOAD_RETRIES": "0"})
+    assert rerun.returncode == 1 and "503" in rerun.stderr, rerun.stderr
+    sandbox.no_partial_downloads()  # ...it cleaned the stale partial at start
