@@ -111,9 +111,8 @@ class HubPublisher:
             return self.retry.call(attempt, what=what, logger=logger)
         except RetriesExhausted as exc:
             cause = exc.last.__cause__
-            status = _status(cause) if cause is not None else None
-            if status is not None:
-                raise HubError(f"{what} failed ({status}): {_first_line(cause)}") from None
+            if cause is not None and _status(cause) is not None:
+                raise HubError(f"{what} failed ({_status(cause)}): {_first_line(cause)}") from None
             raise HubError(f"{what} failed: {exc}") from None
 
     def _auth_error(self, exc: BaseException) -> HubAuthError:

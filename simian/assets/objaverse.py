@@ -51,7 +51,7 @@ from simian.net import (
     install_hub_client,
     redact_credentials,
 )
-from simian.retry import Deadline, RetriesExhausted, TransientError, is_transient_status, retry_after_of
+from simian.retry import Deadline, RetriesExhausted, TransientError, retry_after_of
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ class ObjaverseSource:
             # huggingface_hub retries 408/429 on the file GET but raises a 5xx at once: retry those.
             response = getattr(exc, "response", None)
             status = response.status_code if response is not None else None
-            if is_transient_status(status) and status is not None and status >= 500:
+            if response is not None and status is not None and status >= 500:
                 raise TransientError(_describe(exc), retry_after_of(response.headers)) from exc
             raise AssetFetchError(f"{what}: {_describe(exc)}") from exc
         except (FetchRefused, DeadlineExceeded) as exc:
