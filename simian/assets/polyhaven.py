@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from simian import __version__
 from simian.errors import AssetFetchError, AssetNotFoundError
-from simian.net import Fetcher, FetchLimits, NetworkPolicy, download_retry
+from simian.net import Fetcher, FetchLimits, NetworkPolicy, download_retry, redact_url
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -66,14 +66,14 @@ class PolyHavenSource:
         """The asset's metadata (`name`, `type`, `tags`, ...)."""
         data = self._api_get("info", asset_id)
         if not isinstance(data, dict) or "type" not in data:
-            raise AssetFetchError(f"polyhaven:{asset_id}: unexpected /info answer from {self._api}")
+            raise AssetFetchError(f"polyhaven:{asset_id}: unexpected /info answer from {redact_url(self._api)}")
         return data
 
     def files(self, asset_id: str) -> dict[str, Any]:
         """The asset's file tree: map -> resolution -> format -> {url, md5, size}."""
         data = self._api_get("files", asset_id)
         if not isinstance(data, dict):
-            raise AssetFetchError(f"polyhaven:{asset_id}: unexpected /files answer from {self._api}")
+            raise AssetFetchError(f"polyhaven:{asset_id}: unexpected /files answer from {redact_url(self._api)}")
         return data
 
     def fetch_hdri(self, asset_id: str, resolution: str = "1k") -> Path:

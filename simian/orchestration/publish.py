@@ -12,6 +12,7 @@ from prefect.logging import get_run_logger
 
 from simian.dataset import CARD, METADATA, dataset_card, dump_metadata, finalise_local, merge_metadata
 from simian.hub import RETRYABLE_STATUS, HubError, HubFile, HubPublisher
+from simian.net import redact_credentials
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import COMMIT_LIMIT
 from simian.render import RENDERER_VERSION
@@ -101,7 +102,8 @@ def _finalise_hub(publisher: HubPublisher, rows: list[dict[str, Any]]) -> None:
         except HfHubHTTPError as exc:
             status = getattr(exc.response, "status_code", None)
             if status not in RETRYABLE_STATUS:
-                raise HubError(f"writing {METADATA} to {publisher.repo_id} failed ({status}): {exc}") from None
+                detail = redact_credentials(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                raise HubError(f"writing {METADATA} to {publisher.repo_id} failed ({status}): {detail}") from None
             raise TransientError(f"HTTP {status}", retry_after_of(exc.response.headers)) from exc
 
     try:
