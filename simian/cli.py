@@ -295,7 +295,13 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from simian.net.redact import RedactCredentials
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactCredentials())  # credentials inside configured URLs never reach the log
+    for client in ("httpx", "httpx2", "httpcore", "httpcore2", "huggingface_hub", "filelock"):
+        # HTTP clients log each request (URL included) at INFO: shown only with -v.
+        logging.getLogger(client).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     if getattr(args, "index", None) is not None and args.index < 0:
         parser.error(f"--index: {args.index} is negative; indices start at 0")
     try:

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
-
 from simian.captions import with_captions
 from simian.combination import Combination, parse_combination
 from simian.combiner import CombinerOptions, combination_for, rng_for
@@ -77,14 +75,23 @@ class FileSource:
         return self.location
 
 
-def _read_text(location: str, timeout_s: float = 60.0) -> str:
+def _read_text(location: str) -> str:
     if location.startswith(("http://", "https://")):
+        # The guarded fetcher: this URL's host (and SIMIAN_ALLOWED_HOSTS) only, the download deadline, at most
+        # SIMIAN_JSON_MAX_BYTES. Any failure is bad input naming the URL (without its credentials).
+        from simian.errors import SimianError
+        from simian.net import fetch_document, redact_url
+        from simian.settings import load_settings
+
+        shown = redact_url(location)
         try:
-            response = httpx.get(location, timeout=timeout_s, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise InvalidInputError(f"combinations: could not fetch {location}: {exc}") from None
-        return response.text
+            data = fetch_document(location, load_settings(), source="combinations URL", setting="--combinations")
+        except SimianError as exc:
+            raise InvalidInputError(f"combinations: could not fetch {shown}: {exc}") from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"combinations: {shown} is not UTF-8 text (invalid byte at {exc.start})") from None
     path = Path(location)
     if not path.is_file():
         raise InvalidInputError(

@@ -8,11 +8,8 @@ are skipped; 401/403 stop at once with the variable to fix. The token is never l
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,14 +18,16 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
 from simian.errors import InvalidInputError, SimianError
+from simian.net import redact_credentials
+from simian.retry import RetriesExhausted, RetryPolicy, TransientError, retry_after_of
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-RETRYABLE_STATUS = {408, 409, 412, 425, 429, 500, 502, 503, 504}
+# Transient for the Hub: the usual statuses plus commit conflicts from concurrent writers (409, 412).
+RETRYABLE_STATUS = frozenset({408, 409, 412, 425, 429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 6
-MAX_WAIT_S = 300.0
 
 
 class HubError(SimianError):
@@ -51,20 +50,6 @@ def _status(exc: BaseException) -> int | None:
     return getattr(response, "status_code", None)
 
 
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
 def _is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError | TimeoutError) or type(exc).__name__ in {
         "ConnectError",
@@ -74,6 +59,11 @@ def _is_connection_error(exc: BaseException) -> bool:
         "ConnectTimeout",
         "WriteError",
     }
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines()
+    return redact_credentials(lines[0] if lines else type(exc).__name__)
 
 
 class HubPublisher:
@@ -87,7 +77,7 @@ class HubPublisher:
             )
         self.repo_id = repo_id
         self.private = private
-        self.backoff_s = backoff_s
+        self.retry = RetryPolicy(attempts=MAX_ATTEMPTS, backoff_s=backoff_s)
         if settings.hf_hub_disable_xet:
             # huggingface_hub reads this once at import; a .env value arrives later, so set it here too.
             hf_constants.HF_HUB_DISABLE_XET = True
@@ -95,7 +85,9 @@ class HubPublisher:
         self.commits_made = 0
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        """`fn` under the retry policy: 429/5xx/conflicts and dropped connections are retried, 401/403 stop."""
+
+        def attempt() -> T:
             try:
                 return fn()
             except RepositoryNotFoundError as exc:
@@ -106,21 +98,22 @@ class HubPublisher:
                 status = _status(exc)
                 if status in (401, 403):
                     raise self._auth_error(exc) from None
-                if status not in RETRYABLE_STATUS or attempt == MAX_ATTEMPTS:
-                    raise HubError(f"{what} failed ({status}): {str(exc).splitlines()[0]}") from None
-                wait = _retry_after(exc)
-                reason = f"HTTP {status}"
+                if status not in RETRYABLE_STATUS:
+                    raise HubError(f"{what} failed ({status}): {_first_line(exc)}") from None
+                response = getattr(exc, "response", None)
+                raise TransientError(f"HTTP {status}", retry_after_of(getattr(response, "headers", None))) from exc
             except Exception as exc:
-                if not _is_connection_error(exc) or attempt == MAX_ATTEMPTS:
+                if not _is_connection_error(exc):
                     raise
-                wait, reason = None, type(exc).__name__
-            delay = min(MAX_WAIT_S, wait if wait is not None else self.backoff_s * 2 ** (attempt - 1))
-            delay *= 1 + random.uniform(0, 0.25)
-            logger.warning(
-                "%s: %s, retrying in %.1f s (attempt %d of %d)", what, reason, delay, attempt + 1, MAX_ATTEMPTS
-            )
-            time.sleep(delay)
-        raise AssertionError("unreachable")
+                raise TransientError(type(exc).__name__) from exc
+
+        try:
+            return self.retry.call(attempt, what=what, logger=logger)
+        except RetriesExhausted as exc:
+            cause = exc.last.__cause__
+            if cause is not None and _status(cause) is not None:
+                raise HubError(f"{what} failed ({_status(cause)}): {_first_line(cause)}") from None
+            raise HubError(f"{what} failed: {exc}") from None
 
     def _auth_error(self, exc: BaseException) -> HubAuthError:
         status = _status(exc)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from simian.errors import invalid_input
 
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     simian_objaverse_repo: str = "allenai/objaverse"
     simian_download_timeout_s: float = Field(default=60.0, gt=0)
     simian_download_retries: int = Field(default=4, ge=0)
+    # The guarded fetcher (simian.net): a total deadline per download (retries included), byte caps, and hosts
+    # allowed besides the configured endpoints and the file hosts they document.
+    simian_download_deadline_s: float = Field(default=600.0, gt=0, allow_inf_nan=False)
+    simian_download_max_bytes: int = Field(default=2 * 1024**3, gt=0)
+    simian_json_max_bytes: int = Field(default=128 * 1024**2, gt=0)
+    simian_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     simian_render_timeout_s: float = Field(default=900.0, gt=0)
     simian_state_dir: Path = Path(".simian")
     simian_prefect_port: int = Field(default=4200, ge=1, le=65535)
@@ -54,6 +61,14 @@ class Settings(BaseSettings):
             scheme = value.get_secret_value().split("://", 1)[0]
             if scheme not in {"redis", "rediss", "unix"}:
                 raise ValueError("REDIS_URL must start with redis://, rediss:// (TLS) or unix://")
+        return value
+
+    @field_validator("simian_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        """A comma- or space-separated list of host names; `*.example.org` allows its subdomains."""
+        if isinstance(value, str):
+            return tuple(part for part in value.replace(",", " ").split() if part)
         return value
 
     @field_validator("simian_cache_dir", "simian_state_dir", mode="after")

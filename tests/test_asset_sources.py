@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from simian.assets.download import download_file
 from simian.assets.objaverse import ObjaverseSource
 from simian.assets.polyhaven import PolyHavenSource
 from simian.errors import AssetFetchError, AssetNotFoundError
+from simian.net import Fetcher, FetchLimits, NetworkPolicy
+from simian.retry import RetryPolicy
 from simian.settings import Settings
 from tests.doubles.hub import HubTestDouble
 from tests.doubles.polyhaven import PolyHavenTestDouble
@@ -107,7 +108,9 @@ def test_objaverse_follows_cdn_redirect(tmp_path: Path) -> None:
     with HubTestDouble(tmp_path / "hub-data", lfs_redirect=True) as hub:
         hub.add_file(REPO, "object-paths.json.gz", gzip.compress(json.dumps({UID: GLB_PATH}).encode()))
         hub.add_file(REPO, GLB_PATH, GLB)
-        path = ObjaverseSource(_settings(tmp_path / "cache", hf_endpoint=hub.url)).fetch(UID)
+        # The stand-in CDN is another host ("localhost"): allowed only because the operator lists it.
+        settings = _settings(tmp_path / "cache", hf_endpoint=hub.url, simian_allowed_hosts="localhost")
+        path = ObjaverseSource(settings).fetch(UID)
         assert path.read_bytes() == GLB
         assert hub.count("GET", "/_lfs/") == 2  # both LFS files came from the stand-in CDN
 
@@ -253,7 +256,18 @@ def test_polyhaven_retry_after_is_honoured(polyhaven: PolyHavenTestDouble, tmp_p
     assert polyhaven.count("GET", "/dl/") == 2
 
 
-# -- download_file directly ------------------------------------------------------------------------
+# -- the guarded fetcher directly ------------------------------------------------------------------
+
+
+def download_file(url: str, dest: Path, *, timeout_s: float, retries: int, backoff_s: float = FAST, **kw: Any) -> Path:
+    """One download through a fresh fetcher whose endpoint is the URL's own server."""
+    policy = NetworkPolicy("test", url, "test endpoint")
+    retry = RetryPolicy(attempts=retries + 1, backoff_s=backoff_s)
+    fetcher = Fetcher(policy, FetchLimits(read_timeout_s=timeout_s), retry)
+    try:
+        return fetcher.download(url, dest, **kw)
+    finally:
+        fetcher.close()
 
 
 def test_download_404_names_url(polyhaven: PolyHavenTestDouble, tmp_path: Path) -> None:

@@ -1,9 +1,12 @@
 """Objaverse objects (`objaverse:<uid>`) from the `allenai/objaverse` dataset repo on the Hugging Face Hub.
 
-Downloads go through the real `huggingface_hub.hf_hub_download`, which already gives a per-machine cache,
-cross-process locking, atomic writes and etag/size checks. This module adds the uid -> path lookup, a
-retry loop for what huggingface_hub does not retry itself (in 2.4 a 5xx on the file GET is raised at
-once), and the mapping of its exceptions onto Simian's AssetNotFoundError / AssetFetchError.
+Downloads go through the real `huggingface_hub.hf_hub_download` (per-machine cache, cross-process locking,
+atomic writes, size checks), whose HTTP client is the guarded one (`simian.net.install_hub_client`): inside a
+fetch scope every request, redirect hop and connection obeys the Hub policy (HF_ENDPOINT, the Hub's file
+hosts, SIMIAN_ALLOWED_HOSTS), with a total deadline and a byte cap. This module adds the uid -> path lookup
+(decompressed under a cap), the sha256 check huggingface_hub does not make (the blob is named by the LFS
+etag), the retry policy for what huggingface_hub does not retry itself (in 2.4 a 5xx on the file GET is
+raised at once), and the mapping of its exceptions onto Simian's AssetNotFoundError / AssetFetchError.
 
 The endpoint is `Settings.hf_endpoint` (which pydantic-settings fills from `HF_ENDPOINT`) and is passed
 explicitly: huggingface_hub reads `HF_ENDPOINT` only once, when it is first imported.
@@ -11,13 +14,19 @@ explicitly: huggingface_hub reads `HF_ENDPOINT` only once, when it is first impo
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import json
 import logging
 import re
 import threading
+import zlib
 from pathlib import Path
+from typing import Any
 
+from filelock import FileLock, Timeout
+from httpx2 import HTTPError as _HubTransportError  # huggingface_hub's transport errors are not OSErrors
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import (
     GatedRepoError,
@@ -29,20 +38,31 @@ from huggingface_hub.errors import (
 )
 
 from simian import __version__
-from simian.assets.download import RetryableError, parse_retry_after, with_retries
 from simian.errors import AssetFetchError, AssetNotFoundError
+from simian.net import (
+    DeadlineExceeded,
+    FetchLimits,
+    FetchRefused,
+    FetchScope,
+    ResponseTooLarge,
+    download_retry,
+    fetch_scope,
+    hub_policy,
+    install_hub_client,
+    redact_credentials,
+)
+from simian.retry import Deadline, RetriesExhausted, TransientError, retry_after_of
 from simian.settings import Settings
-
-try:  # huggingface_hub >= 1.0 speaks httpx2/httpx; its transport errors are not OSErrors
-    from httpx2 import HTTPError as _HubTransportError
-except ImportError:  # pragma: no cover - depends on the installed huggingface_hub
-    from httpx import HTTPError as _HubTransportError
 
 logger = logging.getLogger(__name__)
 
 PATHS_FILE = "object-paths.json.gz"
 _UID = re.compile(r"[0-9a-f]{32}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_GIT_SHA1 = re.compile(r"[0-9a-f]{40}")
+_REPO_PATH = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)*")
+_CHUNK = 1024 * 1024
 
 
 class ObjaverseSource:
@@ -56,11 +76,15 @@ class ObjaverseSource:
         # machine and send it to whatever endpoint is configured. Settings is the one source of config.
         self._token: str | bool = settings.hf_token.get_secret_value() if settings.hf_token else False
         self._timeout_s = settings.simian_download_timeout_s
-        self._retries = settings.simian_download_retries
-        self._backoff_s = backoff_s
+        self._policy = hub_policy(self._endpoint, settings.simian_allowed_hosts)
+        self._limits = FetchLimits.from_settings(settings)
+        self._retry = download_retry(settings, backoff_s)
         self._paths: dict[str, str] | None = None
         self._revision = "main"
         self._lock = threading.Lock()
+        self._verified: set[Path] = set()
+        install_hub_client()
+        _remove_abandoned_partials(self._cache_dir, self._repo_id)
 
     def fetch(self, uid: str) -> Path:
         """Local path of the object's .glb (a file in huggingface_hub's snapshot tree; keep the name,
@@ -71,9 +95,15 @@ class ObjaverseSource:
             )
         paths = self._object_paths()
         relative = paths.get(uid)
-        if not isinstance(relative, str):
+        if relative is None:
             raise AssetNotFoundError(
                 f"objaverse:{uid} is not in {PATHS_FILE} of dataset {self._repo_id}; check the uid"
+            )
+        if not isinstance(relative, str) or not _REPO_PATH.fullmatch(relative) or ".." in relative.split("/"):
+            shown = repr(relative)[:120]
+            raise AssetFetchError(
+                f"objaverse:{uid}: {PATHS_FILE} of dataset {self._repo_id} lists {shown}, which is not a path "
+                "inside the dataset"
             )
         try:
             return self._download(relative, self._revision)
@@ -94,10 +124,15 @@ class ObjaverseSource:
                         f"dataset {self._repo_id} has no {PATHS_FILE}; is SIMIAN_OBJAVERSE_REPO right?"
                     ) from exc
                 try:
-                    with gzip.open(local, "rt", encoding="utf-8") as fh:
-                        paths = json.load(fh)
-                except (OSError, ValueError) as exc:
-                    raise AssetFetchError(f"{local} is not a gzipped JSON object map: {exc}") from exc
+                    paths = _load_gzipped_json(local, self._limits.json_max_bytes)
+                except ResponseTooLarge as exc:
+                    _discard(local)
+                    raise ResponseTooLarge(f"{PATHS_FILE} of dataset {self._repo_id}: {exc}") from None
+                except (OSError, EOFError, zlib.error, ValueError, RecursionError) as exc:
+                    _discard(local)
+                    raise AssetFetchError(
+                        f"{PATHS_FILE} of dataset {self._repo_id} is not a gzipped JSON object map: {exc}"
+                    ) from None
                 if not isinstance(paths, dict):
                     raise AssetFetchError(f"{local} holds {type(paths).__name__}, expected a uid -> path map")
                 self._paths = paths
@@ -111,54 +146,138 @@ class ObjaverseSource:
 
     def _download(self, filename: str, revision: str) -> Path:
         what = f"download {filename} from dataset {self._repo_id}"
+        deadline = Deadline(self._retry.deadline_s)
+        scope = FetchScope(self._policy, deadline, self._limits.max_bytes, "SIMIAN_DOWNLOAD_MAX_BYTES")
 
         def attempt() -> Path:
-            try:
-                return Path(
-                    hf_hub_download(
-                        repo_id=self._repo_id,
-                        repo_type="dataset",
-                        filename=filename,
-                        revision=revision,
-                        endpoint=self._endpoint,
-                        cache_dir=self._cache_dir,
-                        token=self._token,
-                        etag_timeout=self._timeout_s,
-                        library_name="simian",
-                        library_version=__version__,
-                    )
-                )
-            except LocalEntryNotFoundError as exc:
-                # The HEAD failed after huggingface_hub's own retries (network down, Hub 5xx, not a Hub
-                # endpoint) and nothing is cached: retrying here would only multiply its ~25 s of backoff.
-                raise AssetFetchError(f"{what}: {_describe(exc)}") from exc
-            except (RemoteEntryNotFoundError, RevisionNotFoundError):
-                raise  # definite answers: the caller words them
-            except (GatedRepoError, RepositoryNotFoundError) as exc:
-                # A configuration problem, not a transient one: AssetNotFoundError is never retried.
-                raise AssetNotFoundError(
-                    f"dataset {self._repo_id} is not accessible ({_describe(exc)}); check "
-                    "SIMIAN_OBJAVERSE_REPO, and HF_TOKEN if the repo is private or gated"
-                ) from exc
-            except HfHubHTTPError as exc:
-                # huggingface_hub retries 408/429 on the file GET but raises a 5xx at once: retry those.
-                response = getattr(exc, "response", None)
-                status = response.status_code if response is not None else None
-                if status is not None and status >= 500:
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                    raise RetryableError(_describe(exc), retry_after) from exc
-                raise AssetFetchError(f"{what}: {_describe(exc)}") from exc
-            except _HubTransportError as exc:
-                # Connection errors/timeouts while streaming: huggingface_hub already resumed 5 times.
-                raise AssetFetchError(f"{what}: {_describe(exc)}") from exc
-            except OSError as exc:
-                # Size mismatch after download ("Consistency check failed"), cache-dir races: try again.
-                raise RetryableError(_describe(exc)) from exc
+            with fetch_scope(scope):
+                path = self._hf_download(filename, revision, what)
+            self._verify(path, filename)
+            return path
 
         try:
-            return with_retries(attempt, what=what, retries=self._retries, backoff_s=self._backoff_s)
+            return self._retry.call(attempt, what=what, logger=logger, deadline=deadline)
+        except RetriesExhausted as exc:
+            raise AssetFetchError(f"{exc}; check the network or try again later") from exc.last
         except RevisionNotFoundError as exc:
             raise AssetFetchError(f"{what}: revision {revision} vanished ({_describe(exc)})") from exc
+
+    def _hf_download(self, filename: str, revision: str, what: str) -> Path:
+        try:
+            return Path(
+                hf_hub_download(
+                    repo_id=self._repo_id,
+                    repo_type="dataset",
+                    filename=filename,
+                    revision=revision,
+                    endpoint=self._endpoint,
+                    cache_dir=self._cache_dir,
+                    token=self._token,
+                    etag_timeout=self._timeout_s,
+                    library_name="simian",
+                    library_version=__version__,
+                )
+            )
+        except LocalEntryNotFoundError as exc:
+            # The HEAD failed after huggingface_hub's own retries (network down, Hub 5xx, not a Hub
+            # endpoint) and nothing is cached: retrying here would only multiply its ~25 s of backoff.
+            raise AssetFetchError(f"{what}: {_describe(exc)}") from exc
+        except (RemoteEntryNotFoundError, RevisionNotFoundError):
+            raise  # definite answers: the caller words them
+        except (GatedRepoError, RepositoryNotFoundError) as exc:
+            # A configuration problem, not a transient one: AssetNotFoundError is never retried.
+            raise AssetNotFoundError(
+                f"dataset {self._repo_id} is not accessible ({_describe(exc)}); check "
+                "SIMIAN_OBJAVERSE_REPO, and HF_TOKEN if the repo is private or gated"
+            ) from exc
+        except HfHubHTTPError as exc:
+            # huggingface_hub retries 408/429 on the file GET but raises a 5xx at once: retry those.
+            response = getattr(exc, "response", None)
+            status = response.status_code if response is not None else None
+            if response is not None and status is not None and status >= 500:
+                raise TransientError(_describe(exc), retry_after_of(response.headers)) from exc
+            raise AssetFetchError(f"{what}: {_describe(exc)}") from exc
+        except (FetchRefused, DeadlineExceeded) as exc:
+            raise type(exc)(f"{what}: {exc}") from None
+        except _HubTransportError as exc:
+            # Connection errors/timeouts while streaming: huggingface_hub already resumed 5 times.
+            raise AssetFetchError(f"{what}: {_describe(exc)}") from exc
+        except ValueError as exc:
+            # huggingface_hub refuses some inputs (e.g. a malformed path) with a ValueError.
+            raise AssetFetchError(f"{what}: {_describe(exc)}") from None
+        except OSError as exc:
+            # Size mismatch after download ("Consistency check failed"), cache-dir races: try again.
+            raise TransientError(_describe(exc)) from exc
+
+    def _verify(self, path: Path, filename: str) -> None:
+        """The blob is named by its etag: the LFS sha256 (X-Linked-Etag) or the git blob sha1. Check the bytes
+        against it once per process; a mismatch removes the file."""
+        blob = path.resolve()
+        if blob in self._verified:
+            return
+        expected = blob.name
+        if _SHA256.fullmatch(expected):
+            actual = _file_digest(blob, hashlib.sha256())
+        elif _GIT_SHA1.fullmatch(expected):
+            digest = hashlib.sha1(f"blob {blob.stat().st_size}\0".encode(), usedforsecurity=False)
+            actual = _file_digest(blob, digest)
+        else:
+            _discard(path)
+            raise FetchRefused(
+                f"{filename} of dataset {self._repo_id} came without a sha256 or git sha1 etag; it cannot be "
+                "verified and was discarded"
+            )
+        if actual != expected:
+            _discard(path)
+            raise AssetFetchError(
+                f"checksum mismatch for {filename} of dataset {self._repo_id}: the Hub announced {expected}, the "
+                f"bytes hash to {actual}; the download was discarded"
+            )
+        self._verified.add(blob)
+
+
+def _file_digest(path: Path, digest: Any) -> str:
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return str(digest.hexdigest())
+
+
+def _load_gzipped_json(path: Path, max_bytes: int) -> Any:
+    """Decompress at most `max_bytes` (SIMIAN_JSON_MAX_BYTES), then parse: a gzip bomb fails early and small."""
+    data = bytearray()
+    with gzip.open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            data += chunk
+            if len(data) > max_bytes:
+                raise ResponseTooLarge(
+                    f"decompresses to more than {max_bytes} bytes (SIMIAN_JSON_MAX_BYTES); refused"
+                )
+    return json.loads(data)
+
+
+def _discard(path: Path) -> None:
+    """Remove a cached file: the snapshot link and the blob it points to."""
+    blob = path.resolve()
+    for item in (path, blob):
+        with contextlib.suppress(FileNotFoundError):
+            item.unlink()
+
+
+def _remove_abandoned_partials(cache_dir: Path, repo_id: str) -> None:
+    """Remove `.incomplete` files a killed process left in the repo's cache. huggingface_hub holds the etag's
+    lock while it writes one, so a partial whose lock is free belongs to nobody."""
+    folder = "datasets--" + repo_id.replace("/", "--")  # huggingface_hub's documented cache layout
+    locks = cache_dir / ".locks" / folder
+    for partial in (cache_dir / folder / "blobs").glob("*.incomplete"):
+        etag = partial.name.split(".", 1)[0]
+        locks.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(locks / f"{etag}.lock", timeout=0):
+                partial.unlink(missing_ok=True)
+                logger.info("removed %s, left by an interrupted download", partial)
+        except Timeout:
+            continue
 
 
 def _describe(exc: BaseException) -> str:
@@ -169,4 +288,5 @@ def _describe(exc: BaseException) -> str:
         return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
     cause = exc.__cause__
-    return f"{line(exc)} (caused by {line(cause)})" if cause is not None else line(exc)
+    text = f"{line(exc)} (caused by {line(cause)})" if cause is not None else line(exc)
+    return redact_credentials(text)

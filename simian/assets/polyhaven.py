@@ -5,9 +5,10 @@ API used (base `Settings.simian_polyhaven_api`, default https://api.polyhaven.co
 - `GET /files/{id}` -> HDRI:    {"hdri": {"1k": {"hdr": {"url", "md5", "size"}, "exr": {...}}, ...}, ...}
                        texture: {"Diffuse": {"1k": {"jpg": {...}, "png": {...}}}, "nor_gl": ..., ...}
 
-Files are downloaded with `download_file` (md5-verified, atomic, locked) into
-`<cache>/polyhaven/{hdris,textures}/<id>/...`, so each machine fetches each file once. Poly Haven asks API
-users to send a descriptive User-Agent, hence "simian/<version>".
+Every request goes through the guarded fetcher (`simian.net`): the API host, the file host Poly Haven documents
+(dl.polyhaven.org) and SIMIAN_ALLOWED_HOSTS only. Files are downloaded md5-verified, size-capped, atomically
+and under a lock into `<cache>/polyhaven/{hdris,textures}/<id>/...`, so each machine fetches each file once.
+Poly Haven asks API users to send a descriptive User-Agent, hence "simian/<version>".
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import re
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from simian import __version__
-from simian.assets.download import download_file, get_json
 from simian.errors import AssetFetchError, AssetNotFoundError
+from simian.net import Fetcher, FetchLimits, NetworkPolicy, download_retry, redact_url
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ HDRI_FORMATS = ("hdr", "exr")
 TEXTURE_FORMATS = ("jpg", "png")
 TEXTURE_MAPS = ("Diffuse", "nor_gl", "Rough", "AO", "arm")
 USER_AGENT = f"simian/{__version__}"
+FILE_HOSTS = ("dl.polyhaven.org",)  # where the API's file URLs point
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,127}")
 _RESOLUTION = re.compile(r"[1-9][0-9]?k")
@@ -43,10 +45,20 @@ class PolyHavenSource:
     def __init__(self, settings: Settings, *, backoff_s: float = 0.5) -> None:
         self._api = settings.simian_polyhaven_api.rstrip("/")
         self._root = settings.simian_cache_dir / "polyhaven"
-        self._timeout_s = settings.simian_download_timeout_s
-        self._retries = settings.simian_download_retries
-        self._backoff_s = backoff_s
-        self._headers = {"User-Agent": USER_AGENT}
+        policy = NetworkPolicy(
+            "Poly Haven",
+            self._api,
+            "SIMIAN_POLYHAVEN_API",
+            file_hosts=FILE_HOSTS,
+            extra_hosts=settings.simian_allowed_hosts,
+        )
+        self._fetcher = Fetcher(
+            policy,
+            FetchLimits.from_settings(settings),
+            download_retry(settings, backoff_s),
+            headers={"User-Agent": USER_AGENT},
+            log=logger,
+        )
         self._memo: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -54,14 +66,14 @@ class PolyHavenSource:
         """The asset's metadata (`name`, `type`, `tags`, ...)."""
         data = self._api_get("info", asset_id)
         if not isinstance(data, dict) or "type" not in data:
-            raise AssetFetchError(f"polyhaven:{asset_id}: unexpected /info answer from {self._api}")
+            raise AssetFetchError(f"polyhaven:{asset_id}: unexpected /info answer from {redact_url(self._api)}")
         return data
 
     def files(self, asset_id: str) -> dict[str, Any]:
         """The asset's file tree: map -> resolution -> format -> {url, md5, size}."""
         data = self._api_get("files", asset_id)
         if not isinstance(data, dict):
-            raise AssetFetchError(f"polyhaven:{asset_id}: unexpected /files answer from {self._api}")
+            raise AssetFetchError(f"polyhaven:{asset_id}: unexpected /files answer from {redact_url(self._api)}")
         return data
 
     def fetch_hdri(self, asset_id: str, resolution: str = "1k") -> Path:
@@ -115,13 +127,7 @@ class PolyHavenSource:
                 return self._memo[key]
         url = f"{self._api}/{endpoint}/{quote(asset_id, safe='')}"
         try:
-            data = get_json(
-                url,
-                timeout_s=self._timeout_s,
-                retries=self._retries,
-                headers=self._headers,
-                backoff_s=self._backoff_s,
-            )
+            data = self._fetcher.json(url)
         except AssetNotFoundError as exc:
             raise AssetNotFoundError(
                 f"polyhaven:{asset_id} does not exist on Poly Haven ({exc}); check the id at https://polyhaven.com"
@@ -132,20 +138,14 @@ class PolyHavenSource:
 
     def _download(self, asset_id: str, entry: dict[str, Any], dest: Path) -> Path:
         url = entry.get("url")
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+        if not isinstance(url, str):
             raise AssetFetchError(f"polyhaven:{asset_id}: /files gave no usable URL for {dest.name}")
         md5 = entry.get("md5") if isinstance(entry.get("md5"), str) else None
+        size = entry.get("size")
+        size = size if type(size) is int and size >= 0 else None
         if md5 is None:
             logger.warning("polyhaven:%s: no md5 for %s; downloading unverified", asset_id, dest.name)
-        return download_file(
-            url,
-            dest,
-            timeout_s=self._timeout_s,
-            retries=self._retries,
-            md5=md5,
-            headers=self._headers,
-            backoff_s=self._backoff_s,
-        )
+        return self._fetcher.download(url, dest, md5=md5, size=size)
 
 
 def _pick(

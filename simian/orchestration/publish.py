@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import logging
 from typing import Any
 
 from huggingface_hub.errors import HfHubHTTPError
@@ -11,12 +11,15 @@ from prefect.concurrency.sync import rate_limit
 from prefect.logging import get_run_logger
 
 from simian.dataset import CARD, METADATA, build_row, dataset_card, dump_metadata, finalise_local, merge_metadata
-from simian.hub import HubError, HubFile, HubPublisher
+from simian.hub import RETRYABLE_STATUS, HubError, HubFile, HubPublisher
+from simian.net import redact_credentials
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import COMMIT_LIMIT
+from simian.retry import RetriesExhausted, RetryPolicy, TransientError, retry_after_of
 from simian.settings import Settings, load_settings
 
-FINALISE_ATTEMPTS = 8
+logger = logging.getLogger(__name__)
+FINALISE_RETRY = RetryPolicy(attempts=8, backoff_s=2.0)
 
 
 def hub_publisher(job: RangeJob, settings: Settings) -> HubPublisher | None:
@@ -74,20 +77,25 @@ def rows_from_outcomes(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> li
 
 def _finalise_hub(publisher: HubPublisher, rows: list[dict[str, Any]]) -> None:
     """Merge into the repo's metadata and card in one commit; a concurrent finaliser makes us re-read."""
-    for attempt in range(1, FINALISE_ATTEMPTS + 1):
+
+    def attempt() -> None:
         head = publisher.head()
         merged = merge_metadata(publisher.read_text(METADATA), rows)
         texts = {METADATA: dump_metadata(merged), CARD: dataset_card(merged, publisher.repo_id)}
+        rate_limit(COMMIT_LIMIT)
         try:
-            rate_limit(COMMIT_LIMIT)
             publisher.commit_texts(texts, f"Update metadata and card ({len(merged)} videos)", parent_commit=head)
-            return
         except HfHubHTTPError as exc:
-            status = getattr(getattr(exc, "response", None), "status_code", None)
-            if status not in (409, 412, 429, 500, 502, 503, 504) or attempt == FINALISE_ATTEMPTS:
-                raise HubError(f"writing {METADATA} to {publisher.repo_id} failed ({status}): {exc}") from None
-            time.sleep(min(30.0, 2.0 * attempt))
-    raise HubError(f"writing {METADATA} to {publisher.repo_id} kept conflicting")
+            status = getattr(exc.response, "status_code", None)
+            if status not in RETRYABLE_STATUS:
+                detail = redact_credentials(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                raise HubError(f"writing {METADATA} to {publisher.repo_id} failed ({status}): {detail}") from None
+            raise TransientError(f"HTTP {status}", retry_after_of(exc.response.headers)) from exc
+
+    try:
+        FINALISE_RETRY.call(attempt, what=f"writing {METADATA} to {publisher.repo_id}", logger=logger)
+    except RetriesExhausted as exc:
+        raise HubError(f"{exc}: the repo kept changing or refusing the commit") from None
 
 
 @task(name="finalise-dataset")

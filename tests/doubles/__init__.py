@@ -4,8 +4,10 @@ Nothing here is the real service. Each double is a small threaded HTTP server on
 just enough of a service's protocol for the real client code to run against it, so tests exercise real
 HTTP (timeouts, retries, caching) without the network.
 
-This module holds the shared plumbing: a routing table, a request log, and fault injection
-(`fail_next`, `stall_next`). Concrete doubles live in `tests.doubles.hub` and `tests.doubles.polyhaven`.
+This module holds the shared plumbing: a routing table, a request log, fault injection (`fail_next`,
+`stall_next`) and one-off answers (`serve_next`, e.g. the hostile ones of `tests.doubles.hostile`); a response
+may stream its body (`Response.chunks`). Concrete doubles live in `tests.doubles.hub` and
+`tests.doubles.polyhaven`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -42,11 +44,16 @@ class Request:
 
 @dataclass
 class Response:
-    """What a route handler returns; the server adds Content-Length and drops the body for HEAD."""
+    """What a route handler returns; the server adds Content-Length and drops the body for HEAD.
+
+    With `chunks`, the body is streamed as the iterable yields (and `body` is ignored): with a declared
+    Content-Length header as is, otherwise chunked. The stream stops when the client hangs up or the double stops.
+    """
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    chunks: Iterable[bytes] | None = None
 
     @classmethod
     def json(cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -72,13 +79,14 @@ class Route:
 
 @dataclass
 class _Fault:
-    kind: str  # "fail" or "stall"
+    kind: str  # "fail", "stall" or "serve"
     remaining: int
     path_contains: str
     method: str | None
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    handler: Handler | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return self.remaining > 0 and self.path_contains in path and (self.method is None or self.method == method)
@@ -214,6 +222,18 @@ class HttpTestDouble:
         with self._lock:
             self._faults.append(_Fault("stall", count, path_contains, method, seconds=seconds))
 
+    def serve_next(
+        self, handler: Handler, count: int = 1, path_contains: str = "", *, method: str | None = None
+    ) -> None:
+        """Answer the next `count` matching requests with `handler` instead of the routing table."""
+        with self._lock:
+            self._faults.append(_Fault("serve", count, path_contains, method, handler=handler))
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set while the double shuts down; streaming handlers stop when it is."""
+        return self._stopping
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -231,7 +251,7 @@ class HttpTestDouble:
                 if fault.kind == "stall":
                     fault.remaining -= 1
                     stall = max(stall, fault.seconds)
-                elif failure is None:
+                elif failure is None:  # "fail" or "serve"
                     fault.remaining -= 1
                     failure = fault
             self._faults = [f for f in self._faults if f.remaining > 0]
@@ -244,6 +264,8 @@ class HttpTestDouble:
         failure, stall = self._take_faults(request.method, request.path)
         if stall and self._stopping.wait(stall):
             return None
+        if failure is not None and failure.handler is not None:
+            return failure.handler(request)
         if failure is not None:
             return self.fault_response(request, failure.status, failure.headers)
         for route in self._routes:
@@ -299,12 +321,38 @@ def _make_handler_class(double: HttpTestDouble) -> type[BaseHTTPRequestHandler]:
                     if name.lower() != "content-length":
                         self.send_header(name, value)
                 declared = response.headers.get("Content-Length")
+                if response.chunks is not None:
+                    self._send_stream(response, declared)
+                    return
                 self.send_header("Content-Length", declared or str(len(response.body)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(response.body)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client gave up (e.g. its timeout fired)
+
+        def _send_stream(self, response: Response, declared: str | None) -> None:
+            assert response.chunks is not None
+            if declared is not None:
+                self.send_header("Content-Length", declared)
+            else:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.close_connection = True  # whatever the stream does, this connection is not reused
+            if self.command == "HEAD":
+                return
+            for chunk in response.chunks:
+                if double.stopping.is_set():
+                    return
+                if not chunk:
+                    continue
+                if declared is None:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                else:
+                    self.wfile.write(chunk)
+                self.wfile.flush()
+            if declared is None:
+                self.wfile.write(b"0\r\n\r\n")
 
         do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _handle
 

@@ -196,6 +196,8 @@ class HubTestDouble(HttpTestDouble):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.lfs_redirect = lfs_redirect
+        self.lfs_cdn: str | None = None  # where LFS redirects point (default: this double as `localhost`)
+        self._corrupt: set[tuple[str, str]] = set()  # (repo_id, path) served with a flipped byte
         self.token = token
         self.user = user
         self._repos: dict[tuple[str, str], _Repo] = {}
@@ -288,6 +290,11 @@ class HubTestDouble(HttpTestDouble):
             commit = self._land_commit(repo, revision, tree, f"Upload {path}")
         logger.debug("hub double: %s %s:%s -> commit %s", repo_type, repo_id, path, commit[:8])
         return commit
+
+    def corrupt(self, repo_id: str, path: str) -> None:
+        """From now on serve `path` with its first byte flipped, under the same etag and size."""
+        with self._lock:
+            self._corrupt.add((repo_id, path))
 
     def head_commit(self, repo_id: str, repo_type: str = "dataset", revision: str = "main") -> str:
         with self._lock:
@@ -445,10 +452,15 @@ class HubTestDouble(HttpTestDouble):
             headers["X-Linked-Etag"] = f'"{entry.sha256}"'
             headers["X-Linked-Size"] = str(entry.size)
             if self.lfs_redirect:
-                cdn = self.url.replace("127.0.0.1", "localhost")
+                cdn = self.lfs_cdn or self.url.replace("127.0.0.1", "localhost")
                 headers["Location"] = f"{cdn}/_lfs/{entry.sha256}"
                 return Response(302, headers, b"")
-        return _serve_bytes(request, entry.blob.read_bytes(), headers)
+        data = entry.blob.read_bytes()
+        with self._lock:
+            corrupt = (repo.repo_id, path) in self._corrupt
+        if corrupt:  # same headers (etag, size), other bytes: what a hostile mirror or a broken CDN serves
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        return _serve_bytes(request, data, headers)
 
     def _lfs_blob(self, request: Request) -> Response:
         """The stand-in CDN: serves LFS content by sha256, no Hub headers, no auth check."""
