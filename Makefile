@@ -11,5 +11,7 @@ test:
 	SIMIAN_TEST_TOOLS=1 bin/setup
 	.venv/bin/python -m pytest -ra
 
-lint: setup
+lint:
+	SIMIAN_TEST_TOOLS=1 bin/setup
 	.venv/bin/ruff check simian flows tests bench
+	.venv/bin/mypy
