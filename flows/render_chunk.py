@@ -6,23 +6,26 @@ from typing import Any
 
 from prefect import flow
 
-from simian.orchestration.chunk import counts, plan_chunk, render_chunk_indices
-from simian.orchestration.job import RangeJob
+from simian.orchestration.chunk import counts, mark_published, plan_chunk, render_chunk_indices
+from simian.orchestration.job import RangeJob, claim_dataset
 from simian.orchestration.names import FLOW_CHUNK
 from simian.orchestration.publish import publish_chunk_to_hub
 from simian.orchestration.redis_store import RunLedger, check_redis
+from simian.orchestration.run_logs import forward_library_logs
 from simian.orchestration.tasks import configured_render_task
 from simian.settings import load_settings
 
 
 @flow(name=FLOW_CHUNK, persist_result=False)  # run names (chunk-A-B[-retryN]) come from render-range
 def render_chunk(start: int, end: int, job: dict[str, Any], range_run_id: str) -> dict[str, int]:
+    forward_library_logs()
     settings = load_settings()
     ledger = RunLedger(check_redis(settings), range_run_id)
     parsed = RangeJob(**job)
+    claim_dataset(parsed)  # this machine's dataset folder: refuse before rendering if it holds another identity
     if parsed.dry_run:
         return counts(plan_chunk(parsed, start, end, ledger))
     outcomes = render_chunk_indices(configured_render_task(settings, parsed), parsed, start, end, ledger)
     if parsed.hf_repo_id is not None:
-        publish_chunk_to_hub(parsed, start, end, outcomes)
+        mark_published(ledger, outcomes, publish_chunk_to_hub(parsed, start, end, outcomes))
     return counts(outcomes)

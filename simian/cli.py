@@ -20,6 +20,8 @@ from simian.errors import InvalidInputError, SimianError, invalid_input
 
 if TYPE_CHECKING:
     from simian.combiner import CombinerOptions
+    from simian.operations.stack import StackConfig
+    from simian.settings import Settings
 
 logger = logging.getLogger("simian")
 
@@ -133,17 +135,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _stack_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _stack_config(args: argparse.Namespace) -> tuple[Settings, StackConfig]:
     from simian.operations.stack import StackConfig
     from simian.settings import load_settings
 
     settings = load_settings()
+    workers = int(getattr(args, "workers", 1))
     return settings, StackConfig(
         state_dir=Path(args.state_dir or settings.simian_state_dir).resolve(),
         prefect_port=args.prefect_port or settings.simian_prefect_port,
-        render_workers=getattr(args, "workers", 1),
-        render_slots=getattr(args, "render_slots", None) or getattr(args, "workers", 1),
-        commits_per_hour=getattr(args, "commits_per_hour", 100),
+        render_workers=workers,
+        render_slots=int(getattr(args, "render_slots", None) or workers),
+        commits_per_hour=int(getattr(args, "commits_per_hour", 100)),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class FileSource:
     location: str
     entries: list[Any]
     seed: int | None = None
+    digest: str = ""  # sha256 of the file's bytes: part of a dataset's identity
 
     def get(self, index: int) -> Combination:
         if not 0 <= index < len(self.entries):
@@ -109,15 +111,16 @@ def load_file_source(location: str) -> FileSource:
         raise InvalidInputError(
             f"combinations: {location} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if isinstance(data, list):
-        return FileSource(location, data)
+        return FileSource(location, data, digest=digest)
     if not isinstance(data, dict) or not isinstance(data.get("combinations"), list):
         raise InvalidInputError(
             f"combinations: {location} must be a JSON object with a 'combinations' list "
             '(as written by `simian combine`: {"seed": S, "count": N, "combinations": [...]}) or a list'
         )
     seed = data.get("seed") if isinstance(data.get("seed"), int) else None
-    return FileSource(location, data["combinations"], seed)
+    return FileSource(location, data["combinations"], seed, digest)
 
 
 def open_source(

@@ -7,11 +7,12 @@ are skipped; 401/403 stop at once with the variable to fix. The token is never l
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub import constants as hf_constants
@@ -135,14 +136,15 @@ class HubPublisher:
         info = self._call("read repo", lambda: self.api.dataset_info(self.repo_id))
         return str(info.sha)
 
+    def _paths_info(self, paths: list[str]) -> list[Any]:
+        return list(self.api.get_paths_info(self.repo_id, paths, repo_type="dataset"))
+
     def existing_sha256(self, paths: Sequence[str]) -> dict[str, str]:
         """sha256 of those paths already in the repo (LFS files; others by content)."""
         found: dict[str, str] = {}
         for start in range(0, len(paths), 500):
             batch = list(paths[start : start + 500])
-            infos = self._call(
-                "read paths", lambda batch=batch: self.api.get_paths_info(self.repo_id, batch, repo_type="dataset")
-            )
+            infos = self._call("read paths", functools.partial(self._paths_info, batch))
             for info in infos:
                 lfs = getattr(info, "lfs", None)
                 if lfs is not None:
@@ -174,8 +176,8 @@ class HubPublisher:
                 before_commit()
             self._call(
                 "commit",
-                lambda operations=operations, title=title: self.api.create_commit(
-                    self.repo_id, operations, commit_message=title, repo_type="dataset"
+                functools.partial(
+                    self.api.create_commit, self.repo_id, operations, commit_message=title, repo_type="dataset"
                 ),
             )
             self.commits_made += 1

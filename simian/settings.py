@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     simian_render_timeout_s: float = Field(default=900.0, gt=0)
     simian_state_dir: Path = Path(".simian")
     simian_prefect_port: int = Field(default=4200, ge=1, le=65535)
-    simian_output_root: Path | None = None  # relative dataset folders resolve against this
+    simian_output_root: Path | None = None  # datasets are written below it; default: the project root
 
     @field_validator("redis_url")
     @classmethod

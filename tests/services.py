@@ -49,6 +49,8 @@ class Stack:
             "SIMIAN_STATE_DIR": str(self.root / "state"),
             "SIMIAN_PREFECT_PORT": str(self.prefect_port),
             "SIMIAN_CACHE_DIR": str(self.root / "cache"),
+            # Datasets of the tests live in pytest's temporary folders: the stack's root is one of them.
+            "SIMIAN_OUTPUT_ROOT": str(self.root.parent),
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

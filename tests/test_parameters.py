@@ -16,6 +16,8 @@ from simian.parameters import is_cli_only
 from simian.render.settings import RenderSettings
 from simian.settings import load_settings
 
+from .conftest import REPO
+
 
 def test_flow_signature_is_the_models_fields():
     fields = flow_fields()
@@ -100,3 +102,20 @@ def test_concurrent_combine_into_one_file_never_collides(tmp_path):
     data = json.loads(target.read_text())
     assert data["seed"] in (1, 2, 3) and len(data["combinations"]) == 40
     assert [p.name for p in tmp_path.iterdir()] == ["combinations.json"], "no temporary file left"
+
+
+def test_dataset_folders_are_confined_to_the_output_root(tmp_path):
+    from simian.dataset.location import confine_output
+    from simian.settings import Settings
+
+    project = Settings()  # no SIMIAN_OUTPUT_ROOT: datasets go below the project folder
+    assert confine_output("dataset", project) == (REPO / "dataset").resolve()
+    for output, needle in ((".", "project folder"), ("..", "project folder"), ("/etc/x", "system folder"),
+                           ("/", "system folder"), (str(tmp_path), "not below the output root")):
+        with pytest.raises(InvalidInputError, match=needle):
+            confine_output(output, project)
+    rooted = Settings(simian_output_root=tmp_path)
+    assert confine_output("a/b", rooted) == tmp_path / "a" / "b"
+    (tmp_path / "link").symlink_to("/etc")
+    with pytest.raises(InvalidInputError, match="system folder"):
+        confine_output("link", rooted)

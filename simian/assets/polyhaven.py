@@ -113,7 +113,7 @@ class PolyHavenSource:
     def _require_type(self, asset_id: str, wanted: int) -> None:
         kind = self.info(asset_id).get("type")
         if kind != wanted:
-            actual = TYPE_NAMES.get(kind, f"of unknown type {kind!r}")
+            actual = TYPE_NAMES.get(kind, f"of unknown type {kind!r}") if isinstance(kind, int) else f"of type {kind!r}"
             raise AssetNotFoundError(
                 f"polyhaven:{asset_id} is {actual}, not {TYPE_NAMES[wanted]} (wrong type for this slot); "
                 f"pick {TYPE_NAMES[wanted]} id"

@@ -14,6 +14,7 @@ from typing import Any
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from simian import atomic
+from simian.dataset.identity import DEFAULT_CONFIG, IDENTITY_FILE, config_folder, read_identities
 from simian.dataset.layout import DATASET, row_from_sidecar
 
 METADATA = "metadata.jsonl"
@@ -48,21 +49,36 @@ def _size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def _card_data(rows: list[dict[str, Any]], license_id: str) -> DatasetCardData:
+def in_config(config: str, path: str) -> str:
+    """A path of a config's folder, relative to the dataset root."""
+    folder = config_folder(config)
+    return f"{folder}/{path}" if folder else path
+
+
+def _card_data(configs: dict[str, list[dict[str, Any]]], license_id: str) -> DatasetCardData:
     return DatasetCardData(
         license=license_id,
         task_categories=["text-to-video"],
         language=["en"],
         tags=["synthetic", "blender", "simian"],
-        size_categories=[_size_category(len(rows))],
+        size_categories=[_size_category(sum(len(rows) for rows in configs.values()))],
         configs=[
-            {"config_name": "default", "data_files": [{"split": "train", "path": [METADATA, DATASET.glob(".mp4")]}]}
+            {
+                "config_name": name,
+                "data_files": [
+                    {"split": "train", "path": [in_config(name, METADATA), in_config(name, DATASET.glob(".mp4"))]}
+                ],
+                **({"default": True} if name == DEFAULT_CONFIG else {}),
+            }
+            for name in sorted(configs, key=lambda n: (n != DEFAULT_CONFIG, n))
         ],
     )
 
 
-def dataset_card(rows: list[dict[str, Any]], title: str, license_id: str = "other") -> str:
-    """A card whose YAML front matter `datasets` and the Hub understand, plus how the videos were made."""
+def dataset_card(configs: dict[str, list[dict[str, Any]]], title: str, license_id: str = "other") -> str:
+    """A card whose YAML front matter `datasets` and the Hub understand (one `configs` entry per named
+    config), plus how the videos were made."""
+    rows = [row for config_rows in configs.values() for row in config_rows]
     settings = Counter(
         json.dumps({k: v for k, v in (r.get("settings") or {}).items() if k != "device"}, sort_keys=True) for r in rows
     )
@@ -77,6 +93,10 @@ def dataset_card(rows: list[dict[str, Any]], title: str, license_id: str = "othe
     seed_lines = ", ".join(f"{s} ({n})" for s, n in seeds.most_common()) or "-"
     source_lines = ", ".join(f"{s} ({n} objects)" for s, n in sources.most_common()) or "-"
     span = f"{indices[0]}..{indices[-1]}" if indices else "-"
+    config_lines = ", ".join(
+        f"`{name}` ({len(config_rows)} videos{', in ' + config_folder(name) + '/' if config_folder(name) else ''})"
+        for name, config_rows in sorted(configs.items())
+    )
     body = f"""
 # {title}
 
@@ -85,6 +105,7 @@ Synthetic video–caption pairs rendered with Blender by Simian. Each video is o
 sizes, left/right, movement and camera moves in the caption match the video.
 
 - **Videos:** {len(rows)} (indices {span}), H.264 yuv420p, in `{DATASET.pattern(".mp4")}`
+- **Configs:** {config_lines}
 - **Metadata:** `{METADATA}`, one row per video: `file_name`, `caption`, `captions` (per section),
   `index`, the full `combination`, render `settings`, `renderer_version`, `sha256`
 - **Seeds:** {seed_lines}
@@ -109,16 +130,20 @@ ds = ds.cast_column("video", Video(decode=False))   # paths; decoding needs torc
 Licensing: built-in assets are procedural and made by Simian. Objaverse objects and Poly Haven
 assets keep their own licenses (Poly Haven: CC0; Objaverse: per object).
 """
-    card = DatasetCard(f"---\n{_card_data(rows, license_id).to_yaml()}\n---\n{body}")
+    card = DatasetCard(f"---\n{_card_data(configs, license_id).to_yaml()}\n---\n{body}")
     return str(card)
 
 
 def finalise_local(root: Path, title: str | None = None) -> int:
-    """Rebuild metadata.jsonl and the card from every sidecar in the folder; return the row count."""
-    rows = []
-    for sidecar in sorted(root.glob(DATASET.glob(".json"))):
-        rows.append(row_from_sidecar(json.loads(sidecar.read_text(encoding="utf-8"))))
-    rows.sort(key=lambda r: r["file_name"])
-    atomic.write_text(root / METADATA, dump_metadata(rows))
-    atomic.write_text(root / CARD, dataset_card(rows, title or root.name))
-    return len(rows)
+    """Rebuild each config's metadata.jsonl from its sidecars, and the card; return the row count."""
+    record = root / IDENTITY_FILE
+    names = read_identities(record.read_text(encoding="utf-8")) if record.is_file() else {}
+    configs: dict[str, list[dict[str, Any]]] = {}
+    for name in names or [DEFAULT_CONFIG]:
+        folder = root / config_folder(name)
+        rows = [row_from_sidecar(json.loads(p.read_text(encoding="utf-8"))) for p in folder.glob(DATASET.glob(".json"))]
+        rows.sort(key=lambda r: r["file_name"])
+        atomic.write_text(folder / METADATA, dump_metadata(rows))
+        configs[name] = rows
+    atomic.write_text(root / CARD, dataset_card(configs, title or root.name))
+    return sum(len(rows) for rows in configs.values())

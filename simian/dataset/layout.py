@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from simian.combination import Combination
-from simian.render.settings import RENDERER_VERSION, RenderSettings
+from simian.render.fingerprint import renderer_fingerprint
+from simian.render.settings import RenderSettings
 
 SHARD_SIZE = 1000
 
@@ -59,7 +60,7 @@ def build_row(combination: Combination, settings: RenderSettings, *, file_name: 
         "captions": combination.captions.model_dump(mode="json") if combination.captions else None,
         "combination": combination.model_dump(mode="json"),
         "settings": settings.model_dump(mode="json"),
-        "renderer_version": RENDERER_VERSION,
+        "renderer_version": renderer_fingerprint(),
         "sha256": sha256,
     }
     return row

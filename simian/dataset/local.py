@@ -20,6 +20,7 @@ from simian import atomic
 from simian.combination import Combination
 from simian.dataset.layout import DATASET, Layout, build_row, media_suffix
 from simian.render import RenderResult, RenderSettings
+from simian.render.outputs import sha256_of
 
 SCRATCH = ".simian-scratch"
 
@@ -83,7 +84,20 @@ class FolderSink:
         media = self.root / self.layout.media(index, suffix)
         return sidecar is not None and media.exists() and sidecar.get("sha256") == sha256
 
-    def publish(self, combination: Combination, settings: RenderSettings, result: RenderResult) -> Published:
+    def adopt(self, combination: Combination, cache_key: str) -> Published | None:
+        """The video already in the folder for this cache key, when its sidecar says so and its bytes still match
+        the recorded checksum; None otherwise (then it must be rendered)."""
+        sidecar = self.read_sidecar(combination.index)
+        if sidecar is None or sidecar.get("cache_key") != cache_key or not isinstance(sidecar.get("file_name"), str):
+            return None
+        media = self.root / sidecar["file_name"]
+        if not media.exists() or sha256_of(media) != sidecar.get("sha256"):
+            return None
+        return Published(combination.index, sidecar["file_name"], sidecar["sha256"])
+
+    def publish(
+        self, combination: Combination, settings: RenderSettings, result: RenderResult, cache_key: str | None = None
+    ) -> Published:
         """Move the render into place (replacing what was there) and write its sidecar last."""
         file_name = self.layout.media(combination.index, media_suffix(settings))
         row = build_row(combination, settings, file_name=file_name, sha256=result.sha256)
@@ -96,6 +110,6 @@ class FolderSink:
                 result.media.rename(tmp)
         else:
             atomic.move(result.media, target)
-        sidecar = {**row, **result.facts.as_dict()}
+        sidecar = {**row, **result.facts.as_dict(), **({"cache_key": cache_key} if cache_key else {})}
         atomic.write_text(self.root / self.layout.sidecar(combination.index), json.dumps(sidecar, indent=2) + "\n")
         return Published(combination.index, file_name, result.sha256)

@@ -41,15 +41,22 @@ def render_chunk_indices(
     is often not free yet for the next request, which then backs off for seconds.
     """
     outcomes: Outcomes = {}
-    FolderSink(job.output_dir()).clean_stale_scratch()
+    FolderSink(job.config_dir()).clean_stale_scratch()
     try:
         with concurrency(RENDER_LIMIT, occupy=1):
             for index in range(start, end):
                 began = time.perf_counter()
-                _record(ledger, outcomes, index, render_outcome(render, index, job), began)
+                _record(ledger, outcomes, index, render_outcome(render, index, job, ledger.range_run_id), began)
     finally:
         close_renderer()
     return outcomes
+
+
+def mark_published(ledger: RunLedger, outcomes: Outcomes, published: list[int]) -> None:
+    """Record which videos of the chunk are in the Hub repo: the range's summary counts on it."""
+    for index in published:
+        outcomes[index] = {**outcomes[index], "published": True}
+        ledger.record(index, outcomes[index])
 
 
 def counts(outcomes: Outcomes) -> dict[str, int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from prefect import get_client
@@ -105,27 +104,3 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger) -> list[ChunkRu
                 time.sleep(POLL_S)
     update_progress_artifact(progress_id, 100.0 * ledger.done_count() / total)
     return chunks
-
-
-def summarise(job: RangeJob, outcomes: dict[int, dict[str, Any]], elapsed_s: float) -> dict[str, Any]:
-    indices = range(job.start, job.end)
-    by_status = {
-        s: [i for i in indices if outcomes.get(i, {}).get("status") == s] for s in ("rendered", "cached", "planned")
-    }
-    failed = [i for i in indices if outcomes.get(i, {}).get("status") not in ("rendered", "cached", "planned")]
-    rendered_seconds = [outcomes[i]["total_seconds"] for i in by_status["rendered"]]
-    return {
-        "start": job.start,
-        "end": job.end,
-        "rendered": len(by_status["rendered"]),
-        "cached": len(by_status["cached"]),
-        "failed": len(failed),
-        "planned": len(by_status["planned"]),
-        "dry_run": job.dry_run,
-        "failed_indices": failed,
-        "failure_reasons": {i: outcomes.get(i, {}).get("reason", "no result recorded") for i in failed},
-        "output": str(job.output_dir()),
-        "seconds_per_video": round(sum(rendered_seconds) / len(rendered_seconds), 3) if rendered_seconds else None,
-        "wall_seconds": round(elapsed_s, 2),
-        "hosts": sorted({outcomes[i].get("host", "?") for i in by_status["rendered"]}),
-    }

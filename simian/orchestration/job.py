@@ -13,8 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from simian.combination_source import CombinationSource, load_file_source, open_source
+from simian.combination_source import CombinationSource, FileSource, load_file_source, open_source
 from simian.combiner import CombinerOptions
+from simian.dataset.identity import DEFAULT_CONFIG, DatasetIdentity, check_config_name, claim_local, config_folder
+from simian.dataset.location import confine_output
 from simian.errors import InvalidInputError, invalid_input
 from simian.parameters import flat_fields
 from simian.render.settings import RenderSettings
@@ -43,7 +45,15 @@ class RangeJob(BaseModel):
         le=10000,
         description="Combinations per chunk run: the unit of scheduling, retry and Hub commit",
     )
-    output: str = Field(default="dataset", min_length=1, description="Local dataset folder")
+    output: str = Field(
+        default="dataset",
+        min_length=1,
+        description="Local dataset folder, below SIMIAN_OUTPUT_ROOT (by default the project folder)",
+    )
+    config: str = Field(
+        default=DEFAULT_CONFIG,
+        description="Named config of the dataset: another recipe source or render settings go into its own subfolder",
+    )
     timeout_s: float = Field(default=900.0, gt=0, description="Seconds one combination may render before it is killed")
     hf_repo_id: str | None = Field(
         default=None, description="Hub dataset repo (org/name); default HF_REPO_ID when HF_TOKEN is set"
@@ -71,7 +81,7 @@ class RangeJob(BaseModel):
                 nested[owner][key] = value
             else:
                 values[key] = value
-        return cls(**values, **nested)
+        return cls.model_validate({**values, **nested})
 
     def source(self) -> CombinationSource:
         if self.combinations is not None:
@@ -79,8 +89,21 @@ class RangeJob(BaseModel):
         return open_source(seed=self.seed, options=self.combiner)
 
     def output_dir(self) -> Path:
-        """Absolute after `parse_job`; chunks on other machines get the same path."""
+        """The dataset's root folder: absolute after `parse_job`; chunks on other machines get the same path."""
         return Path(self.output)
+
+    def config_dir(self) -> Path:
+        """Where this config's videos and metadata live: the root for the default config, else a subfolder."""
+        return self.output_dir() / config_folder(self.config)
+
+    def identity(self) -> DatasetIdentity:
+        """What the dataset records about this job's videos: recipe source and the settings that decide pixels."""
+        source = self.source()
+        if isinstance(source, FileSource):
+            recipes: dict[str, Any] = {"combinations_sha256": source.digest}
+        else:
+            recipes = {"seed": self.seed, "combiner": self.combiner.model_dump(mode="json")}
+        return DatasetIdentity(recipes=recipes, render=self.render.cache_dict())
 
     def chunks(self) -> list[tuple[int, int]]:
         count = math.ceil((self.end - self.start) / self.chunk_size)
@@ -116,8 +139,9 @@ def parse_job(parameters: dict[str, Any]) -> RangeJob:
         raise invalid_input(exc, name=_parameter_name, sep="; ") from None
     if job.combinations is None and job.seed is None:
         raise InvalidInputError("parameter 'seed': set a seed or a combinations file")
+    check_config_name(job.config)
     settings = load_settings()
-    updates: dict[str, Any] = {"output": str(resolve_project_path(job.output, settings))}
+    updates: dict[str, Any] = {"output": str(confine_output(job.output, settings))}
     if job.hf_repo_id is None and settings.hf_repo_id and settings.hf_token is not None:
         updates["hf_repo_id"] = settings.hf_repo_id
     if job.combinations is not None and not job.combinations.startswith(("http://", "https://")):
@@ -130,3 +154,11 @@ def parse_job(parameters: dict[str, Any]) -> RangeJob:
             f"combinations; use end <= {len(source)}"
         )
     return job
+
+
+def claim_dataset(job: RangeJob) -> None:
+    """Before anything renders on this machine: the output is confined, and the dataset folder records this
+    job's identity for its config (or refuses). A dry run checks without writing."""
+    settings = load_settings()
+    confine_output(job.output, settings)
+    claim_local(job.output_dir(), job.config, job.identity(), settings.simian_cache_dir / "locks", not job.dry_run)

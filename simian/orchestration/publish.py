@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from huggingface_hub.errors import HfHubHTTPError
@@ -11,6 +12,8 @@ from prefect.concurrency.sync import rate_limit
 from prefect.logging import get_run_logger
 
 from simian.dataset import CARD, METADATA, build_row, dataset_card, dump_metadata, finalise_local, merge_metadata
+from simian.dataset.identity import IDENTITY_FILE, dump_identities, merged, read_identities
+from simian.dataset.index import in_config, parse_metadata
 from simian.hub import RETRYABLE_STATUS, HubError, HubFile, HubPublisher
 from simian.net import redact_credentials
 from simian.orchestration.job import RangeJob
@@ -30,23 +33,37 @@ def hub_publisher(job: RangeJob, settings: Settings) -> HubPublisher | None:
 
 
 def open_hub(job: RangeJob, settings: Settings) -> HubPublisher | None:
-    """The publisher, after creating the repo and so proving the token can write: once, before any render."""
+    """Before any render: create the repo (proving the token can write) and claim the job's identity for its
+    config in the repo's record, refusing a mismatch. Once per range run."""
     publisher = hub_publisher(job, settings)
-    if publisher is not None:
-        publisher.ensure_repo()
+    if publisher is None:
+        return None
+    publisher.ensure_repo()
+
+    def record() -> dict[str, str] | None:
+        recorded = read_identities(publisher.read_text(IDENTITY_FILE))
+        updated = merged(f"Hub dataset {publisher.repo_id}", recorded, job.config, job.identity())
+        return None if updated is None else {IDENTITY_FILE: dump_identities(updated)}
+
+    _commit_on_head(publisher, IDENTITY_FILE, record, f"Record config {job.config}")
     return publisher
 
 
+def hub_path(job: RangeJob, file_name: str) -> str:
+    """Where a video of the job's config goes in the repo."""
+    return in_config(job.config, file_name)
+
+
 @task(name="publish-to-hub", task_run_name="publish-{start}-{end}")
-def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int, dict[str, Any]]) -> int:
-    """Commit the chunk's videos (skipping those already there), a batch per commit, at the farm's commit rate."""
-    logger = get_run_logger()
+def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int, dict[str, Any]]) -> list[int]:
+    """Commit the chunk's videos (skipping those already there), a batch per commit, at the farm's commit rate.
+    Returns the indices whose videos are now in the repo."""
+    run_logger = get_run_logger()
     publisher = hub_publisher(job, load_settings())  # the range run created the repo already
     assert publisher is not None
+    done = {i: o for i, o in outcomes.items() if o["status"] in ("rendered", "cached")}
     files = [
-        HubFile(o["file_name"], job.output_dir() / o["file_name"], o["sha256"])
-        for o in outcomes.values()
-        if o["status"] in ("rendered", "cached")
+        HubFile(hub_path(job, o["file_name"]), job.config_dir() / o["file_name"], o["sha256"]) for o in done.values()
     ]
     committed = publisher.publish(
         files,
@@ -54,7 +71,7 @@ def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int
         batch_size=job.hf_batch_size,
         before_commit=lambda: rate_limit(COMMIT_LIMIT),
     )
-    logger.info(
+    run_logger.info(
         "chunk %d-%d: %d new files committed to %s in %d commits",
         start,
         end,
@@ -62,54 +79,87 @@ def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int
         job.hf_repo_id,
         publisher.commits_made,
     )
-    return committed
+    return sorted(done)
 
 
-def rows_from_outcomes(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+def rows_from_outcomes(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """Metadata rows from the recipe source and the outcomes: the control host needs none of the video files."""
     source = job.source()
-    return [
-        build_row(source.get(index), job.render, file_name=outcome["file_name"], sha256=outcome["sha256"])
+    return {
+        index: build_row(source.get(index), job.render, file_name=outcome["file_name"], sha256=outcome["sha256"])
         for index, outcome in sorted(outcomes.items())
         if outcome.get("status") in ("rendered", "cached")
-    ]
+    }
 
 
-def _finalise_hub(publisher: HubPublisher, rows: list[dict[str, Any]]) -> None:
-    """Merge into the repo's metadata and card in one commit; a concurrent finaliser makes us re-read."""
+def _commit_on_head(
+    publisher: HubPublisher, what: str, texts_on: Callable[[], dict[str, str] | None], message: str
+) -> None:
+    """Read the repo, build text files from what it holds and commit them on top of the head that was read;
+    a concurrent writer (412/409) or a transient error makes it read again and retry."""
 
     def attempt() -> None:
         head = publisher.head()
-        merged = merge_metadata(publisher.read_text(METADATA), rows)
-        texts = {METADATA: dump_metadata(merged), CARD: dataset_card(merged, publisher.repo_id)}
+        texts = texts_on()
+        if texts is None:
+            return
         rate_limit(COMMIT_LIMIT)
         try:
-            publisher.commit_texts(texts, f"Update metadata and card ({len(merged)} videos)", parent_commit=head)
+            publisher.commit_texts(texts, message, parent_commit=head)
         except HfHubHTTPError as exc:
             status = getattr(exc.response, "status_code", None)
             if status not in RETRYABLE_STATUS:
                 detail = redact_credentials(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-                raise HubError(f"writing {METADATA} to {publisher.repo_id} failed ({status}): {detail}") from None
+                raise HubError(f"writing {what} to {publisher.repo_id} failed ({status}): {detail}") from None
             raise TransientError(f"HTTP {status}", retry_after_of(exc.response.headers)) from exc
 
     try:
-        FINALISE_RETRY.call(attempt, what=f"writing {METADATA} to {publisher.repo_id}", logger=logger)
+        FINALISE_RETRY.call(attempt, what=f"writing {what} to {publisher.repo_id}", logger=logger)
     except RetriesExhausted as exc:
         raise HubError(f"{exc}: the repo kept changing or refusing the commit") from None
 
 
+def _finalise_hub(publisher: HubPublisher, job: RangeJob, rows: list[dict[str, Any]]) -> None:
+    """Merge into the config's metadata and the card in one commit."""
+    metadata_path = in_config(job.config, METADATA)
+
+    def texts() -> dict[str, str]:
+        configs = {
+            name: list(parse_metadata(publisher.read_text(in_config(name, METADATA))).values())
+            for name in read_identities(publisher.read_text(IDENTITY_FILE))
+            if name != job.config
+        }
+        configs[job.config] = merge_metadata(publisher.read_text(metadata_path), rows)
+        return {metadata_path: dump_metadata(configs[job.config]), CARD: dataset_card(configs, publisher.repo_id)}
+
+    _commit_on_head(publisher, metadata_path, texts, f"Update metadata and card ({len(rows)} videos of this run)")
+
+
 @task(name="finalise-dataset")
 def finalise_dataset(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    logger = get_run_logger()
+    """Write the index files of the local folder and of the Hub repo. Hub rows are written only for videos
+    confirmed in the repo (path and sha256); the indices of the others are returned as not published."""
+    run_logger = get_run_logger()
     result: dict[str, Any] = {}
     root = job.output_dir()
-    if (root / "data").is_dir():
+    if (job.config_dir() / "data").is_dir():
         result["local_rows"] = finalise_local(root)
-        logger.info("wrote %s and %s in %s (%d videos)", METADATA, CARD, root, result["local_rows"])
+        run_logger.info("wrote %s and %s in %s (%d videos)", METADATA, CARD, root, result["local_rows"])
     publisher = hub_publisher(job, load_settings())
     if publisher is not None:
         rows = rows_from_outcomes(job, outcomes)
-        _finalise_hub(publisher, rows)
+        in_repo = publisher.existing_sha256([hub_path(job, row["file_name"]) for row in rows.values()])
+        confirmed = {i: row for i, row in rows.items() if in_repo.get(hub_path(job, row["file_name"])) == row["sha256"]}
+        result["hub_missing"] = sorted(set(rows) - set(confirmed))
+        if result["hub_missing"]:
+            run_logger.error(
+                "%d videos are not in %s with their checksum; their rows are left out: %s",
+                len(result["hub_missing"]),
+                job.hf_repo_id,
+                result["hub_missing"][:20],
+            )
+        _finalise_hub(publisher, job, list(confirmed.values()))
         result["hub_repo"] = job.hf_repo_id
-        logger.info("updated %s and %s in %s", METADATA, CARD, job.hf_repo_id)
+        result["hub_rows"] = len(confirmed)
+        run_logger.info("updated %s and %s in %s", METADATA, CARD, job.hf_repo_id)
     return result

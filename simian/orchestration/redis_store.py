@@ -64,6 +64,7 @@ class RunLedger:
 
     def __init__(self, client: redis.Redis, range_run_id: str, ttl_s: int = 7 * 24 * 3600) -> None:
         self.client = client
+        self.range_run_id = range_run_id
         self.prefix = f"simian:run:{range_run_id}"
         self.ttl_s = ttl_s
 

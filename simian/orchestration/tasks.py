@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-from typing import Any
+from typing import Any, cast
 
 import redis
 from prefect import Task, task
@@ -20,12 +20,12 @@ from prefect_redis.blocks import RedisDatabase
 from simian.assets.resolver import AssetResolver, check_assets
 from simian.combination import Combination
 from simian.dataset import FolderSink
-from simian.errors import AssetFetchError
+from simian.errors import AssetFetchError, shorten
 from simian.orchestration.job import RangeJob
 from simian.orchestration.locking import LeasedRedisLockManager
 from simian.orchestration.names import RESULT_BLOCK
 from simian.orchestration.redis_store import redis_connection_params
-from simian.render import RENDERER_VERSION, Renderer, RenderError
+from simian.render import Renderer, RenderError, renderer_fingerprint
 from simian.settings import Settings, load_settings
 
 _renderer: Renderer | None = None
@@ -52,8 +52,8 @@ def render_cache_key(job: RangeJob, combination: Combination) -> str:
     payload = {
         "combination": combination.model_dump(mode="json"),
         "settings": job.render.cache_dict(),
-        "renderer": RENDERER_VERSION,
-        "sink": FolderSink(job.output_dir()).identity(),
+        "renderer": renderer_fingerprint(),
+        "sink": FolderSink(job.config_dir()).identity(),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return f"simian-render-{digest}"
@@ -89,15 +89,29 @@ def is_transient(task: Task[..., Any], task_run: Any, state: State[Any]) -> bool
     retry_condition_fn=is_transient,
     persist_result=True,
 )
-def render_combination(index: int, job: RangeJob) -> dict[str, Any]:
+def render_combination(index: int, job: RangeJob, range_run_id: str) -> dict[str, Any]:
+    """Render one combination into the dataset, or adopt the video the dataset already holds for this cache key
+    (a flushed or replaced Redis must never mean rendering a finished dataset again)."""
     logger = get_run_logger()
     settings = load_settings()
     combination = job.source().get(index)
     check_assets(combination, f"combination {index}")
-    sink = FolderSink(job.output_dir())
+    sink = FolderSink(job.config_dir())
+    key = render_cache_key(job, combination)
+    adopted = sink.adopt(combination, key)
+    if adopted is not None:
+        logger.info("combination %d: %s is in the dataset for this cache key; adopted", index, adopted.file_name)
+        return {
+            "index": index,
+            "file_name": adopted.file_name,
+            "sha256": adopted.sha256,
+            "adopted": True,
+            "range_run_id": range_run_id,
+            "host": socket.gethostname(),
+        }
     with sink.scratch() as scratch:
         result = warm_renderer(settings, job.timeout_s).render(combination, job.render, scratch)
-        published = sink.publish(combination, job.render, result)
+        published = sink.publish(combination, job.render, result, cache_key=key)
     facts = result.facts
     logger.info(
         "combination %d: %s in %.2f s (Blender %.2f s on %s)",
@@ -113,6 +127,7 @@ def render_combination(index: int, job: RangeJob) -> dict[str, Any]:
         "sha256": result.sha256,
         "render_seconds": round(facts.render_seconds, 4),
         "total_seconds": round(facts.total_seconds, 4),
+        "range_run_id": range_run_id,
         "host": socket.gethostname(),
     }
 
@@ -129,36 +144,48 @@ def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[
 
 
 def plan_index(job: RangeJob, index: int, store: ResultStore) -> dict[str, Any]:
-    """Dry run of one combination: derive and validate it, compute its cache key, look the key up."""
+    """Dry run of one combination: derive and validate it, compute its cache key, look it up in the cache and
+    in the dataset."""
     combination = job.source().get(index)
     check_assets(combination, f"combination {index}")
     key = render_cache_key(job, combination)
-    return {"index": index, "status": "cached" if store.exists(key) else "planned", "cache_key": key}
+    if store.exists(key):
+        return {"index": index, "status": "cached", "cache_key": key}
+    if FolderSink(job.config_dir()).adopt(combination, key) is not None:
+        return {"index": index, "status": "cached", "adopted": True, "cache_key": key}
+    return {"index": index, "status": "planned", "cache_key": key}
 
 
 def result_store() -> ResultStore:
     return ResultStore(result_storage=RedisDatabase.load(RESULT_BLOCK))
 
 
-def render_outcome(render: Task[..., dict[str, Any]], index: int, job: RangeJob) -> dict[str, Any]:
-    """Run the cached task and say what it came to: rendered, cached or failed (with the reason).
-
-    A cache hit whose video is no longer in the dataset folder renders again.
-    """
-    state = render(index=index, job=job, return_state=True)
+def render_outcome(render: Task[..., dict[str, Any]], index: int, job: RangeJob, range_run_id: str) -> dict[str, Any]:
+    """Run the cached task and say what it came to: rendered (in any attempt of this range run), cached, or
+    failed (with the reason). A cache hit whose video is no longer in the dataset folder renders again."""
+    state = _run(render, index, job, range_run_id)
     if state.is_completed():
         value = state.result()
-        if state.name != "Cached":
-            return {**value, "status": "rendered"}
-        if FolderSink(job.output_dir()).holds(index, value["sha256"]):
-            return {**value, "status": "cached"}
-        get_run_logger().warning("combination %d: cached, but its video is gone from the dataset; rendering", index)
-        state = render.with_options(refresh_cache=True)(index=index, job=job, return_state=True)
-        if state.is_completed():
-            return {**state.result(), "status": "rendered"}
+        if state.name == "Cached" and not FolderSink(job.config_dir()).holds(index, value["sha256"]):
+            get_run_logger().warning("combination %d: cached, but its video is gone from the dataset; rendering", index)
+            state = _run(render.with_options(refresh_cache=True), index, job, range_run_id)
+            if not state.is_completed():
+                return _failed(index, state)
+            value = state.result()
+        rendered_now = not value.get("adopted") and value.get("range_run_id") == range_run_id
+        adopted_now = bool(value.get("adopted")) and state.name != "Cached"
+        return {**value, "status": "rendered" if rendered_now else "cached", "adopted": adopted_now}
+    return _failed(index, state)
+
+
+def _run(render: Task[..., dict[str, Any]], index: int, job: RangeJob, range_run_id: str) -> State[dict[str, Any]]:
+    return cast(State[dict[str, Any]], render(index=index, job=job, range_run_id=range_run_id, return_state=True))
+
+
+def _failed(index: int, state: State[Any]) -> dict[str, Any]:
     try:
         state.result()
         reason = state.message or state.name
     except Exception as exc:
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    return {"index": index, "status": "failed", "reason": reason}
+    return {"index": index, "status": "failed", "reason": shorten(reason or "failed", 500)}

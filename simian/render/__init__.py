@@ -1,5 +1,6 @@
 """Rendering facade: everything callers need, nothing about queues, uploads or dataset layout."""
 
+from simian.render.fingerprint import renderer_fingerprint
 from simian.render.outputs import ensure_writable_dir
 from simian.render.renderer import (
     RenderCrashError,
@@ -10,10 +11,9 @@ from simian.render.renderer import (
     RenderResult,
     RenderTimeoutError,
 )
-from simian.render.settings import RENDERER_VERSION, RenderSettings, parse_render_settings
+from simian.render.settings import RenderSettings, parse_render_settings
 
 __all__ = [
-    "RENDERER_VERSION",
     "RenderCrashError",
     "RenderError",
     "RenderFacts",
@@ -24,4 +24,5 @@ __all__ = [
     "Renderer",
     "ensure_writable_dir",
     "parse_render_settings",
+    "renderer_fingerprint",
 ]

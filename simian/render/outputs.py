@@ -37,7 +37,8 @@ def verify_video(path: Path, frames: int, width: int, height: int) -> None:
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
-            codec, pix_fmt = stream.codec_context.name, stream.codec_context.format.name
+            video_format = stream.codec_context.format
+            codec, pix_fmt = stream.codec_context.name, video_format.name if video_format else "none"
             count = 0
             for frame in container.decode(stream):
                 if (frame.width, frame.height) != (width, height):

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from simian.errors import invalid_input
-
-#: Bump when a change to the renderer changes pixels, so cached results are not reused.
-RENDERER_VERSION = "simian-render-1"
 
 Engine = Literal["cycles", "eevee", "workbench"]
 Device = Literal["auto", "cpu", "cuda", "optix", "hip"]
@@ -20,7 +17,7 @@ Device = Literal["auto", "cpu", "cuda", "optix", "hip"]
 ENGINE_IDS: dict[str, str] = {"cycles": "CYCLES", "eevee": "BLENDER_EEVEE", "workbench": "BLENDER_WORKBENCH"}
 
 #: Marks a field the command line offers but range runs do not (their dataset layout is videos).
-CLI_ONLY = {"cli_only": True}
+CLI_ONLY: dict[str, JsonValue] = {"cli_only": True}
 
 
 class RenderSettings(BaseModel):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TypeAlias
 
 import bmesh
 import bpy
 
 RGB = tuple[float, float, float]
-Socket = bpy.types.NodeSocket
+Socket: TypeAlias = bpy.types.NodeSocket
 
 FLOOR_NAME = "simian_floor"
 

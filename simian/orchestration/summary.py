@@ -1,0 +1,141 @@
+"""The range run's account of itself: what was rendered, cached, published and what failed, and whether
+that adds up to success. The run's final state follows it: anything missing makes the run fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect.artifacts import create_table_artifact
+from prefect.client.schemas.objects import StateType
+
+from simian.orchestration.fanout import ChunkRun
+from simian.orchestration.job import RangeJob
+
+
+@dataclass
+class RangeSummary:
+    start: int
+    end: int
+    dry_run: bool
+    output: str
+    hub_repo: str | None
+    rendered: list[int] = field(default_factory=list)
+    cached: list[int] = field(default_factory=list)
+    adopted: list[int] = field(default_factory=list)
+    planned: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    published: list[int] = field(default_factory=list)
+    not_published: list[int] = field(default_factory=list)
+    incomplete_chunks: list[str] = field(default_factory=list)
+    finalise_error: str | None = None
+    seconds_per_video: float | None = None
+    wall_seconds: float = 0.0
+    hosts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.not_published or self.incomplete_chunks or self.finalise_error)
+
+    def problems(self) -> str:
+        """One line saying everything that went wrong."""
+        parts = []
+        if self.failed:
+            reasons = "; ".join(f"{i}: {r}" for i, r in list(self.failed.items())[:10])
+            parts.append(f"{len(self.failed)} of {self.end - self.start} combinations failed ({reasons})")
+        if self.not_published:
+            shown = self.not_published[:20]
+            parts.append(f"{len(self.not_published)} videos not published to {self.hub_repo}: {shown}")
+        if self.incomplete_chunks:
+            parts.append("chunks not completed: " + ", ".join(self.incomplete_chunks))
+        if self.finalise_error:
+            parts.append(f"the dataset index was not written: {self.finalise_error}")
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "ok": self.ok,
+            "rendered": len(self.rendered),
+            "cached": len(self.cached),
+            "adopted": len(self.adopted),
+            "failed": len(self.failed),
+            "planned": len(self.planned),
+            "published": len(self.published) if self.hub_repo else None,
+            "not_published": self.not_published,
+            "incomplete_chunks": self.incomplete_chunks,
+            "dry_run": self.dry_run,
+            "failed_indices": sorted(self.failed),
+            "failure_reasons": self.failed,
+            "output": self.output,
+            "hub_repo": self.hub_repo,
+            "seconds_per_video": self.seconds_per_video,
+            "wall_seconds": self.wall_seconds,
+            "hosts": self.hosts,
+        }
+
+
+def summarise(
+    job: RangeJob,
+    outcomes: dict[int, dict[str, Any]],
+    chunks: list[ChunkRun],
+    finalised: dict[str, Any],
+    elapsed_s: float,
+) -> RangeSummary:
+    summary = RangeSummary(job.start, job.end, job.dry_run, str(job.config_dir()), job.hf_repo_id)
+    chunk_of = {i: c for c in chunks for i in range(c.start, c.end)}
+    for index in range(job.start, job.end):
+        outcome = outcomes.get(index)
+        status = outcome.get("status") if outcome else None
+        if outcome is None or status not in ("rendered", "cached", "planned"):
+            chunk = chunk_of.get(index)
+            ended = "no chunk ran it"
+            if chunk is not None:
+                ended = f"chunk {chunk.start}-{chunk.end} ended {chunk.final.value if chunk.final else 'unfinished'}"
+            summary.failed[index] = (outcome or {}).get("reason") or f"no result recorded ({ended})"
+            continue
+        getattr(summary, status).append(index)
+        if outcome.get("adopted"):
+            summary.adopted.append(index)
+    for chunk in chunks:
+        if chunk.final != StateType.COMPLETED:
+            state = chunk.final.value if chunk.final else "unfinished"
+            summary.incomplete_chunks.append(f"{chunk.start}-{chunk.end} ({state} after {chunk.attempt} attempts)")
+    if job.hf_repo_id and not job.dry_run:
+        done = summary.rendered + summary.cached
+        missing = set(finalised.get("hub_missing", [])) | {i for i in done if not outcomes[i].get("published")}
+        summary.not_published = sorted(missing)
+        summary.published = [i for i in done if i not in missing]
+    summary.finalise_error = finalised.get("error")
+    seconds = [outcomes[i]["total_seconds"] for i in summary.rendered if "total_seconds" in outcomes[i]]
+    summary.seconds_per_video = round(sum(seconds) / len(seconds), 3) if seconds else None
+    summary.wall_seconds = round(elapsed_s, 2)
+    summary.hosts = sorted({outcomes[i].get("host", "?") for i in summary.rendered})
+    return summary
+
+
+def write_summary_artifact(summary: RangeSummary, range_run_id: str) -> None:
+    """The run's summary table; its key names the run, so ranges with the same bounds never share it."""
+    data = summary.as_dict()
+    rows = [
+        {"what": "result", "value": "complete" if summary.ok else "INCOMPLETE: " + summary.problems()},
+        {"what": "rendered", "value": data["rendered"]},
+        {"what": "cached (not rendered again)", "value": data["cached"]},
+        {"what": "of which adopted from the dataset", "value": data["adopted"]},
+        {"what": "failed", "value": data["failed"]},
+        {"what": "published to the Hub", "value": "-" if data["published"] is None else data["published"]},
+        {"what": "not published", "value": ", ".join(map(str, summary.not_published)) or "-"},
+        {"what": "would render (dry run)", "value": data["planned"] if summary.dry_run else "-"},
+        {"what": "failed indices", "value": ", ".join(map(str, data["failed_indices"])) or "-"},
+        {"what": "chunks not completed", "value": ", ".join(summary.incomplete_chunks) or "-"},
+        {"what": "output", "value": summary.output},
+        {"what": "seconds per rendered video", "value": summary.seconds_per_video or "-"},
+        {"what": "wall seconds", "value": summary.wall_seconds},
+        {"what": "render hosts", "value": ", ".join(summary.hosts) or "-"},
+    ]
+    create_table_artifact(
+        rows,
+        key=f"simian-range-{summary.start}-{summary.end}-{range_run_id[:8]}",
+        description=f"Range [{summary.start}, {summary.end}) of run {range_run_id}",
+    )

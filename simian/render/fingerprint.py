@@ -1,0 +1,52 @@
+"""The renderer's fingerprint: what decides the pixels besides the recipe and the render settings.
+
+A digest of the code that turns a recipe into a Blender scene (the scene plan, the vocabulary,
+the built-in assets, the Blender-side modules) plus the Blender version. Any change there changes
+the cache key, so a stale cached result is never reused; nothing needs bumping by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+#: The modules whose content decides pixels (relative to the simian package), and the Blender-side folder.
+PIXEL_SOURCES = (
+    "scene_plan.py",
+    "vocabulary.py",
+    "assets/catalog.py",
+    "assets/sources.py",
+    "render/settings.py",
+    "render/child.py",
+)
+BLENDER_FOLDER = "render/blender"
+
+
+def blender_version() -> str:
+    """The bpy release this process would render with (read from its package metadata: no bpy import)."""
+    try:
+        return metadata.version("bpy")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def pixel_source_files() -> list[Path]:
+    files = [_PACKAGE / name for name in PIXEL_SOURCES]
+    files += sorted((_PACKAGE / BLENDER_FOLDER).rglob("*.py"))
+    return files
+
+
+@lru_cache(maxsize=1)
+def renderer_fingerprint() -> str:
+    """`blender-5.0.1+<12 hex digits>`: the same on every machine running the same code and Blender."""
+    digest = hashlib.sha256()
+    for path in pixel_source_files():
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return f"blender-{blender_version()}+{digest.hexdigest()[:12]}"
