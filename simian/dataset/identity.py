@@ -106,9 +106,15 @@ def merged(
 
 
 def _dataset_like(root: Path) -> bool:
-    """Only what a dataset folder holds (no record yet: made by an earlier version, or empty)."""
+    """Only what a dataset folder holds (no record yet: made by an earlier version, or empty); a README.md
+    must be a Simian dataset card."""
     allowed = {"data", "metadata.jsonl", "README.md"}
-    return all(p.name in allowed or p.name.startswith(".") for p in root.iterdir())
+    if not all(p.name in allowed or p.name.startswith(".") for p in root.iterdir()):
+        return False
+    card = root / "README.md"
+    if not card.exists():
+        return True
+    return card.is_file() and "\n- simian\n" in card.read_text(encoding="utf-8", errors="replace")
 
 
 def _legacy_identities(root: Path, wanted: DatasetIdentity) -> dict[str, DatasetIdentity]:
