@@ -1,12 +1,14 @@
 """The render child: one long-lived process that imports bpy once and renders job after job.
 
 Runs in its own process so a Blender crash or hang costs one combination, never the caller.
-Its stdout/stderr (Blender's own messages) go to a log file the parent reads on failure.
+Its stdout/stderr (Blender's own messages) go to the log file of the job in hand, which the parent
+reads on failure. Ctrl-C is the parent's to handle: it stops (kills) this process itself.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -56,6 +58,7 @@ def _render_job(job: dict[str, Any], backends: list[str] | None) -> tuple[dict[s
 
 
 def child_main(conn: Connection, log_path: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _redirect_output(log_path)
     import bpy  # noqa: F401  (imported once: the point of a warm process)
 
@@ -67,6 +70,7 @@ def child_main(conn: Connection, log_path: str) -> None:
             return
         if job is None:
             return
+        _redirect_output(job["log"])
         try:
             reply, backends = _render_job(job, backends)
         except Exception as exc:  # report, stay warm for the next combination
