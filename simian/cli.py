@@ -171,7 +171,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     failures = 0
     began = time.perf_counter()
     renderer = Renderer(
-        timeout_s=timeout, log_dir=config.simian_cache_dir / "logs", resolve_assets=AssetResolver(config)
+        timeout_s=timeout, cache_dir=config.simian_cache_dir, resolve_assets=AssetResolver(config)
     )
     with renderer:
         for n, index in enumerate(range(start, end), 1):  # each combination derived when its turn comes

@@ -57,9 +57,12 @@ def _render_job(job: dict[str, Any], backends: list[str] | None) -> tuple[dict[s
     )
 
 
-def child_main(conn: Connection, log_path: str) -> None:
+def child_main(conn: Connection, log_path: str, blender_dir: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _redirect_output(log_path)
+    # Blender's user folder (config, extension cache) and its thumbnail cache, kept out of $HOME; read at import.
+    os.environ["BLENDER_USER_RESOURCES"] = blender_dir
+    os.environ["XDG_CACHE_HOME"] = os.path.join(blender_dir, "cache")
     import bpy  # noqa: F401  (imported once: the point of a warm process)
 
     backends: list[str] | None = None

@@ -106,28 +106,31 @@ def _no_external_assets(combination: Combination) -> dict[str, str]:
     return {}
 
 
-def _default_log_dir() -> Path:
+def _default_cache_dir() -> Path:
     from simian.settings import load_settings
 
-    return load_settings().simian_cache_dir / "logs"
+    return load_settings().simian_cache_dir
 
 
 class Renderer:
     """Renders combinations one after another in one warm Blender child process.
 
-    Each render writes Blender's messages to its own log in `log_dir` (by default `logs/` in the cache
-    folder, SIMIAN_CACHE_DIR): removed when the render succeeds, kept and named in the error when it fails.
+    Everything Blender writes besides the render stays in `cache_dir` (by default SIMIAN_CACHE_DIR): each
+    render's log in `logs/` (removed when the render succeeds, kept and named in the error when it fails),
+    and Blender's own user folder (configuration, extension and thumbnail caches) in `blender/`.
     """
 
     def __init__(
         self,
         *,
         timeout_s: float = 900.0,
-        log_dir: Path | None = None,
+        cache_dir: Path | None = None,
         resolve_assets: AssetResolver | None = None,
     ) -> None:
         self.timeout_s = timeout_s
-        self.log_dir = Path(log_dir) if log_dir is not None else _default_log_dir()
+        cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+        self.log_dir = cache / "logs"
+        self.blender_dir = cache / "blender"
         self.resolve_assets = resolve_assets or _no_external_assets
         self._ctx = multiprocessing.get_context("spawn")
         self._process: BaseProcess | None = None
@@ -156,7 +159,9 @@ class Renderer:
             return self._conn
         self._stop_child()
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=child_main, args=(child, str(log_path)), daemon=True)
+        process = self._ctx.Process(
+            target=child_main, args=(child, str(log_path), str(self.blender_dir)), daemon=True
+        )
         process.start()
         child.close()
         self._process, self._conn = process, parent
