@@ -346,7 +346,7 @@ def test_model_path_that_is_a_folder(sandbox):
     _edit(data["combinations"][0], ("objects", 0, "asset"), f"file:{folder}")
     source = _write(sandbox, data)
     result = _render(sandbox, "--index", "0", "--combinations", str(source))
-    _assert_refused(result, sandbox, "objects[0].asset", "not a regular file")
+    _assert_refused(result, sandbox, "objects[0].asset", "is a folder, not a file")
 
 
 @pytest.mark.parametrize("taken_by", ["link", "file"])

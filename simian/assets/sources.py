@@ -128,8 +128,8 @@ def _file_check(ident: str, kind: AssetKind, label: str) -> None:
             )
         if not path.exists():
             raise AssetNotFoundError(f"{label}: file {shorten(str(path))} does not exist")
-        if not path.is_file():
-            raise InvalidInputError(f"{label}: {shorten(str(path))} is not a regular file")
+        if path.is_dir():
+            raise InvalidInputError(f"{label}: {shorten(str(path))} is a folder, not a file")
     except OSError as exc:  # a name too long, a folder we may not read
         raise InvalidInputError(f"{label}: cannot read {shorten(str(path))} ({exc.strerror or exc})") from None
 
