@@ -88,6 +88,11 @@ def cmd_combine(args: argparse.Namespace) -> int:
 
     if args.count < 0:
         raise InvalidInputError("--count: must be 0 or more")
+    out = Path(args.output)
+    if args.output != "-" and out.is_dir():  # writing replaces the target: never a whole folder
+        raise InvalidInputError(
+            f"--output: {shorten(args.output)} is a folder; give the file to write, e.g. {out / 'combinations.json'}"
+        )
     data = combine(args.seed, args.count, _combiner_options(args))
     text = json.dumps(data, indent=2) + "\n"
     if args.output == "-":
@@ -95,8 +100,10 @@ def cmd_combine(args: argparse.Namespace) -> int:
     else:
         from simian import atomic
 
-        out = Path(args.output)
-        atomic.write_text(out, text)
+        try:
+            atomic.write_text(out, text)
+        except OSError as exc:
+            raise InvalidInputError(f"--output: cannot write {shorten(args.output)} ({exc.strerror or exc})") from None
         logger.info("wrote %d combinations (seed %d) to %s", args.count, args.seed, out)
     return 0
 

@@ -378,6 +378,16 @@ def test_video_path_taken_by_a_folder(sandbox):
     assert not (sandbox.cache / "logs").exists(), "Blender was started"
 
 
+def test_combine_never_replaces_a_folder(sandbox):
+    folder = sandbox.root / "work" / "precious"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    result = _simian(sandbox, "combine", "--seed", "1", "--count", "2", "-o", str(folder))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"--output: {folder} is a folder" in result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"] and (folder / "keep.txt").read_text() == "mine"
+
+
 # -- with Blender ----------------------------------------------------------------------------------------------------
 
 
@@ -470,3 +480,4 @@ def test_huge_range_starts_at_once_and_ctrl_c_ends_it(sandbox):
     assert list((sandbox.cache / "logs").iterdir()) == [], "the interrupted render's log was left"
     assert (sandbox.out / "00000000.mp4").exists()
     assert sandbox.files() == before, "the run wrote outside its output and cache folders"
+

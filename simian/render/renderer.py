@@ -150,7 +150,7 @@ class Renderer:
         self._stop_child(kill=exc_type is not None)
 
     def _job_log(self, index: int) -> Path:
-        """A log of this render's own, in the log folder (created here: its presence means a child was started)."""
+        """A log of this render's own (the log folder appears when the first render starts)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         return self.log_dir / f"render-{index:08d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
 
@@ -248,7 +248,8 @@ class Renderer:
         except RenderError:
             atomic.remove(target)
             raise  # the log stays for the user to read; the error names it
-        except BaseException:
+        except BaseException:  # interrupted (Ctrl-C): stop Blender before removing what it is writing
+            self._stop_child(kill=True)
             atomic.remove(target)
             log_path.unlink(missing_ok=True)
             raise
