@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from simian.combination import Combination
 from simian.combination_source import load_file_source
 from simian.errors import InvalidInputError
 
-from .conftest import TINY, decode_frames, run_simian
+from .conftest import REPO, TINY, decode_frames, run_simian
 from .reference_files import ALL_FLAGS, OUR_DIRECTIONS, TEXTURES, Flags, has_moving_stack, reference_file
 
 ENTRIES = 40
@@ -117,13 +119,23 @@ def test_unknown_keys_are_ignored_and_known_ones_typed(tmp_path):
     assert f"{path}: combinations[1]: field 'objects.0.movement.speed'" in message and "'fast'" in message
 
 
+def _assets_made_by_blender(folder: Path) -> dict[str, bytes]:
+    """The asset doubles' files (a glTF model, an HDR sky, a JPEG texture), made by Blender in a process of its
+    own: bpy imported here would put its script folders on this process's sys.path, which spawned renderers
+    inherit."""
+    code = "import sys, pathlib; from tests.test_remote_assets_render import _make_assets; "
+    code += "_make_assets(pathlib.Path(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", code, str(folder)], cwd=REPO, check=True, capture_output=True, timeout=300)
+    return {name: (folder / name).read_bytes() for name in ("model.glb", "sky.hdr", "tiles.jpg")}
+
+
 @pytest.mark.blender
 def test_reference_entry_renders(tmp_path):
     """An entry of a `--movement --ontop --camera_follow` file, its Objaverse object and Poly Haven sky and floor
     served by test doubles, rendered by `simian render` as a user runs it (a moving object, the camera following)."""
     from .doubles.hub import HubTestDouble
     from .doubles.polyhaven import PolyHavenTestDouble
-    from .test_remote_assets_render import UID, _make_assets
+    from .test_remote_assets_render import UID
 
     data = reference_file(seed=11, count=ENTRIES, flags=Flags(movement=True, ontop=True, camera_follow=True))
     entry = next(e for e in data["combinations"] if len(e["objects"]) == 2 and not has_moving_stack(e))
@@ -131,7 +143,7 @@ def test_reference_entry_renders(tmp_path):
         obj["uid"] = UID
     entry["background"]["id"], entry["background"]["name"] = "test_sky", "Test Sky"
     entry["stage"]["material"]["name"] = "Test Tiles"
-    assets = _make_assets(tmp_path)
+    assets = _assets_made_by_blender(tmp_path)
     with HubTestDouble(tmp_path / "hub") as hub, PolyHavenTestDouble() as polyhaven:
         paths = {UID: f"glbs/000-001/{UID}.glb"}
         hub.add_file("allenai/objaverse", "object-paths.json.gz", gzip.compress(json.dumps(paths).encode()))
