@@ -46,7 +46,8 @@ def remove(path: Path) -> None:
 def atomic_target(target: Path) -> Iterator[Path]:
     """Yield a temporary path to write (a file, or a folder); on success it replaces `target`.
 
-    On an exception the temporary is removed and `target` is left as it was.
+    A folder replaces only a folder (a file never replaces a folder). On an exception the temporary is
+    removed and `target` is left as it was.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(target)
@@ -55,6 +56,8 @@ def atomic_target(target: Path) -> Iterator[Path]:
         if tmp.is_file():
             _fsync_file(tmp)
         if target.is_dir() and not target.is_symlink():
+            if not tmp.is_dir():
+                raise IsADirectoryError(f"{target} is a folder; a file does not replace it")
             shutil.rmtree(target)
         os.replace(tmp, target)
         _fsync_dir(target.parent)

@@ -9,32 +9,63 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
-from simian.errors import InvalidInputError, SimianError, invalid_input
+from simian.errors import InvalidInputError, SimianError, invalid_input, shorten
 
 if TYPE_CHECKING:
     from simian.combiner import CombinerOptions
     from simian.operations.stack import StackConfig
+    from simian.render import RenderSettings
     from simian.settings import Settings
 
 logger = logging.getLogger("simian")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors kept to one short line (no usage dump, the bad value shortened)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {shorten(message)} (see {self.prog} --help)\n")
+
+
+def _index(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{shorten(text, 40)!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; indices start at 0")
+    return value
+
+
 def _index_range(text: str) -> tuple[int, int]:
     start, sep, end = text.partition(":")
+    shown = shorten(text, 40)
     try:
         a, b = int(start), int(end)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--range {text!r}: write START:END, e.g. 0:6 (END exclusive)") from None
+        raise argparse.ArgumentTypeError(f"{shown!r}: write START:END, e.g. 0:6 (END exclusive)") from None
     if not sep or a < 0 or b <= a:
-        raise argparse.ArgumentTypeError(f"--range {text!r}: need 0 <= START < END, e.g. 0:6")
+        raise argparse.ArgumentTypeError(f"{shown!r}: need 0 <= START < END, e.g. 0:6")
     return a, b
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{shorten(text, 40)!r} is not a number of seconds above 0, e.g. 600")
+    return value
 
 
 def _add_combiner_flags(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +90,11 @@ def cmd_combine(args: argparse.Namespace) -> int:
 
     if args.count < 0:
         raise InvalidInputError("--count: must be 0 or more")
+    out = Path(args.output)
+    if args.output != "-" and out.is_dir():  # writing replaces the target: never a whole folder
+        raise InvalidInputError(
+            f"--output: {shorten(args.output)} is a folder; give the file to write, e.g. {out / 'combinations.json'}"
+        )
     data = combine(args.seed, args.count, _combiner_options(args))
     text = json.dumps(data, indent=2) + "\n"
     if args.output == "-":
@@ -66,8 +102,10 @@ def cmd_combine(args: argparse.Namespace) -> int:
     else:
         from simian import atomic
 
-        out = Path(args.output)
-        atomic.write_text(out, text)
+        try:
+            atomic.write_text(out, text)
+        except OSError as exc:
+            raise InvalidInputError(f"--output: cannot write {shorten(args.output)} ({exc.strerror or exc})") from None
         logger.info("wrote %d combinations (seed %d) to %s", args.count, args.seed, out)
     return 0
 
@@ -79,8 +117,44 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderSettings) -> None:
+    """Refuse an output folder where an index of the range is taken by something a render cannot replace:
+    a link or a file where its PNG frame folder goes, a folder where its video or sidecar goes.
+
+    One listing of the folder, whatever the length of the range."""
+    from simian.dataset import FLAT
+    from simian.dataset.layout import media_suffix
+
+    if not out_dir.is_dir():
+        return
+    suffix = media_suffix(settings)
+    for entry in os.scandir(out_dir):
+        stem = entry.name.partition(".")[0]
+        if not stem.isdigit() or len(stem) > 19 or not start <= int(stem) < end:
+            continue
+        index = int(stem)
+        if entry.name == FLAT.media(index, suffix):
+            wants_folder = settings.images
+        elif entry.name == FLAT.sidecar(index):
+            wants_folder = False
+        else:
+            continue
+        is_folder = entry.is_dir(follow_symlinks=False)
+        if wants_folder and not is_folder:
+            kind = "a symbolic link" if entry.is_symlink() else "a file"
+            raise InvalidInputError(
+                f"output: {entry.path} is {kind} where the frames of combination {index} go; "
+                "remove it or choose another folder with -o"
+            )
+        if is_folder and not wants_folder:
+            raise InvalidInputError(
+                f"output: {entry.path} is a folder where a file of combination {index} goes; "
+                "remove it or choose another folder with -o"
+            )
+
+
 def cmd_render(args: argparse.Namespace) -> int:
-    from simian.assets.resolver import AssetResolver, check_assets
+    from simian.assets.resolver import AssetResolver
     from simian.combination_source import open_source
     from simian.dataset import FLAT, FolderSink
     from simian.parameters import given_values
@@ -96,42 +170,39 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise InvalidInputError(
             f"{flag}: {source.describe()} holds {len(source)} combinations, so indices must be below {len(source)}"
         )
-    combinations = [source.get(i) for i in range(start, end)]
-    for combination in combinations:
-        check_assets(combination, f"combinations[{combination.index}]")
+    source.validate(start, end)  # a file: every entry of the range, before Blender starts
     out_dir = Path(args.output)
+    _check_output_targets(out_dir, start, end, render_settings)
     ensure_writable_dir(out_dir)
     sink = FolderSink(out_dir, FLAT)
-    timeout = args.timeout or config.simian_render_timeout_s
+    timeout = args.timeout if args.timeout is not None else config.simian_render_timeout_s
+    count = end - start
     failures = 0
     began = time.perf_counter()
-    with Renderer(timeout_s=timeout, resolve_assets=AssetResolver(config)) as renderer:
-        for n, combination in enumerate(combinations, 1):
+    renderer = Renderer(
+        timeout_s=timeout, cache_dir=config.simian_cache_dir, resolve_assets=AssetResolver(config)
+    )
+    with renderer:
+        for n, index in enumerate(range(start, end), 1):  # each combination derived when its turn comes
+            combination = source.get(index)
             try:
                 result = renderer.render(combination, render_settings, out_dir)
             except (RenderError, SimianError) as exc:
                 failures += 1
-                logger.error("[%d/%d] %s", n, len(combinations), exc)
+                logger.error("[%d/%d] %s", n, count, exc)
                 continue
             published = sink.publish(combination, render_settings, result)
             logger.info(
                 "[%d/%d] %s rendered in %.2f s (Blender %.2f s, %s)",
                 n,
-                len(combinations),
+                count,
                 out_dir / published.file_name,
                 result.facts.total_seconds,
                 result.facts.render_seconds,
                 result.facts.device,
             )
     elapsed = time.perf_counter() - began
-    done = len(combinations) - failures
-    logger.info(
-        "%d rendered, %d failed, %.2f s per video, in %s",
-        done,
-        failures,
-        elapsed / len(combinations),
-        out_dir,
-    )
+    logger.info("%d rendered, %d failed, %.2f s per video, in %s", count - failures, failures, elapsed / count, out_dir)
     return 1 if failures else 0
 
 
@@ -235,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     from simian.parameters import add_flags
     from simian.render.settings import RenderSettings
 
-    parser = argparse.ArgumentParser(prog="simian", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="simian", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -251,13 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = sub.add_parser("render", help="render combinations into videos with caption sidecars")
     which = render.add_mutually_exclusive_group(required=True)
-    which.add_argument("--index", type=int, help="render this one combination")
+    which.add_argument("--index", type=_index, help="render this one combination")
     which.add_argument("--range", type=_index_range, help="render START:END (END exclusive) in one warm process")
     source = render.add_mutually_exclusive_group(required=True)
     source.add_argument("--seed", type=int, help="draw combination i from (seed, i)")
     source.add_argument("--combinations", help="a combinations file or http(s) URL")
     add_flags(render.add_argument_group("render settings"), RenderSettings)
-    render.add_argument("--timeout", type=float, default=None, help="seconds per combination before it is killed")
+    render.add_argument("--timeout", type=_seconds, default=None, help="seconds per combination before it is killed")
     render.add_argument("-o", "--output", required=True, help="output folder")
     _add_combiner_flags(render)
     render.set_defaults(func=cmd_render)
@@ -289,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -298,24 +369,30 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    from simian.net.redact import RedactCredentials
+    from simian.net.redact import RedactCredentials, redact_credentials
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactCredentials())  # credentials inside configured URLs never reach the log
     for client in ("httpx", "httpx2", "httpcore", "httpcore2", "huggingface_hub", "filelock"):
         # HTTP clients log each request (URL included) at INFO: shown only with -v.
         logging.getLogger(client).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    if getattr(args, "index", None) is not None and args.index < 0:
-        parser.error(f"--index: {args.index} is negative; indices start at 0")
     try:
         return int(args.func(args))
     except InvalidInputError as exc:
         for line in str(exc).splitlines():
-            print(f"simian: error: {line}", file=sys.stderr)
+            print(f"simian: error: {redact_credentials(line)}", file=sys.stderr)
         return 2
     except SimianError as exc:
-        print(f"simian: error: {exc}", file=sys.stderr)
+        print(f"simian: error: {redact_credentials(str(exc))}", file=sys.stderr)
         return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:  # Ctrl-C: the render in progress is stopped and discarded (see Renderer)
+        print("simian: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

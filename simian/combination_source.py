@@ -1,22 +1,35 @@
-"""Where combinations come from: a seed (derived per index) or a combinations file/URL."""
+"""Where combinations come from: a seed (derived per index) or a combinations file/URL.
+
+Both are random access: combination i is derived when it is asked for, so a range of any length
+costs no memory up front. A file is finite and already in memory, so `validate` checks every entry
+of a range before any render starts; a seed source derives valid recipes by construction.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter, ValidationError
+
 from simian.captions import with_captions
 from simian.combination import Combination, parse_combination
 from simian.combiner import CombinerOptions, combination_for, rng_for
-from simian.errors import InvalidInputError
+from simian.errors import InvalidInputError, shorten
 from simian.reference_format import from_reference, is_reference_entry
+
+#: The largest index anything downstream stores (a signed 64-bit integer: Redis, SQLite, Arrow columns).
+MAX_INDEX = 2**63 - 2
 
 
 class CombinationSource(Protocol):
     def get(self, index: int) -> Combination: ...
+
+    def validate(self, start: int, end: int) -> None: ...
 
     def __len__(self) -> int: ...
 
@@ -35,11 +48,27 @@ class SeedSource:
             raise InvalidInputError(f"index: {index} is negative; indices start at 0")
         return combination_for(self.seed, index, self.options)
 
+    def validate(self, start: int, end: int) -> None:
+        """Nothing to check: the combiner draws valid recipes from built-in assets only."""
+
     def __len__(self) -> int:
-        return 2**63 - 1
+        return MAX_INDEX + 1
 
     def describe(self) -> str:
         return f"seed {self.seed}"
+
+
+_INDEX = TypeAdapter(int)
+
+
+def _declared_index(entry: Any, position: int) -> int | None:
+    """The index an entry will be rendered under (its own "index", else its position); None if not an int."""
+    if not isinstance(entry, dict) or "index" not in entry:
+        return position
+    try:
+        return _INDEX.validate_python(entry["index"])
+    except ValidationError:
+        return None  # reported by the entry's own validation
 
 
 @dataclass
@@ -51,30 +80,68 @@ class FileSource:
     seed: int | None = None
     digest: str = ""  # sha256 of the file's bytes: part of a dataset's identity
 
+    def __post_init__(self) -> None:
+        self._refuse_duplicate_indices()
+
+    def _refuse_duplicate_indices(self) -> None:
+        """Outputs are named by index: two entries with one index would overwrite each other's video."""
+        seen: dict[int, int] = {}
+        for position, entry in enumerate(self.entries):
+            index = _declared_index(entry, position)
+            if index is None:
+                continue
+            first = seen.setdefault(index, position)
+            if first != position:
+                raise InvalidInputError(
+                    f"{self.describe()}: combinations[{position}]: field 'index': {shorten(str(index))} is also the "
+                    f"index of combinations[{first}]; each entry needs its own index (outputs are named by it)"
+                )
+
     def get(self, index: int) -> Combination:
         if not 0 <= index < len(self.entries):
             raise InvalidInputError(
-                f"index: {index} is out of range for {self.location}, which holds {len(self.entries)} "
+                f"index: {index} is out of range for {self.describe()}, which holds {len(self.entries)} "
                 f"combinations (valid indices 0..{len(self.entries) - 1})"
             )
         entry = self.entries[index]
-        where = f"{self.location}: combinations[{index}]"
+        where = f"{self.describe()}: combinations[{index}]"
         if is_reference_entry(entry):
-            combination = parse_combination(from_reference(entry, index), where)
-        else:
-            if isinstance(entry, dict) and "index" not in entry:
-                entry = {**entry, "index": index}
-            combination = parse_combination(entry, where)
+            entry = from_reference(entry, index, where)
+        elif isinstance(entry, dict) and "index" not in entry:
+            entry = {**entry, "index": index}
+        combination = parse_combination(entry, where)
+        if combination.index > MAX_INDEX:
+            raise InvalidInputError(
+                f"{where}: field 'index': {shorten(str(combination.index))} is above the largest index, {MAX_INDEX}"
+            )
         if combination.caption is None or combination.captions is None:
             seed = combination.seed if combination.seed is not None else (self.seed or 0)
             combination = with_captions(combination, rng_for(seed, index))
         return combination
 
+    def validate(self, start: int, end: int) -> None:
+        """Every entry of [start, end) parses and its assets pass the offline checks (files exist, ids exist)."""
+        from simian.assets.resolver import check_assets
+
+        for index in range(start, end):
+            check_assets(self.get(index), f"{self.describe()}: combinations[{index}]")
+
     def __len__(self) -> int:
         return len(self.entries)
 
     def describe(self) -> str:
-        return self.location
+        return shorten(self.location)
+
+
+def _decode(data: bytes, shown: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        hint = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise InvalidInputError(
+            f"combinations: {shown} is not UTF-8 text{hint}: invalid byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}; save it as UTF-8 JSON"
+        ) from None
 
 
 def _read_text(location: str) -> str:
@@ -85,42 +152,58 @@ def _read_text(location: str) -> str:
         from simian.net import fetch_document, redact_url
         from simian.settings import load_settings
 
-        shown = redact_url(location)
+        shown = shorten(redact_url(location))
         try:
             data = fetch_document(location, load_settings(), source="combinations URL", setting="--combinations")
         except SimianError as exc:
             raise InvalidInputError(f"combinations: could not fetch {shown}: {exc}") from None
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidInputError(f"combinations: {shown} is not UTF-8 text (invalid byte at {exc.start})") from None
+        return _decode(data, shown)
     path = Path(location)
-    if not path.is_file():
+    shown = shorten(location)
+    try:
+        if path.is_dir():
+            raise InvalidInputError(f"combinations: {shown} is a directory; give a combinations file (JSON)")
+        if not path.exists():
+            raise InvalidInputError(
+                f"combinations: file {shown} does not exist; create it with `simian combine -o {shown}`"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"combinations: cannot read {shown} ({exc.strerror or exc})") from None
+    return _decode(data, shown)
+
+
+def _parse_json(text: str, location: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InvalidInputError(
-            f"combinations: file {location} does not exist; create it with `simian combine -o {location}`"
-        )
-    return path.read_text(encoding="utf-8")
+            f"combinations: {location} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except RecursionError:
+        raise InvalidInputError(
+            f"combinations: {location} nests brackets too deeply to be a combinations file"
+        ) from None
+    except ValueError:  # json turns digits into int: more than sys.get_int_max_str_digits() of them are refused
+        raise InvalidInputError(
+            f"combinations: {location} holds an integer of more than {sys.get_int_max_str_digits()} digits"
+        ) from None
 
 
 def load_file_source(location: str) -> FileSource:
     """Parse a combinations file; malformed JSON or shape is an error naming the file and position."""
     text = _read_text(location)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            f"combinations: {location} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+    data = _parse_json(text, shorten(location))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if isinstance(data, list):
         return FileSource(location, data, digest=digest)
     if not isinstance(data, dict) or not isinstance(data.get("combinations"), list):
         raise InvalidInputError(
-            f"combinations: {location} must be a JSON object with a 'combinations' list "
+            f"combinations: {shorten(location)} must be a JSON object with a 'combinations' list "
             '(as written by `simian combine`: {"seed": S, "count": N, "combinations": [...]}) or a list'
         )
-    seed = data.get("seed") if isinstance(data.get("seed"), int) else None
-    return FileSource(location, data["combinations"], seed, digest)
+    seed = data.get("seed")
+    return FileSource(location, data["combinations"], seed if type(seed) is int else None, digest)
 
 
 def open_source(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from simian.errors import AssetNotFoundError, InvalidInputError
+from simian.errors import AssetNotFoundError, InvalidInputError, shorten
 
 if TYPE_CHECKING:
     from simian.settings import Settings
@@ -95,22 +95,43 @@ register(
 # -- local files ---------------------------------------------------------------------------------
 
 
+#: Longest path the kernel takes (PATH_MAX on Linux).
+MAX_PATH_BYTES = 4096
+
+
 def _file_id(ident: str) -> None:
     if "\x00" in ident:
         raise InvalidInputError("a file: path cannot contain NUL characters")
+    if len(ident.encode("utf-8", "surrogatepass")) >= MAX_PATH_BYTES:
+        raise InvalidInputError(f"'file:{shorten(ident, 80)}' is longer than a path can be ({MAX_PATH_BYTES} bytes)")
+
+
+def _texture_set_check(folder: Path, label: str) -> None:
+    """A floor folder is a texture set: Blender needs at least its Diffuse map."""
+    if not any(p.stem == "Diffuse" and p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() for p in folder.iterdir()):
+        raise InvalidInputError(
+            f"{label}: folder {shorten(str(folder))} holds no Diffuse map (Diffuse.png, Diffuse.jpg, ...); "
+            "a floor folder is a texture set ({Diffuse,Rough,nor_gl,AO,arm}.<image type>)"
+        )
 
 
 def _file_check(ident: str, kind: AssetKind, label: str) -> None:
     path = Path(ident)
-    if kind == "floor" and path.is_dir():
-        return
-    allowed = MODEL_SUFFIXES if kind == "object" else IMAGE_SUFFIXES
-    if path.suffix.lower() not in allowed:
-        raise InvalidInputError(
-            f"{label}: {path.name} has an unsupported type; use one of {', '.join(sorted(allowed))}"
-        )
-    if not path.exists():
-        raise AssetNotFoundError(f"{label}: file {path} does not exist")
+    try:
+        if kind == "floor" and path.is_dir():
+            _texture_set_check(path, label)
+            return
+        allowed = MODEL_SUFFIXES if kind == "object" else IMAGE_SUFFIXES
+        if path.suffix.lower() not in allowed:
+            raise InvalidInputError(
+                f"{label}: {shorten(path.name, 80)} has an unsupported type; use one of {', '.join(sorted(allowed))}"
+            )
+        if not path.exists():
+            raise AssetNotFoundError(f"{label}: file {shorten(str(path))} does not exist")
+        if path.is_dir():
+            raise InvalidInputError(f"{label}: {shorten(str(path))} is a folder, not a file")
+    except OSError as exc:  # a name too long, a folder we may not read
+        raise InvalidInputError(f"{label}: cannot read {shorten(str(path))} ({exc.strerror or exc})") from None
 
 
 register(

@@ -1,12 +1,14 @@
 """The render child: one long-lived process that imports bpy once and renders job after job.
 
 Runs in its own process so a Blender crash or hang costs one combination, never the caller.
-Its stdout/stderr (Blender's own messages) go to a log file the parent reads on failure.
+Its stdout/stderr (Blender's own messages) go to the log file of the job in hand, which the parent
+reads on failure. Ctrl-C is the parent's to handle: it stops (kills) this process itself.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -55,8 +57,12 @@ def _render_job(job: dict[str, Any], backends: list[str] | None) -> tuple[dict[s
     )
 
 
-def child_main(conn: Connection, log_path: str) -> None:
+def child_main(conn: Connection, log_path: str, blender_dir: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _redirect_output(log_path)
+    # Blender's user folder (config, extension cache) and its thumbnail cache, kept out of $HOME; read at import.
+    os.environ["BLENDER_USER_RESOURCES"] = blender_dir
+    os.environ["XDG_CACHE_HOME"] = os.path.join(blender_dir, "cache")
     import bpy  # noqa: F401  (imported once: the point of a warm process)
 
     backends: list[str] | None = None
@@ -67,6 +73,7 @@ def child_main(conn: Connection, log_path: str) -> None:
             return
         if job is None:
             return
+        _redirect_output(job["log"])
         try:
             reply, backends = _render_job(job, backends)
         except Exception as exc:  # report, stay warm for the next combination

@@ -12,8 +12,8 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,11 +40,13 @@ class RenderError(SimianError):
 
     transient = False
 
-    def __init__(self, index: int, message: str, log_tail: str = "") -> None:
+    def __init__(self, index: int, message: str, log_tail: str = "", log_path: Path | None = None) -> None:
+        where = f" (Blender log: {log_path})" if log_path is not None else ""
         detail = f"\n--- Blender log (last lines) ---\n{log_tail}" if log_tail.strip() else ""
-        super().__init__(f"combination {index}: {message}{detail}")
+        super().__init__(f"combination {index}: {message}{where}{detail}")
         self.index = index
         self.log_tail = log_tail
+        self.log_path = log_path
 
 
 class RenderFailedError(RenderError):
@@ -104,23 +106,35 @@ def _no_external_assets(combination: Combination) -> dict[str, str]:
     return {}
 
 
+def _default_cache_dir() -> Path:
+    from simian.settings import load_settings
+
+    return load_settings().simian_cache_dir
+
+
 class Renderer:
-    """Renders combinations one after another in one warm Blender child process."""
+    """Renders combinations one after another in one warm Blender child process.
+
+    Everything Blender writes besides the render stays in `cache_dir` (by default SIMIAN_CACHE_DIR): each
+    render's log in `logs/` (removed when the render succeeds, kept and named in the error when it fails),
+    and Blender's own user folder (configuration, extension and thumbnail caches) in `blender/`.
+    """
 
     def __init__(
         self,
         *,
         timeout_s: float = 900.0,
-        log_dir: Path | None = None,
+        cache_dir: Path | None = None,
         resolve_assets: AssetResolver | None = None,
     ) -> None:
         self.timeout_s = timeout_s
-        self.log_dir = Path(log_dir or tempfile.gettempdir())
+        cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+        self.log_dir = cache / "logs"
+        self.blender_dir = cache / "blender"
         self.resolve_assets = resolve_assets or _no_external_assets
         self._ctx = multiprocessing.get_context("spawn")
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
-        self.log_path = self.log_dir / f"simian-render-{os.getpid()}-{id(self):x}.log"
         self.children_started = 0
 
     @property
@@ -131,21 +145,28 @@ class Renderer:
     def __enter__(self) -> Renderer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        # Leaving on an exception (Ctrl-C included) must not wait for the render in progress.
+        self._stop_child(kill=exc_type is not None)
 
-    def _ensure_child(self) -> Connection:
+    def _job_log(self, index: int) -> Path:
+        """A log of this render's own (the log folder appears when the first render starts)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return self.log_dir / f"render-{index:08d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
+
+    def _ensure_child(self, log_path: Path) -> Connection:
         if self._process is not None and self._process.is_alive() and self._conn is not None:
             return self._conn
         self._stop_child()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=child_main, args=(child, str(self.log_path)), daemon=True)
+        process = self._ctx.Process(
+            target=child_main, args=(child, str(log_path), str(self.blender_dir)), daemon=True
+        )
         process.start()
         child.close()
         self._process, self._conn = process, parent
         self.children_started += 1
-        logger.debug("started render child pid %s (log %s)", process.pid, self.log_path)
+        logger.debug("started render child pid %s (log %s)", process.pid, log_path)
         return parent
 
     def _stop_child(self, kill: bool = False) -> None:
@@ -167,32 +188,27 @@ class Renderer:
     def close(self) -> None:
         self._stop_child()
 
-    def _log_since(self, offset: int) -> str:
+    @staticmethod
+    def _log_tail(log_path: Path) -> str:
         try:
-            with self.log_path.open("rb") as handle:
-                handle.seek(offset)
+            with log_path.open("rb") as handle:
+                handle.seek(max(0, log_path.stat().st_size - 16 * LOG_TAIL_CHARS))
                 text = handle.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
         lines = [ln for ln in text.splitlines() if not ln.startswith(("Fra:", "Video append"))]
         return "\n".join(lines)[-LOG_TAIL_CHARS:]
 
-    def _log_offset(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except OSError:
-            return 0
-
-    def _run_in_child(self, job: dict[str, Any], index: int) -> dict[str, Any]:
-        conn = self._ensure_child()
-        offset = self._log_offset()
+    def _run_in_child(self, job: dict[str, Any], index: int, log_path: Path) -> dict[str, Any]:
+        conn = self._ensure_child(log_path)
         conn.send(job)
         if not conn.poll(self.timeout_s):
             self._stop_child(kill=True)
             raise RenderTimeoutError(
                 index,
                 f"no result after {self.timeout_s:g} s; the Blender process was killed",
-                self._log_since(offset),
+                self._log_tail(log_path),
+                log_path,
             )
         try:
             reply: dict[str, Any] = conn.recv()
@@ -200,10 +216,10 @@ class Renderer:
             exitcode = self._process.exitcode if self._process else None
             self._stop_child(kill=True)
             raise RenderCrashError(
-                index, f"the Blender process died (exit code {exitcode})", self._log_since(offset)
+                index, f"the Blender process died (exit code {exitcode})", self._log_tail(log_path), log_path
             ) from None
         if not reply["ok"]:
-            raise RenderFailedError(index, reply["error"], self._log_since(offset))
+            raise RenderFailedError(index, reply["error"], self._log_tail(log_path), log_path)
         return reply
 
     def render(self, combination: Combination, settings: RenderSettings, scratch: Path) -> RenderResult:
@@ -220,16 +236,24 @@ class Renderer:
             "asset_paths": self.resolve_assets(combination),
             "target": str(target),
         }
+        log_path = self._job_log(combination.index)
+        job["log"] = str(log_path)
         try:
-            reply = self._run_in_child(job, combination.index)
+            reply = self._run_in_child(job, combination.index, log_path)
             try:
                 verify_media(target, settings)
             except OutputVerificationError as exc:
-                raise RenderFailedError(combination.index, str(exc)) from None
+                raise RenderFailedError(combination.index, str(exc), log_path=log_path) from None
             digest = sha256_of(target)
-        except BaseException:
+        except RenderError:
             atomic.remove(target)
+            raise  # the log stays for the user to read; the error names it
+        except BaseException:  # interrupted (Ctrl-C): stop Blender before removing what it is writing
+            self._stop_child(kill=True)
+            atomic.remove(target)
+            log_path.unlink(missing_ok=True)
             raise
+        log_path.unlink(missing_ok=True)
         facts = RenderFacts(
             device=reply["device"],
             blender_version=reply["blender_version"],

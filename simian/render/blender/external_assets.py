@@ -41,6 +41,19 @@ def import_model(path: Path) -> list[bpy.types.Object]:
     return [o for o in new if o.parent is None or o.parent not in new]
 
 
+def load_image(path: Path) -> bpy.types.Image:
+    """Load an image and make sure Blender could read its pixels (`images.load` succeeds on any file)."""
+    try:
+        image = bpy.data.images.load(str(path), check_existing=True)
+    except RuntimeError as exc:
+        reason = str(exc).removeprefix("Error: ").strip()
+        raise RuntimeError(f"Blender could not load the image {path}: {reason}") from None
+    width, height = image.size  # reading the size decodes the file
+    if width == 0 or height == 0:
+        raise RuntimeError(f"Blender could not load the image {path}: not a readable image file")
+    return image
+
+
 def apply_hdri(scene: bpy.types.Scene, path: Path, strength: float = 1.0) -> None:
     world = bpy.data.worlds.new("world")
     scene.world = world
@@ -48,7 +61,7 @@ def apply_hdri(scene: bpy.types.Scene, path: Path, strength: float = 1.0) -> Non
     nodes, links = world.node_tree.nodes, world.node_tree.links
     nodes.clear()
     env = nodes.new("ShaderNodeTexEnvironment")
-    env.image = bpy.data.images.load(str(path), check_existing=True)
+    env.image = load_image(path)
     background = nodes.new("ShaderNodeBackground")
     background.inputs["Strength"].default_value = strength
     output = nodes.new("ShaderNodeOutputWorld")
@@ -73,7 +86,7 @@ def texture_material(location: Path, uv_scale: tuple[float, float], uv_rotation_
 
     def image(name: str, color: bool) -> bpy.types.ShaderNode:
         node = nodes.new("ShaderNodeTexImage")
-        node.image = bpy.data.images.load(str(maps[name]), check_existing=True)
+        node.image = load_image(maps[name])
         if not color:
             node.image.colorspace_settings.name = "Non-Color"
         links.new(mapping.outputs["Vector"], node.inputs["Vector"])

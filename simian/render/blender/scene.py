@@ -154,7 +154,7 @@ def _configure_engine(
     if settings.engine == "cycles":
         device = configure_cycles_device(scene, settings.device, gpu_backends)
         scene.cycles.samples = settings.samples
-        scene.cycles.seed = combination.index
+        scene.cycles.seed = combination.index % 2**31  # Cycles takes 0..2**31-1; any index renders
         scene.cycles.use_animated_seed = True
         scene.cycles.use_denoising = settings.samples >= 8
         scene.cycles.max_bounces = 4
