@@ -10,7 +10,7 @@ from simian.orchestration.chunk import counts, plan_chunk, render_chunk_indices
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import FLOW_CHUNK
 from simian.orchestration.publish import publish_chunk_to_hub
-from simian.orchestration.redis_store import RunLedger, check_redis
+from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.tasks import configured_render_task
 from simian.settings import load_settings
 
@@ -18,7 +18,7 @@ from simian.settings import load_settings
 @flow(name=FLOW_CHUNK, persist_result=False)  # run names (chunk-A-B[-retryN]) come from render-range
 def render_chunk(start: int, end: int, job: dict[str, Any], range_run_id: str) -> dict[str, int]:
     settings = load_settings()
-    ledger = RunLedger(check_redis(settings), range_run_id)
+    ledger = RunLedger.open(settings, range_run_id)
     parsed = RangeJob(**job)
     if parsed.dry_run:
         return counts(plan_chunk(parsed, start, end, ledger))

@@ -17,7 +17,7 @@ from simian.orchestration.fanout import fan_out, summarise
 from simian.orchestration.job import parse_job
 from simian.orchestration.names import FLOW_RANGE
 from simian.orchestration.publish import finalise_dataset, open_hub
-from simian.orchestration.redis_store import RunLedger, check_redis
+from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.report import write_summary_artifact
 from simian.settings import load_settings
 
@@ -55,10 +55,10 @@ def render_range(
     job = parse_job(dict(locals()))
     began = time.perf_counter()
     settings = load_settings()
-    ledger = RunLedger(check_redis(settings), str(flow_run.get_id()))
+    ledger = RunLedger.open(settings, str(flow_run.get_id()))
     if not job.dry_run:
         open_hub(job, settings)
-    fan_out(job, str(flow_run.get_id()), ledger)
+    fan_out(job, str(flow_run.get_id()), ledger, settings.simian_redis_outage_s)
     outcomes = ledger.outcomes()
     if not job.dry_run:
         finalise_dataset(job, outcomes)

@@ -11,3 +11,5 @@ COMMIT_LIMIT = "simian-hf-commit"  # global concurrency limit: Hugging Face comm
 RESULT_BLOCK_TYPE = "redis-database"
 RESULT_BLOCK = "simian-results"
 ZOMBIE_AUTOMATION = "simian: crash zombie flow runs"
+FARM_VARIABLE = "simian-farm"  # Prefect variable: the farm id and the Redis `simian init` set it up with
+FARM_ID_KEY = "simian:farm-id"  # the same id in the farm's Redis

@@ -1,7 +1,8 @@
 """`simian init`: everything the server needs before the first run, idempotent.
 
-Creates the work pools, the global concurrency limits, the Redis result-storage block and
-the automation that marks silent (zombie) flow runs as Crashed so their chunks are re-run.
+Creates the work pools, the global concurrency limits, the Redis result-storage block, the
+farm id (in Redis and in Prefect, so machines reaching another Redis are refused) and the
+automation that marks silent (zombie) flow runs as Crashed so their chunks are re-run.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from simian.orchestration.names import (
     RESULT_BLOCK,
     ZOMBIE_AUTOMATION,
 )
-from simian.orchestration.redis_store import check_redis, redis_connection_params
+from simian.orchestration.redis_store import check_redis, redis_connection_params, register_farm
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -112,3 +113,5 @@ def init_prefect(
         logger.info("rate limit %s: %d Hub commits per hour (decay %.4f/s)", COMMIT_LIMIT, commits_per_hour, decay)
         _ensure_zombie_automation(client, zombie_after_s)
     save_result_block(settings)
+    farm_id = register_farm(settings)
+    logger.info("farm id %s recorded in Redis at %s and in Prefect", farm_id, settings.redis_display())

@@ -165,10 +165,13 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
             str(settings.redis_port),
             "--bind",
             "127.0.0.1",
+            # Persist: a restart keeps the result cache, the locks and the farm id (at most 1 s of writes lost).
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes",
+            "--appendfsync",
+            "everysec",
             "--dir",
             str(config.state_dir.resolve()),
         ]

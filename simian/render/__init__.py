@@ -2,6 +2,7 @@
 
 from simian.render.outputs import OutputPaths, ensure_writable_dir
 from simian.render.renderer import (
+    RenderAbortedError,
     RenderCrashError,
     Renderer,
     RenderError,
@@ -14,6 +15,7 @@ from simian.render.settings import RENDERER_VERSION, RenderSettings, parse_rende
 __all__ = [
     "RENDERER_VERSION",
     "OutputPaths",
+    "RenderAbortedError",
     "RenderCrashError",
     "RenderError",
     "RenderFailedError",

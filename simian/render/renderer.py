@@ -10,7 +10,9 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +70,12 @@ class RenderTimeoutError(RenderError):
     transient = True
 
 
+class RenderAbortedError(RenderError):
+    """The render was stopped from outside (its render lock was lost); a retry may succeed."""
+
+    transient = True
+
+
 @dataclass(frozen=True)
 class RenderResult:
     index: int
@@ -79,6 +87,19 @@ class RenderResult:
     build_seconds: float
     render_seconds: float
     total_seconds: float
+
+
+_PARTIAL_PID = re.compile(r"\.partial-(\d+)(?:\.mp4)?$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _no_external_assets(combination: Combination) -> dict[str, str]:
@@ -94,15 +115,21 @@ class Renderer:
         timeout_s: float = 900.0,
         log_dir: Path | None = None,
         resolve_assets: AssetResolver | None = None,
+        events_path: Path | None = None,
     ) -> None:
         self.timeout_s = timeout_s
         self.log_dir = Path(log_dir or tempfile.gettempdir())
         self.resolve_assets = resolve_assets or _no_external_assets
+        self.events_path = events_path
         self._ctx = multiprocessing.get_context("spawn")
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self.log_path = self.log_dir / f"simian-render-{os.getpid()}-{id(self):x}.log"
         self.children_started = 0
+        self._abort_lock = threading.Lock()
+        self._busy = False
+        self._abort_reason: str | None = None
+        self._swept: set[Path] = set()
 
     @property
     def child_pid(self) -> int | None:
@@ -121,7 +148,10 @@ class Renderer:
         self._stop_child()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=child_main, args=(child, str(self.log_path)), daemon=True)
+        events = str(self.events_path) if self.events_path is not None else None
+        process = self._ctx.Process(
+            target=child_main, args=(child, str(self.log_path), os.getpid(), events), daemon=True
+        )
         process.start()
         child.close()
         self._process, self._conn = process, parent
@@ -148,6 +178,21 @@ class Renderer:
     def close(self) -> None:
         self._stop_child()
 
+    def abort(self, reason: str) -> None:
+        """Stop the render in progress (from any thread): its Blender child is killed and `render` raises
+        RenderAbortedError. Called before a render starts, the next render is refused the same way."""
+        with self._abort_lock:
+            self._abort_reason = reason
+            process = self._process if self._busy else None
+        if process is not None:
+            logger.warning("aborting the render in progress (Blender pid %s): %s", process.pid, reason)
+            process.kill()
+
+    def _take_abort(self) -> str | None:
+        with self._abort_lock:
+            reason, self._abort_reason = self._abort_reason, None
+            return reason
+
     def _log_since(self, offset: int) -> str:
         try:
             with self.log_path.open("rb") as handle:
@@ -167,6 +212,18 @@ class Renderer:
     def _run_in_child(self, job: dict[str, Any], index: int) -> dict[str, Any]:
         conn = self._ensure_child()
         offset = self._log_offset()
+        with self._abort_lock:
+            refused, self._abort_reason = self._abort_reason, None
+            self._busy = refused is None
+        if refused is not None:
+            raise RenderAbortedError(index, f"not started: {refused}")
+        try:
+            return self._exchange(conn, job, index, offset)
+        finally:
+            with self._abort_lock:
+                self._busy = False
+
+    def _exchange(self, conn: Connection, job: dict[str, Any], index: int, offset: int) -> dict[str, Any]:
         conn.send(job)
         if not conn.poll(self.timeout_s):
             self._stop_child(kill=True)
@@ -180,6 +237,9 @@ class Renderer:
         except (EOFError, OSError):
             exitcode = self._process.exitcode if self._process else None
             self._stop_child(kill=True)
+            aborted = self._take_abort()
+            if aborted is not None:
+                raise RenderAbortedError(index, f"the Blender process was killed: {aborted}") from None
             raise RenderCrashError(
                 index, f"the Blender process died (exit code {exitcode})", self._log_since(offset)
             ) from None
@@ -187,9 +247,21 @@ class Renderer:
             raise RenderFailedError(index, reply["error"], self._log_since(offset))
         return reply
 
+    def _sweep_partials(self, out_dir: Path) -> None:
+        """Once per folder: remove partial renders whose writing process is gone (killed with its parent)."""
+        if out_dir in self._swept:
+            return
+        self._swept.add(out_dir)
+        for path in out_dir.glob(".*.partial-*"):
+            match = _PARTIAL_PID.search(path.name)
+            if match and not _alive(int(match.group(1))):
+                logger.info("removing %s, left by a killed render", path)
+                remove_path(path)
+
     def render(self, combination: Combination, settings: RenderSettings, out_dir: Path) -> RenderResult:
         """Render, verify and publish one combination into `out_dir`."""
         started = time.perf_counter()
+        self._sweep_partials(out_dir)
         paths = OutputPaths.for_index(out_dir, combination.index, settings.images)
         temporary = paths.temporary_media()
         asset_paths = self.resolve_assets(combination)
@@ -197,7 +269,8 @@ class Renderer:
             "combination": combination.model_dump(mode="json"),
             "settings": settings.model_dump(mode="json"),
             "asset_paths": asset_paths,
-            "target": str(temporary) + ("" if settings.images else ".mp4"),
+            # The writer's pid in the name tells a partial of a live render from one left by a killed process.
+            "target": f"{temporary}-{os.getpid()}" + ("" if settings.images else ".mp4"),
         }
         target = Path(job["target"])
         try:
