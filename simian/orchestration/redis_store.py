@@ -16,10 +16,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
+import redis.asyncio
 from prefect.variables import Variable
 from prefect_redis.blocks import RedisDatabase
-from pydantic import SecretStr
-from redis.backoff import NoBackoff
+from prefect_redis.connection import redis_from_url
+from pydantic import PrivateAttr, SecretStr
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from simian.errors import SimianError
@@ -89,13 +92,110 @@ def redis_connection_params(settings: Settings) -> dict[str, Any]:
     }
 
 
-def result_storage_block(settings: Settings) -> RedisDatabase:
+class UntrustedResultError(SimianError):
+    """A cached result record that is not plain JSON: loading it could run code, so it is never loaded."""
+
+
+# What the render task's results are written with (`result_serializer="json"`), field by field.
+PLAIN_JSON = {
+    "type": "json",
+    "jsonlib": "json",
+    "object_encoder": "prefect.serializers.prefect_json_object_encoder",
+    "object_decoder": "prefect.serializers.prefect_json_object_decoder",
+    "dumps_kwargs": {},
+    "loads_kwargs": {},
+}
+
+
+def _has_class_marker(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "__class__" in value or any(_has_class_marker(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_class_marker(v) for v in value)
+    return False
+
+
+def plain_json_record(key: str, content: bytes | None) -> bytes | None:
+    """Pass a result record through only if Prefect will decode it as plain JSON.
+
+    Prefect decodes a record with the serializer named *inside* the record (pickle, or "json" with any
+    decoder module), so whoever can write Redis could otherwise run code on every machine that reads it.
+    """
+    if content is None:
+        return None
+    try:
+        record = json.loads(content)
+        serializer = record["metadata"]["serializer"]
+        result = json.loads(record["result"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        logger.warning("cached result %s is not a JSON result record; ignoring it", key[:60])
+        raise UntrustedResultError(f"cached result {key[:60]} is not a JSON result record; ignoring it") from None
+    if serializer != PLAIN_JSON or _has_class_marker(result):
+        kind = serializer.get("type") if isinstance(serializer, dict) else serializer
+        message = f"cached result {key[:60]} is not plain JSON (serializer {kind!r}); ignoring it"
+        logger.warning(message)
+        raise UntrustedResultError(message)
+    return content
+
+
+class FarmResultStorage(RedisDatabase):
+    """The result-storage block `redis-database/simian-results` as the render task uses it.
+
+    Same block type and document as prefect-redis's RedisDatabase; its clients time out instead of hanging
+    and retry through a Redis outage (a failed write would leave a finished render uncached, a failed read
+    would look like a cache miss and render again), and it only hands Prefect plain-JSON records.
+    """
+
+    _block_type_slug = "redis-database"
+    _patience_s: float = PrivateAttr(300.0)
+
+    def _client_options(self, asynchronous: bool = False) -> dict[str, Any]:
+        retry_class = AsyncRetry if asynchronous else Retry
+        return {
+            "socket_connect_timeout": CONNECT_TIMEOUT_S,
+            "socket_timeout": SOCKET_TIMEOUT_S,
+            "retry": retry_class(ExponentialBackoff(cap=8.0, base=0.5), retries=int(self._patience_s / 8) + 4),
+            "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
+        }
+
+    def _connection(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "db": self.db,
+            "username": self.username.get_secret_value() if self.username else None,
+            "password": self.password.get_secret_value() if self.password else None,
+            "ssl": self.ssl,
+        }
+
+    def get_client(self) -> redis.Redis:
+        if self.connection_url is not None:
+            return redis_from_url(self.connection_url.get_secret_value(), **self._client_options())
+        return redis.Redis(**self._connection(), **self._client_options())
+
+    def get_async_client(self) -> redis.asyncio.Redis:
+        if self.connection_url is not None:
+            return redis_from_url(
+                self.connection_url.get_secret_value(), asynchronous=True, **self._client_options(asynchronous=True)
+            )
+        return redis.asyncio.Redis(**self._connection(), **self._client_options(asynchronous=True))
+
+    def read_path(self, path: str, _sync: bool | None = None) -> bytes | None:  # type: ignore[override]
+        return plain_json_record(path, super().read_path(path, _sync=True))
+
+    async def aread_path(self, path: str) -> bytes | None:  # type: ignore[override]
+        return plain_json_record(path, await super().aread_path(path))
+
+
+def result_storage_block(settings: Settings) -> FarmResultStorage:
     """The farm's result-storage block (its identity is what Prefect records with each result), reaching Redis
     through this machine's settings, like its locks and its ledger: one Redis configuration per machine."""
     params = redis_connection_params(settings)
     secret = {k: SecretStr(v) for k, v in params.items() if k in ("username", "password", "connection_url") and v}
     cleared = {"username": None, "password": None, "connection_url": None}
-    return RedisDatabase.load(RESULT_BLOCK).model_copy(update={**cleared, **params, **secret})
+    block = FarmResultStorage.load(RESULT_BLOCK).model_copy(update={**cleared, **params, **secret})
+    block._patience_s = settings.simian_redis_outage_s
+    return block
 
 
 # ---------------------------------------------------------------------------------------------- farm identity
