@@ -26,7 +26,7 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from simian.errors import SimianError
-from simian.orchestration.names import FARM_ID_KEY, FARM_VARIABLE, RESULT_BLOCK
+from simian.orchestration.names import FARM_ID_KEY, FARM_VARIABLE, RESULT_BLOCK, RESULT_BLOCK_TYPE
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -139,14 +139,15 @@ def plain_json_record(key: str, content: bytes | None) -> bytes | None:
 
 
 class FarmResultStorage(RedisDatabase):
-    """The result-storage block `redis-database/simian-results` as the render task uses it.
+    """The result-storage block type of the farm (`simian-redis-results/simian-results`).
 
-    Same block type and document as prefect-redis's RedisDatabase; its clients time out instead of hanging
+    prefect-redis's RedisDatabase (same fields, same keys) with clients that time out instead of hanging
     and retry through a Redis outage (a failed write would leave a finished render uncached, a failed read
-    would look like a cache miss and render again), and it only hands Prefect plain-JSON records.
+    looks like a cache miss to Prefect and renders again), and that hand Prefect plain-JSON records only.
     """
 
-    _block_type_slug = "redis-database"
+    _block_type_name = "Simian Redis Results"
+    _block_type_slug = RESULT_BLOCK_TYPE
     _patience_s: float = PrivateAttr(300.0)
 
     def _client_options(self, asynchronous: bool = False) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from prefect.events.schemas.automations import AutomationCore, EventTrigger, Pos
 from prefect.events.schemas.events import ResourceSpecification
 from prefect.exceptions import ObjectNotFound
 from prefect.workers.process import ProcessWorker
-from prefect_redis.blocks import RedisDatabase
 
 from simian.orchestration.names import (
     COMMIT_LIMIT,
@@ -26,9 +25,15 @@ from simian.orchestration.names import (
     RENDER_LIMIT,
     RENDER_POOL,
     RESULT_BLOCK,
+    RESULT_BLOCK_TYPE,
     ZOMBIE_AUTOMATION,
 )
-from simian.orchestration.redis_store import check_redis, redis_connection_params, register_farm
+from simian.orchestration.redis_store import (
+    FarmResultStorage,
+    check_redis,
+    redis_connection_params,
+    register_farm,
+)
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -89,9 +94,9 @@ def _ensure_zombie_automation(client, after_s: int) -> None:  # type: ignore[no-
 
 
 def save_result_block(settings: Settings) -> None:
-    RedisDatabase.register_type_and_schema()
-    RedisDatabase(**redis_connection_params(settings)).save(RESULT_BLOCK, overwrite=True)
-    logger.info("saved result storage block redis-database/%s -> %s", RESULT_BLOCK, settings.redis_display())
+    FarmResultStorage.register_type_and_schema()
+    FarmResultStorage(**redis_connection_params(settings)).save(RESULT_BLOCK, overwrite=True)
+    logger.info("saved result storage block %s/%s -> %s", RESULT_BLOCK_TYPE, RESULT_BLOCK, settings.redis_display())
 
 
 def init_prefect(
