@@ -99,6 +99,17 @@ def save_result_block(settings: Settings) -> None:
     logger.info("saved result storage block %s/%s -> %s", RESULT_BLOCK_TYPE, RESULT_BLOCK, settings.redis_display())
 
 
+def commit_rate_limit(commits_per_hour: int) -> tuple[int, float]:
+    """Slots and decay of the farm's Hub commit limit: a token bucket allowing at most `commits_per_hour`
+    commits in any hour (a burst of a tenth, then the rest spread over the hour).
+
+    A denied client waits a whole slot period (or more) before asking again, so a one-slot limit lets
+    through only about two thirds of its decay rate; the burst keeps freed slots for the next asker.
+    """
+    burst = max(1, commits_per_hour // 10)
+    return burst, max(commits_per_hour - burst, 1) / 3600
+
+
 def init_prefect(
     settings: Settings,
     render_slots: int = 1,
@@ -112,10 +123,10 @@ def init_prefect(
         _ensure_pool(client, CONTROL_POOL, "Range runs: fan out and wait, never hold a render slot")
         client.upsert_global_concurrency_limit_by_name(RENDER_LIMIT, render_slots)
         logger.info("concurrency limit %s: %d render slots", RENDER_LIMIT, render_slots)
-        # A rate limit: one slot that decays at the allowed commit rate, shared by every machine of the farm.
-        decay = commits_per_hour / 3600
-        client.upsert_global_concurrency_limit_by_name(COMMIT_LIMIT, 1, slot_decay_per_second=decay)
-        logger.info("rate limit %s: %d Hub commits per hour (decay %.4f/s)", COMMIT_LIMIT, commits_per_hour, decay)
+        burst, decay = commit_rate_limit(commits_per_hour)
+        client.upsert_global_concurrency_limit_by_name(COMMIT_LIMIT, burst, slot_decay_per_second=decay)
+        logger.info("rate limit %s: at most %d Hub commits in any hour (burst %d, decay %.4f/s)", COMMIT_LIMIT,
+                    commits_per_hour, burst, decay)
         _ensure_zombie_automation(client, zombie_after_s)
     save_result_block(settings)
     farm_id = register_farm(settings)
