@@ -37,7 +37,7 @@ from .services import PREFECT, RedisServer, Stack, start_stack, wait_for
 pytestmark = [pytest.mark.faults, pytest.mark.services, pytest.mark.blender]
 
 RENDER = ["width=96", "height=64", "frames=12", "samples=4"]
-SLOW_RENDER = ["width=160", "height=96", "frames=48", "samples=8"]  # several seconds: caught mid-render
+SLOW_RENDER = ["width=128", "height=80", "frames=36", "samples=6"]  # several seconds: caught mid-render
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +230,7 @@ def test_a_redis_blip_inside_a_chunk_loses_no_result(stack, farm, tmp_path):
     rerun = [t.state.name for t in task_runs(stack, [c.id for c in children(stack, rerun_id)])]
     assert rerun == ["Cached"] * 4, f"every result reached Redis: {rerun}"
     assert renders(farm) == {i: 1 for i in range(4)}
-    assert_dataset(out, range(4), frames=48)
+    assert_dataset(out, range(4), frames=36)
 
 
 @pytest.mark.slow
@@ -252,7 +252,7 @@ def test_kill_9_of_a_flow_run_process_takes_blender_with_it(stack, farm, tmp_pat
     assert watcher.returncode == 0, output[-4000:]
     run_id = run_id_of(output)
     assert renders(farm) == {i: 1 for i in range(4)}, "the interrupted render never finished; all others once"
-    assert_dataset(out, range(4), frames=48)
+    assert_dataset(out, range(4), frames=36)
     runs = children(stack, run_id)
     crashed = [r for r in runs if r.state.is_crashed()]
     assert len(crashed) == 1, [(r.name, r.state.name) for r in runs]
@@ -280,7 +280,7 @@ def test_a_lost_lease_aborts_the_render_and_the_task_is_retried(stack, farm, tmp
     run_id = run_id_of(output)
     runs = {t.name: t for t in task_runs(stack, [c.id for c in children(stack, run_id)])}
     assert runs["render-00000001"].run_count == 2 and runs["render-00000001"].state.is_completed()
-    assert_dataset(out, range(3), frames=48)
+    assert_dataset(out, range(3), frames=36)
 
 
 def test_a_machine_reaching_another_redis_is_refused_naming_both(stack, tmp_path):
