@@ -250,7 +250,7 @@ class RedisLeaseLockManager:
         """Renew every lease_s / 3; on errors retry every second until the deadline; then give the lease up."""
         name, margin = self._name(lease.key), min(2.0, self.lease_s / 10)
         every = self.lease_s / 3
-        wait = every
+        wait, failing_since = every, None
         while not lease.stop.wait(wait):
             sent = time.monotonic()
             if sent >= lease.deadline - margin:
@@ -259,10 +259,15 @@ class RedisLeaseLockManager:
             try:
                 renewed = self._renew(keys=[name], args=[lease.holder, self._lease_ms(self.lease_s)])
             except RedisError as exc:
-                logger.warning("render lock %s: renewal failed (%s); retrying until the lease ends", lease.key[:40],
-                               exc)
+                if failing_since is None:
+                    failing_since = sent
+                    logger.warning("render lock %s: renewal failed (%s); retrying every %g s until the lease ends",
+                                   lease.key[:40], exc, RETRY_S)
                 wait = min(RETRY_S, max(0.0, lease.deadline - margin - time.monotonic()))
                 continue
+            if failing_since is not None:
+                logger.warning("render lock %s: renewed again after %.1f s", lease.key[:40], sent - failing_since)
+                failing_since = None
             if renewed == 0:
                 self._lose(lease, "another holder took it")
                 return
