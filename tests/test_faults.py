@@ -233,7 +233,6 @@ def test_a_redis_blip_inside_a_chunk_loses_no_result(stack, farm, tmp_path):
     assert_dataset(out, range(4), frames=36)
 
 
-@pytest.mark.slow
 def test_kill_9_of_a_flow_run_process_takes_blender_with_it(stack, farm, tmp_path):
     out = tmp_path / "dataset"
     watcher = start_range(stack, "start=0", "end=4", "seed=14", "chunk_size=2", *SLOW_RENDER, f"output={out}")
