@@ -10,7 +10,7 @@ from simian.orchestration.chunk import counts, mark_published, plan_chunk, rende
 from simian.orchestration.job import RangeJob, claim_dataset
 from simian.orchestration.names import FLOW_CHUNK
 from simian.orchestration.publish import publish_chunk_to_hub
-from simian.orchestration.redis_store import RunLedger, check_redis
+from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.run_logs import forward_library_logs
 from simian.orchestration.tasks import configured_render_task
 from simian.settings import load_settings
@@ -20,7 +20,7 @@ from simian.settings import load_settings
 def render_chunk(start: int, end: int, job: dict[str, Any], range_run_id: str) -> dict[str, int]:
     forward_library_logs()
     settings = load_settings()
-    ledger = RunLedger(check_redis(settings), range_run_id)
+    ledger = RunLedger.open(settings, range_run_id)
     parsed = RangeJob(**job)
     claim_dataset(parsed)  # this machine's dataset folder: refuse before rendering if it holds another identity
     if parsed.dry_run:

@@ -18,7 +18,7 @@ from simian.orchestration.fanout import fan_out
 from simian.orchestration.job import NESTED, RangeJob, claim_dataset, parse_job
 from simian.orchestration.names import FLOW_RANGE
 from simian.orchestration.publish import finalise_dataset, open_hub
-from simian.orchestration.redis_store import RunLedger, check_redis
+from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.run_logs import forward_library_logs
 from simian.orchestration.summary import summarise, write_summary_artifact
 from simian.parameters import flow_parameters
@@ -38,11 +38,11 @@ def render_range(**parameters: Any) -> dict[str, Any]:
     run_id = str(flow_run.get_id())
     began = time.perf_counter()
     settings = load_settings()
-    ledger = RunLedger(check_redis(settings), run_id)
+    ledger = RunLedger.open(settings, run_id)
     claim_dataset(job)
     if not job.dry_run:
         open_hub(job, settings)
-    chunks = fan_out(job, run_id, ledger)
+    chunks = fan_out(job, run_id, ledger, settings.simian_redis_outage_s)
     outcomes = ledger.outcomes()
     finalised: dict[str, Any] = {}
     if not job.dry_run:

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     simian_state_dir: Path = Path(".simian")
     simian_prefect_port: int = Field(default=4200, ge=1, le=65535)
     simian_output_root: Path | None = None  # datasets are written below it; default: the project root
+    # Redis may be away this long (restart, failover, network) before a range run or a chunk gives up.
+    simian_redis_outage_s: float = Field(default=300.0, gt=0)
+    # A render lock is a lease of this many seconds, renewed while the render lives; a dead holder frees it.
+    simian_lock_lease_s: float = Field(default=30.0, ge=3)
+    # How long a render waits for another machine's lock on the same combination before retrying later.
+    simian_lock_wait_s: float = Field(default=960.0, gt=0)
+    # When set, every Blender render appends one JSON line here (index, pid, event): an audit of renders.
+    simian_render_events: Path | None = None
 
     @field_validator("redis_url")
     @classmethod

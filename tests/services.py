@@ -37,6 +37,7 @@ class Stack:
     redis_port: int
     prefect_port: int
     extra_workers: list[subprocess.Popen] = field(default_factory=list)
+    up_args: list[str] = field(default_factory=list)
 
     @property
     def env(self) -> dict[str, str]:
@@ -73,6 +74,25 @@ class Stack:
             text=True,
             timeout=timeout,
         )
+
+    def up(self) -> None:
+        """`simian up`: starts whatever of the stack is not running (after a crash, a stopped Redis...)."""
+        result = self.simian("up", *self.up_args, timeout=300)
+        if result.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"simian up failed:\n{result.stdout}\n{result.stderr}")
+
+    def shutdown_redis(self) -> None:
+        """What an operator (or a crash) does: `redis-cli shutdown nosave`."""
+        subprocess.run(["redis-cli", "-p", str(self.redis_port), "shutdown", "nosave"], capture_output=True,
+                       timeout=30)
+        wait_for(lambda: not self._redis_answers(), 30, "Redis to stop", interval_s=0.1)
+
+    def _redis_answers(self) -> bool:
+        try:
+            return bool(self.redis().ping())
+        except redis.RedisError:
+            return False
 
     def prefect(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -129,6 +149,42 @@ class Stack:
         self.simian("down", timeout=60)
 
 
+class RedisServer:
+    """A real redis-server on a free port, that a test can stop (`shutdown nosave`, as an operator would) and
+    start again on the same port and folder."""
+
+    def __init__(self, root: Path, *options: str) -> None:
+        self.root, self.options, self.port = root, list(options), free_port()
+        self.process: subprocess.Popen | None = None
+        root.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> RedisServer:
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root), "--save", "",
+                *self.options]
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for(self.answers, 20, f"redis-server on port {self.port}", interval_s=0.1)
+        return self
+
+    def answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=5, socket_connect_timeout=5)
+
+    def shutdown_nosave(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True, timeout=30)
+        if self.process is not None:
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
 def descendants(pid: int) -> list[int]:
     found = []
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
@@ -137,14 +193,12 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def start_stack(root: Path, render_slots: int = 3) -> Stack:
+def start_stack(root: Path, render_slots: int = 3, workers: int = 1) -> Stack:
+    """`simian up` on free ports; `workers=0` leaves starting render workers to the test (`start_worker`)."""
     stack = Stack(root, free_port(), free_port())
     stack.write_env_file({})
-    result = stack.simian("up", "--workers", "1", "--render-slots", str(render_slots), "--commits-per-hour", "3600",
-                          timeout=300)
-    if result.returncode != 0:
-        stack.stop()
-        raise RuntimeError(f"simian up failed:\n{result.stdout}\n{result.stderr}")
+    stack.up_args = ["--workers", str(workers), "--render-slots", str(render_slots), "--commits-per-hour", "3600"]
+    stack.up()
     return stack
 
 

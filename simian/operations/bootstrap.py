@@ -1,7 +1,8 @@
 """`simian init`: everything the server needs before the first run, idempotent.
 
-Creates the work pools, the global concurrency limits, the Redis result-storage block and
-the automation that marks silent (zombie) flow runs as Crashed so their chunks are re-run.
+Creates the work pools, the global concurrency limits, the Redis result-storage block, the
+farm id (in Redis and in Prefect, so machines reaching another Redis are refused) and the
+automation that marks silent (zombie) flow runs as Crashed so their chunks are re-run.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from prefect.events.schemas.automations import AutomationCore, EventTrigger, Pos
 from prefect.events.schemas.events import ResourceSpecification
 from prefect.exceptions import ObjectNotFound
 from prefect.workers.process import ProcessWorker
-from prefect_redis.blocks import RedisDatabase
 
 from simian.orchestration.names import (
     COMMIT_LIMIT,
@@ -25,9 +25,15 @@ from simian.orchestration.names import (
     RENDER_LIMIT,
     RENDER_POOL,
     RESULT_BLOCK,
+    RESULT_BLOCK_TYPE,
     ZOMBIE_AUTOMATION,
 )
-from simian.orchestration.redis_store import check_redis, redis_connection_params
+from simian.orchestration.redis_store import (
+    FarmResultStorage,
+    check_redis,
+    redis_connection_params,
+    register_farm,
+)
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -88,9 +94,20 @@ def _ensure_zombie_automation(client, after_s: int) -> None:  # type: ignore[no-
 
 
 def save_result_block(settings: Settings) -> None:
-    RedisDatabase.register_type_and_schema()
-    RedisDatabase(**redis_connection_params(settings)).save(RESULT_BLOCK, overwrite=True)
-    logger.info("saved result storage block redis-database/%s -> %s", RESULT_BLOCK, settings.redis_display())
+    FarmResultStorage.register_type_and_schema()
+    FarmResultStorage(**redis_connection_params(settings)).save(RESULT_BLOCK, overwrite=True)
+    logger.info("saved result storage block %s/%s -> %s", RESULT_BLOCK_TYPE, RESULT_BLOCK, settings.redis_display())
+
+
+def commit_rate_limit(commits_per_hour: int) -> tuple[int, float]:
+    """Slots and decay of the farm's Hub commit limit: a token bucket allowing at most `commits_per_hour`
+    commits in any hour (a burst of a tenth, then the rest spread over the hour).
+
+    A denied client waits a whole slot period (or more) before asking again, so a one-slot limit lets
+    through only about two thirds of its decay rate; the burst keeps freed slots for the next asker.
+    """
+    burst = max(1, commits_per_hour // 10)
+    return burst, max(commits_per_hour - burst, 1) / 3600
 
 
 def init_prefect(
@@ -106,9 +123,11 @@ def init_prefect(
         _ensure_pool(client, CONTROL_POOL, "Range runs: fan out and wait, never hold a render slot")
         client.upsert_global_concurrency_limit_by_name(RENDER_LIMIT, render_slots)
         logger.info("concurrency limit %s: %d render slots", RENDER_LIMIT, render_slots)
-        # A rate limit: one slot that decays at the allowed commit rate, shared by every machine of the farm.
-        decay = commits_per_hour / 3600
-        client.upsert_global_concurrency_limit_by_name(COMMIT_LIMIT, 1, slot_decay_per_second=decay)
-        logger.info("rate limit %s: %d Hub commits per hour (decay %.4f/s)", COMMIT_LIMIT, commits_per_hour, decay)
+        burst, decay = commit_rate_limit(commits_per_hour)
+        client.upsert_global_concurrency_limit_by_name(COMMIT_LIMIT, burst, slot_decay_per_second=decay)
+        logger.info("rate limit %s: at most %d Hub commits in any hour (burst %d, decay %.4f/s)", COMMIT_LIMIT,
+                    commits_per_hour, burst, decay)
         _ensure_zombie_automation(client, zombie_after_s)
     save_result_block(settings)
+    farm_id = register_farm(settings)
+    logger.info("farm id %s recorded in Redis at %s and in Prefect", farm_id, settings.redis_display())

@@ -1,4 +1,9 @@
-"""Spread a range over the render pool as chunk runs; wait, re-submit crashed chunks, report progress."""
+"""Spread a range over the render pool as chunk runs; wait, re-submit crashed chunks, report progress.
+
+A chunk that failed because Redis was unreachable is re-submitted after a pause without using
+one of its attempts, for as long as the configured outage window; a chunk that crashed has its
+task runs that were still running marked Crashed, so no task run shows Running forever.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,17 @@ from uuid import UUID
 from prefect import get_client
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    TaskRunFilter,
+    TaskRunFilterState,
+    TaskRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.deployments import run_deployment
 from prefect.logging import get_run_logger
+from prefect.states import Crashed
 
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import DEPLOYMENT_CHUNK
@@ -22,6 +34,10 @@ MAX_CHUNK_ATTEMPTS = 3
 POLL_S = 1.0
 API_PAGE = 200
 TERMINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+UNFINISHED_TASK = [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED]
+# How a chunk run's failure message reads when it could not reach Redis (Prefect writes "Type: message").
+REDIS_UNREACHABLE = ("RedisUnavailableError", "redis.exceptions.ConnectionError", "redis.exceptions.TimeoutError",
+                     "LockRedisUnavailableError")
 
 
 @dataclass
@@ -31,10 +47,29 @@ class ChunkRun:
     attempt: int = 0
     flow_run_id: UUID | None = None
     final: StateType | None = None
+    redis_waits: int = 0  # re-submissions after Redis was unreachable (not counted as attempts)
+    redis_down_since: float | None = None
+    resubmit_at: float | None = None
 
 
-def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str) -> None:
-    chunk.attempt += 1
+def redis_was_unreachable(state: State) -> bool:
+    return state.type == StateType.FAILED and any(marker in (state.message or "") for marker in REDIS_UNREACHABLE)
+
+
+def crash_unfinished_task_runs(client: SyncPrefectClient, flow_run_id: UUID, why: str) -> int:
+    """A chunk run that died cannot finish its task runs: mark those still Running/Pending as Crashed."""
+    task_runs = client.read_task_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+        task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=UNFINISHED_TASK))),
+    )
+    for task_run in task_runs:
+        client.set_task_run_state(task_run.id, Crashed(message=why), force=True)
+    return len(task_runs)
+
+
+def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str, counted: bool = True) -> None:
+    chunk.attempt += counted
+    chunk.resubmit_at = None
     run: FlowRun = run_deployment(
         DEPLOYMENT_CHUNK,
         parameters={
@@ -45,8 +80,10 @@ def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str) -> None:
         },
         timeout=0,
         as_subflow=True,
-        flow_run_name=f"chunk-{chunk.start}-{chunk.end}" + (f"-retry{chunk.attempt - 1}" if chunk.attempt > 1 else ""),
-        idempotency_key=f"{range_run_id}:{chunk.start}:{chunk.attempt}",
+        flow_run_name=f"chunk-{chunk.start}-{chunk.end}"
+        + (f"-retry{chunk.attempt - 1}" if chunk.attempt > 1 else "")
+        + (f"-wait{chunk.redis_waits}" if chunk.redis_waits else ""),
+        idempotency_key=f"{range_run_id}:{chunk.start}:{chunk.attempt}:{chunk.redis_waits}",
         tags=["simian", "chunk"],
     )
     chunk.flow_run_id = run.id
@@ -61,8 +98,53 @@ def _read_runs(client: SyncPrefectClient, ids: list[UUID]) -> list[FlowRun]:
     return runs
 
 
-def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger) -> list[ChunkRun]:
-    """Run every chunk to a terminal state; crashed or failed chunks are re-submitted (cached work is kept)."""
+def _settle(
+    client: SyncPrefectClient, chunk: ChunkRun, state: State, job: RangeJob, range_run_id: str, outage_s: float
+) -> None:
+    """Decide what a chunk run's terminal state means: done, re-submit now, re-submit later, or give up."""
+    logger = get_run_logger()
+    if state.type == StateType.COMPLETED:
+        chunk.final = state.type
+        return
+    if state.type == StateType.CRASHED and chunk.flow_run_id is not None:
+        crashed = crash_unfinished_task_runs(client, chunk.flow_run_id, f"chunk run {state.name}: {state.message}")
+        if crashed:
+            logger.warning("chunk %d-%d: marked %d unfinished task runs Crashed", chunk.start, chunk.end, crashed)
+    now = time.monotonic()
+    if redis_was_unreachable(state):
+        chunk.redis_down_since = chunk.redis_down_since or now
+        if now - chunk.redis_down_since < outage_s:
+            chunk.redis_waits += 1
+            pause = min(30.0, 2.0**chunk.redis_waits)
+            chunk.resubmit_at = now + pause
+            logger.warning(
+                "chunk %d-%d could not reach Redis (%s); re-submitting in %.0f s (outage window %g s)",
+                chunk.start, chunk.end, state.message, pause, outage_s,
+            )
+            return
+    else:
+        chunk.redis_down_since = None
+    if chunk.attempt < MAX_CHUNK_ATTEMPTS:
+        logger.warning(
+            "chunk %d-%d ended %s (%s); re-submitting (attempt %d of %d)",
+            chunk.start,
+            chunk.end,
+            state.name,
+            state.message or "no message",
+            chunk.attempt + 1,
+            MAX_CHUNK_ATTEMPTS,
+        )
+        _submit(chunk, job, range_run_id)
+    else:
+        logger.error("chunk %d-%d ended %s after %d attempts", chunk.start, chunk.end, state.name, chunk.attempt)
+        chunk.final = state.type
+
+
+def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float = 300.0) -> list[ChunkRun]:
+    """Run every chunk to a terminal state; crashed or failed chunks are re-submitted (cached work is kept).
+
+    Redis may be away for up to `outage_s`: progress pauses and chunks that failed for it are re-submitted.
+    """
     logger = get_run_logger()
     chunks = [ChunkRun(a, b) for a, b in job.chunks()]
     total = job.end - job.start
@@ -73,34 +155,22 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger) -> list[ChunkRu
     last_done = -1
     with get_client(sync_client=True) as client:
         while any(c.final is None for c in chunks):
-            pending = {c.flow_run_id: c for c in chunks if c.final is None and c.flow_run_id is not None}
+            for chunk in chunks:
+                if chunk.resubmit_at is not None and time.monotonic() >= chunk.resubmit_at:
+                    _submit(chunk, job, range_run_id, counted=False)
+            pending = {
+                c.flow_run_id: c
+                for c in chunks
+                if c.final is None and c.flow_run_id is not None and c.resubmit_at is None
+            }
             for run in _read_runs(client, list(pending)):
-                chunk, state = pending[run.id], run.state
-                if state is None or state.type not in TERMINAL:
-                    continue
-                if state.type == StateType.COMPLETED:
-                    chunk.final = state.type
-                elif chunk.attempt < MAX_CHUNK_ATTEMPTS:
-                    logger.warning(
-                        "chunk %d-%d ended %s (%s); re-submitting (attempt %d of %d)",
-                        chunk.start,
-                        chunk.end,
-                        state.name,
-                        state.message or "no message",
-                        chunk.attempt + 1,
-                        MAX_CHUNK_ATTEMPTS,
-                    )
-                    _submit(chunk, job, range_run_id)
-                else:
-                    logger.error(
-                        "chunk %d-%d ended %s after %d attempts", chunk.start, chunk.end, state.name, chunk.attempt
-                    )
-                    chunk.final = state.type
+                if run.state is not None and run.state.type in TERMINAL:
+                    _settle(client, pending[run.id], run.state, job, range_run_id, outage_s)
             done = ledger.done_count()
-            if done != last_done:
+            if done is not None and done != last_done:
                 update_progress_artifact(progress_id, min(100.0, 100.0 * done / total))
                 last_done = done
             if any(c.final is None for c in chunks):
                 time.sleep(POLL_S)
-    update_progress_artifact(progress_id, 100.0 * ledger.done_count() / total)
+    update_progress_artifact(progress_id, 100.0 * len(ledger.outcomes()) / total)
     return chunks

@@ -1,29 +1,66 @@
-"""Redis connections from the one Settings object, with a clear error instead of a hang."""
+"""Redis connections from the one Settings object: clear errors instead of hangs, patience through outages.
+
+Results, render locks and the run ledger all reach Redis through the same Settings (one
+configuration per process); `simian init` writes a farm id into that Redis and into Prefect, so
+a machine whose configuration reaches another Redis is refused before it renders anything.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
+import redis.asyncio
+from prefect.variables import Variable
+from prefect_redis.blocks import RedisDatabase
+from prefect_redis.connection import redis_from_url
+from pydantic import PrivateAttr, SecretStr
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry
 
 from simian.errors import SimianError
+from simian.orchestration.names import FARM_ID_KEY, FARM_VARIABLE, RESULT_BLOCK, RESULT_BLOCK_TYPE
 from simian.settings import Settings
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 CONNECT_TIMEOUT_S = 5.0
+SOCKET_TIMEOUT_S = 10.0
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 
 
 class RedisUnavailableError(SimianError):
     """Redis cannot be reached or refuses our credentials."""
 
 
+class FarmMismatchError(SimianError):
+    """This machine reaches a Redis other than the one the control plane set up (`simian init`)."""
+
+
 def redis_client(settings: Settings) -> redis.Redis:
+    """A client whose calls fail within seconds; callers that should ride out an outage retry themselves."""
     return redis.Redis.from_url(
         settings.redis_connection_url(),
         socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_timeout=30.0,
+        socket_timeout=SOCKET_TIMEOUT_S,
         health_check_interval=30,
-        retry_on_timeout=True,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+def unreachable_message(settings: Settings, exc: BaseException) -> str:
+    reason = str(exc).split(". ")[0].replace(settings.redis_connection_url(), settings.redis_display())
+    return (
+        f"cannot reach Redis at {settings.redis_display()} ({reason}); start it (`simian up` starts a local "
+        "one) or set REDIS_HOST / REDIS_PORT or REDIS_URL"
     )
 
 
@@ -37,17 +74,13 @@ def check_redis(settings: Settings) -> redis.Redis:
             f"Redis at {settings.redis_display()} rejected the credentials; check REDIS_USER / REDIS_PASSWORD "
             "(or REDIS_URL)"
         ) from None
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        reason = str(exc).split(". ")[0].replace(settings.redis_connection_url(), settings.redis_display())
-        raise RedisUnavailableError(
-            f"cannot reach Redis at {settings.redis_display()} ({reason}); start it (`simian up` starts a local "
-            "one) or set REDIS_HOST / REDIS_PORT or REDIS_URL"
-        ) from None
+    except (*REDIS_DOWN, OSError) as exc:
+        raise RedisUnavailableError(unreachable_message(settings, exc)) from None
     return client
 
 
 def redis_connection_params(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for prefect-redis (RedisDatabase, RedisLockManager)."""
+    """Keyword arguments for prefect-redis's RedisDatabase."""
     if settings.redis_url is not None:
         return {"connection_url": settings.redis_url.get_secret_value()}
     return {
@@ -59,22 +92,222 @@ def redis_connection_params(settings: Settings) -> dict[str, Any]:
     }
 
 
-class RunLedger:
-    """Per range-run bookkeeping in Redis: progress counter and chunk summaries."""
+class UntrustedResultError(SimianError):
+    """A cached result record that is not plain JSON: loading it could run code, so it is never loaded."""
 
-    def __init__(self, client: redis.Redis, range_run_id: str, ttl_s: int = 7 * 24 * 3600) -> None:
+
+# What the render task's results are written with (`result_serializer="json"`), field by field.
+PLAIN_JSON = {
+    "type": "json",
+    "jsonlib": "json",
+    "object_encoder": "prefect.serializers.prefect_json_object_encoder",
+    "object_decoder": "prefect.serializers.prefect_json_object_decoder",
+    "dumps_kwargs": {},
+    "loads_kwargs": {},
+}
+
+
+def _has_class_marker(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "__class__" in value or any(_has_class_marker(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_class_marker(v) for v in value)
+    return False
+
+
+def plain_json_record(key: str, content: bytes | None) -> bytes | None:
+    """Pass a result record through only if Prefect will decode it as plain JSON.
+
+    Prefect decodes a record with the serializer named *inside* the record (pickle, or "json" with any
+    decoder module), so whoever can write Redis could otherwise run code on every machine that reads it.
+    """
+    if content is None:
+        return None
+    try:
+        record = json.loads(content)
+        serializer = record["metadata"]["serializer"]
+        result = json.loads(record["result"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        logger.warning("cached result %s is not a JSON result record; ignoring it", key[:60])
+        raise UntrustedResultError(f"cached result {key[:60]} is not a JSON result record; ignoring it") from None
+    if serializer != PLAIN_JSON or _has_class_marker(result):
+        kind = serializer.get("type") if isinstance(serializer, dict) else serializer
+        message = f"cached result {key[:60]} is not plain JSON (serializer {kind!r}); ignoring it"
+        logger.warning(message)
+        raise UntrustedResultError(message)
+    return content
+
+
+class FarmResultStorage(RedisDatabase):
+    """The result-storage block type of the farm (`simian-redis-results/simian-results`).
+
+    prefect-redis's RedisDatabase (same fields, same keys) with clients that time out instead of hanging
+    and retry through a Redis outage (a failed write would leave a finished render uncached, a failed read
+    looks like a cache miss to Prefect and renders again), and that hand Prefect plain-JSON records only.
+    """
+
+    _block_type_name = "Simian Redis Results"
+    _block_type_slug = RESULT_BLOCK_TYPE
+    _patience_s: float = PrivateAttr(300.0)
+
+    def _client_options(self, asynchronous: bool = False) -> dict[str, Any]:
+        retry_class = AsyncRetry if asynchronous else Retry
+        return {
+            "socket_connect_timeout": CONNECT_TIMEOUT_S,
+            "socket_timeout": SOCKET_TIMEOUT_S,
+            "retry": retry_class(ExponentialBackoff(cap=8.0, base=0.5), retries=int(self._patience_s / 8) + 4),
+            "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
+        }
+
+    def _connection(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "db": self.db,
+            "username": self.username.get_secret_value() if self.username else None,
+            "password": self.password.get_secret_value() if self.password else None,
+            "ssl": self.ssl,
+        }
+
+    def get_client(self) -> redis.Redis:
+        if self.connection_url is not None:
+            return redis_from_url(self.connection_url.get_secret_value(), **self._client_options())
+        return redis.Redis(**self._connection(), **self._client_options())
+
+    def get_async_client(self) -> redis.asyncio.Redis:
+        if self.connection_url is not None:
+            return redis_from_url(
+                self.connection_url.get_secret_value(), asynchronous=True, **self._client_options(asynchronous=True)
+            )
+        return redis.asyncio.Redis(**self._connection(), **self._client_options(asynchronous=True))
+
+    def read_path(self, path: str, _sync: bool | None = None) -> bytes | None:  # type: ignore[override]
+        return plain_json_record(path, super().read_path(path, _sync=True))
+
+    async def aread_path(self, path: str) -> bytes | None:  # type: ignore[override]
+        return plain_json_record(path, await super().aread_path(path))
+
+
+def result_storage_block(settings: Settings) -> FarmResultStorage:
+    """The farm's result-storage block (its identity is what Prefect records with each result), reaching Redis
+    through this machine's settings, like its locks and its ledger: one Redis configuration per machine."""
+    params = redis_connection_params(settings)
+    secret = {k: SecretStr(v) for k, v in params.items() if k in ("username", "password", "connection_url") and v}
+    cleared = {"username": None, "password": None, "connection_url": None}
+    block = FarmResultStorage.load(RESULT_BLOCK).model_copy(update={**cleared, **params, **secret})
+    block._patience_s = settings.simian_redis_outage_s
+    return block
+
+
+# ---------------------------------------------------------------------------------------------- farm identity
+def register_farm(settings: Settings) -> str:
+    """Give the farm an id (kept if its Redis already has one) and record it in Redis and in Prefect."""
+    client = check_redis(settings)
+    existing = client.get(FARM_ID_KEY)
+    farm_id = existing.decode() if existing else uuid.uuid4().hex
+    client.set(FARM_ID_KEY, farm_id)
+    Variable.set(
+        FARM_VARIABLE,
+        {"farm_id": farm_id, "redis": settings.redis_display(), "initialised_on": socket.gethostname()},
+        overwrite=True,
+    )
+    return farm_id
+
+
+def verify_farm(settings: Settings, client: redis.Redis) -> str:
+    """Refuse to work against a Redis that is not the farm's: results, locks and progress would split."""
+    farm = Variable.get(FARM_VARIABLE)
+    if not isinstance(farm, dict) or "farm_id" not in farm:
+        raise FarmMismatchError(
+            f"the Prefect server at hand has no farm record (variable {FARM_VARIABLE}); run `simian init` on the "
+            "control host"
+        )
+    found = client.get(FARM_ID_KEY)
+    found_id = found.decode() if found else None
+    if found_id != farm["farm_id"]:
+        what = f"farm id {found_id}" if found_id else "no farm id"
+        raise FarmMismatchError(
+            f"this machine ({socket.gethostname()}) reaches Redis at {settings.redis_display()}, which holds {what}; "
+            f"the farm's Redis (farm id {farm['farm_id']}) is {farm['redis']} as configured on "
+            f"{farm.get('initialised_on', 'the control host')}. Point REDIS_HOST / REDIS_PORT (or REDIS_URL) of this "
+            "machine at the farm's Redis; if that Redis was emptied or replaced, run `simian init` again"
+        )
+    return found_id
+
+
+# ---------------------------------------------------------------------------------------------- run ledger
+class RunLedger:
+    """Per range-run bookkeeping in Redis: outcomes per index. Rides out a Redis outage up to `outage_s`."""
+
+    def __init__(self, client: redis.Redis, range_run_id: str, outage_s: float = 300.0,
+                 ttl_s: int = 7 * 24 * 3600, where: str = "Redis") -> None:
         self.client = client
         self.range_run_id = range_run_id
         self.prefix = f"simian:run:{range_run_id}"
+        self.outage_s = outage_s
         self.ttl_s = ttl_s
+        self.where = where
+        self._down_since: float | None = None
+        self._next_try = 0.0
+        self._failures = 0
+
+    @classmethod
+    def open(cls, settings: Settings, range_run_id: str) -> RunLedger:
+        """Connect (failing in seconds if Redis is away) and check this is the farm's Redis."""
+        client = check_redis(settings)
+        verify_farm(settings, client)
+        return cls(client, range_run_id, outage_s=settings.simian_redis_outage_s, where=settings.redis_display())
+
+    def _patiently(self, what: str, call: Callable[[], T]) -> T:
+        """`call()`, retried with exponential backoff while Redis is unreachable, for up to `outage_s`."""
+        began, pause = time.monotonic(), 0.5
+        while True:
+            try:
+                return call()
+            except REDIS_DOWN as exc:
+                if time.monotonic() - began >= self.outage_s:
+                    raise RedisUnavailableError(
+                        f"Redis at {self.where} stayed unreachable for {self.outage_s:g} s while {what}: {exc}"
+                    ) from None
+                logger.warning("Redis at %s unreachable while %s (%s); retrying in %.1f s", self.where, what, exc,
+                               pause)
+                time.sleep(pause)
+                pause = min(10.0, pause * 2)
 
     def record(self, index: int, outcome: dict[str, Any]) -> None:
         key = f"{self.prefix}:outcomes"
-        self.client.pipeline().hset(key, str(index), json.dumps(outcome)).expire(key, self.ttl_s).execute()
+        self._patiently(
+            f"recording combination {index}",
+            lambda: self.client.pipeline().hset(key, str(index), json.dumps(outcome)).expire(key, self.ttl_s).execute(),
+        )
 
     def outcomes(self) -> dict[int, dict[str, Any]]:
-        raw = self.client.hgetall(f"{self.prefix}:outcomes")
+        raw = self._patiently("reading the outcomes", lambda: self.client.hgetall(f"{self.prefix}:outcomes"))
         return {int(k): json.loads(v) for k, v in raw.items()}
 
-    def done_count(self) -> int:
-        return int(self.client.hlen(f"{self.prefix}:outcomes"))
+    def done_count(self) -> int | None:
+        """Outcomes recorded so far; None while Redis is away (tried again with backoff, never blocking the poll).
+
+        Raises RedisUnavailableError once Redis has been away longer than the outage window.
+        """
+        now = time.monotonic()
+        if now < self._next_try:
+            return None
+        try:
+            count = int(self.client.hlen(f"{self.prefix}:outcomes"))
+        except REDIS_DOWN as exc:
+            if self._down_since is None:
+                self._down_since = now
+                logger.warning("Redis at %s unreachable (%s); progress paused, waiting up to %g s", self.where,
+                               exc, self.outage_s)
+            if now - self._down_since >= self.outage_s:
+                raise RedisUnavailableError(
+                    f"Redis at {self.where} stayed unreachable for {self.outage_s:g} s: {exc}"
+                ) from None
+            self._failures += 1
+            self._next_try = now + min(15.0, 0.5 * 2**self._failures)
+            return None
+        if self._down_since is not None:
+            logger.warning("Redis at %s is back after %.1f s", self.where, now - self._down_since)
+        self._down_since, self._failures, self._next_try = None, 0, 0.0
+        return count

@@ -15,16 +15,14 @@ from prefect.logging import get_run_logger
 from prefect.results import ResultStore
 from prefect.states import State
 from prefect.tasks import exponential_backoff
-from prefect_redis.blocks import RedisDatabase
 
 from simian.assets.resolver import AssetResolver, check_assets
 from simian.combination import Combination
 from simian.dataset import FolderSink
 from simian.errors import AssetFetchError, shorten
 from simian.orchestration.job import RangeJob
-from simian.orchestration.locking import LeasedRedisLockManager
-from simian.orchestration.names import RESULT_BLOCK
-from simian.orchestration.redis_store import redis_connection_params
+from simian.orchestration.locking import RedisLeaseLockManager
+from simian.orchestration.redis_store import result_storage_block
 from simian.render import Renderer, RenderError, renderer_fingerprint
 from simian.settings import Settings, load_settings
 
@@ -35,9 +33,20 @@ def warm_renderer(settings: Settings, timeout_s: float) -> Renderer:
     """One warm Blender child per flow-run process, reused by every task it runs."""
     global _renderer
     if _renderer is None:
-        _renderer = Renderer(timeout_s=timeout_s, resolve_assets=AssetResolver(settings))
+        _renderer = Renderer(
+            timeout_s=timeout_s,
+            cache_dir=settings.simian_cache_dir,
+            resolve_assets=AssetResolver(settings),
+            events_path=settings.simian_render_events,
+        )
     _renderer.timeout_s = timeout_s
     return _renderer
+
+
+def abort_render(lock_key: str) -> None:
+    """The render lock's lease was lost: stop the render it protects, so one key never renders twice at once."""
+    if _renderer is not None:
+        _renderer.abort(f"the render lock {lock_key[:40]} was lost")
 
 
 def close_renderer() -> None:
@@ -88,6 +97,7 @@ def is_transient(task: Task[..., Any], task_run: Any, state: State[Any]) -> bool
     retry_jitter_factor=0.5,
     retry_condition_fn=is_transient,
     persist_result=True,
+    result_serializer="json",
 )
 def render_combination(index: int, job: RangeJob, range_run_id: str) -> dict[str, Any]:
     """Render one combination into the dataset, or adopt the video the dataset already holds for this cache key
@@ -133,14 +143,14 @@ def render_combination(index: int, job: RangeJob, range_run_id: str) -> dict[str
 
 
 def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[str, Any]]:
-    """The render task wired to this deployment's Redis: result storage, leased locks, serialisable.
+    """The render task wired to this machine's Redis: result storage, leased locks, serialisable.
 
     The storage block is loaded once here: given as a slug, Prefect would read it from the API on
     every task run (two reads each, most of the cost of a cached combination).
     """
-    lock_manager = LeasedRedisLockManager(**redis_connection_params(settings))
+    lock_manager = RedisLeaseLockManager.from_settings(settings, on_lease_lost=abort_render)
     policy = RenderCachePolicy().configure(lock_manager=lock_manager, isolation_level="SERIALIZABLE")
-    return render_combination.with_options(cache_policy=policy, result_storage=RedisDatabase.load(RESULT_BLOCK))
+    return render_combination.with_options(cache_policy=policy, result_storage=result_storage_block(settings))
 
 
 def plan_index(job: RangeJob, index: int, store: ResultStore) -> dict[str, Any]:
@@ -157,7 +167,7 @@ def plan_index(job: RangeJob, index: int, store: ResultStore) -> dict[str, Any]:
 
 
 def result_store() -> ResultStore:
-    return ResultStore(result_storage=RedisDatabase.load(RESULT_BLOCK))
+    return ResultStore(result_storage=result_storage_block(load_settings()))
 
 
 def render_outcome(render: Task[..., dict[str, Any]], index: int, job: RangeJob, range_run_id: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from simian.render.fingerprint import renderer_fingerprint
 from simian.render.outputs import ensure_writable_dir
 from simian.render.renderer import (
+    RenderAbortedError,
     RenderCrashError,
     Renderer,
     RenderError,
@@ -14,6 +15,7 @@ from simian.render.renderer import (
 from simian.render.settings import RenderSettings, parse_render_settings
 
 __all__ = [
+    "RenderAbortedError",
     "RenderCrashError",
     "RenderError",
     "RenderFacts",

@@ -2,13 +2,18 @@
 
 Runs in its own process so a Blender crash or hang costs one combination, never the caller.
 Its stdout/stderr (Blender's own messages) go to the log file of the job in hand, which the parent
-reads on failure. Ctrl-C is the parent's to handle: it stops (kills) this process itself.
+reads on failure. Ctrl-C is the parent's to handle: it stops (kills) this process itself. It dies
+with its parent: on Linux the kernel sends it SIGKILL when the parent goes (even by kill -9), so no
+Blender keeps rendering for a flow run that no longer exists.
 """
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
 import signal
+import sys
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -23,7 +28,38 @@ def _redirect_output(log_path: str) -> None:
     os.close(fd)
 
 
-def _render_job(job: dict[str, Any], backends: list[str] | None) -> tuple[dict[str, Any], list[str] | None]:
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel for SIGKILL when the parent dies; exit now if it already has.
+
+    The signal follows the parent *thread* that started this process, so the renderer must be
+    used from a thread that lives as long as the process (the flow's main thread does).
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            print(f"simian: prctl(PR_SET_PDEATHSIG) failed: errno {ctypes.get_errno()}", flush=True)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _record_event(events_path: str | None, event: str, index: int) -> None:
+    """One line per render event, appended atomically (O_APPEND, one write): an audit no retry can hide."""
+    if events_path is None:
+        return
+    line = json.dumps({"event": event, "index": index, "pid": os.getpid(), "time": time.time()}) + "\n"
+    fd = os.open(events_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def _render_job(
+    job: dict[str, Any], backends: list[str] | None, events_path: str | None = None
+) -> tuple[dict[str, Any], list[str] | None]:
     from simian.combination import Combination
     from simian.render.blender import scene as blender_scene
     from simian.render.blender.device import available_gpu_backends
@@ -40,7 +76,9 @@ def _render_job(job: dict[str, Any], backends: list[str] | None) -> tuple[dict[s
     device = blender_scene.build_scene(combination, settings, job["asset_paths"], target, backends or [])
     built = time.perf_counter()
     print(f"simian: rendering combination {combination.index} on {device}", flush=True)
+    _record_event(events_path, "started", combination.index)
     blender_scene.render_animation()
+    _record_event(events_path, "rendered", combination.index)
     done = time.perf_counter()
     import bpy
 
@@ -57,7 +95,10 @@ def _render_job(job: dict[str, Any], backends: list[str] | None) -> tuple[dict[s
     )
 
 
-def child_main(conn: Connection, log_path: str, blender_dir: str) -> None:
+def child_main(
+    conn: Connection, log_path: str, blender_dir: str, parent_pid: int, events_path: str | None = None
+) -> None:
+    _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _redirect_output(log_path)
     # Blender's user folder (config, extension cache) and its thumbnail cache, kept out of $HOME; read at import.
@@ -75,7 +116,7 @@ def child_main(conn: Connection, log_path: str, blender_dir: str) -> None:
             return
         _redirect_output(job["log"])
         try:
-            reply, backends = _render_job(job, backends)
+            reply, backends = _render_job(job, backends, events_path)
         except Exception as exc:  # report, stay warm for the next combination
             traceback.print_exc()
             reply = {

@@ -12,6 +12,8 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -65,6 +67,12 @@ class RenderTimeoutError(RenderError):
     transient = True
 
 
+class RenderAbortedError(RenderError):
+    """The render was stopped from outside (its render lock was lost); a retry may succeed."""
+
+    transient = True
+
+
 @dataclass(frozen=True)
 class RenderFacts:
     """How a video was made: recorded in its sidecar, never part of the dataset row."""
@@ -102,6 +110,20 @@ class RenderResult:
         atomic.remove(self.media)
 
 
+#: A partial render's name ends with its writer's pid: one left by a killed process can be told apart.
+_PARTIAL_PID = re.compile(r"\.partial-(\d+)(?:\.mp4)?$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _no_external_assets(combination: Combination) -> dict[str, str]:
     return {}
 
@@ -126,6 +148,7 @@ class Renderer:
         timeout_s: float = 900.0,
         cache_dir: Path | None = None,
         resolve_assets: AssetResolver | None = None,
+        events_path: Path | None = None,
     ) -> None:
         self.timeout_s = timeout_s
         cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
@@ -136,6 +159,11 @@ class Renderer:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self.children_started = 0
+        self.events_path = events_path  # when set, the child appends one line per render: an audit of renders
+        self._abort_lock = threading.Lock()
+        self._busy = False
+        self._abort_reason: str | None = None
+        self._swept: set[Path] = set()
 
     @property
     def child_pid(self) -> int | None:
@@ -159,8 +187,9 @@ class Renderer:
             return self._conn
         self._stop_child()
         parent, child = self._ctx.Pipe()
+        events = str(self.events_path) if self.events_path is not None else None
         process = self._ctx.Process(
-            target=child_main, args=(child, str(log_path), str(self.blender_dir)), daemon=True
+            target=child_main, args=(child, str(log_path), str(self.blender_dir), os.getpid(), events), daemon=True
         )
         process.start()
         child.close()
@@ -188,6 +217,21 @@ class Renderer:
     def close(self) -> None:
         self._stop_child()
 
+    def abort(self, reason: str) -> None:
+        """Stop the render in progress (from any thread): its Blender child is killed and `render` raises
+        RenderAbortedError. Called before a render starts, the next render is refused the same way."""
+        with self._abort_lock:
+            self._abort_reason = reason
+            process = self._process if self._busy else None
+        if process is not None:
+            logger.warning("aborting the render in progress (Blender pid %s): %s", process.pid, reason)
+            process.kill()
+
+    def _take_abort(self) -> str | None:
+        with self._abort_lock:
+            reason, self._abort_reason = self._abort_reason, None
+            return reason
+
     @staticmethod
     def _log_tail(log_path: Path) -> str:
         try:
@@ -201,6 +245,18 @@ class Renderer:
 
     def _run_in_child(self, job: dict[str, Any], index: int, log_path: Path) -> dict[str, Any]:
         conn = self._ensure_child(log_path)
+        with self._abort_lock:
+            refused, self._abort_reason = self._abort_reason, None
+            self._busy = refused is None
+        if refused is not None:
+            raise RenderAbortedError(index, f"not started: {refused}")
+        try:
+            return self._exchange(conn, job, index, log_path)
+        finally:
+            with self._abort_lock:
+                self._busy = False
+
+    def _exchange(self, conn: Connection, job: dict[str, Any], index: int, log_path: Path) -> dict[str, Any]:
         conn.send(job)
         if not conn.poll(self.timeout_s):
             self._stop_child(kill=True)
@@ -215,6 +271,9 @@ class Renderer:
         except (EOFError, OSError):
             exitcode = self._process.exitcode if self._process else None
             self._stop_child(kill=True)
+            aborted = self._take_abort()
+            if aborted is not None:
+                raise RenderAbortedError(index, f"the Blender process was killed: {aborted}") from None
             raise RenderCrashError(
                 index, f"the Blender process died (exit code {exitcode})", self._log_tail(log_path), log_path
             ) from None
@@ -222,13 +281,27 @@ class Renderer:
             raise RenderFailedError(index, reply["error"], self._log_tail(log_path), log_path)
         return reply
 
+    def _sweep_partials(self, scratch: Path) -> None:
+        """Once per folder: remove partial renders whose writing process is gone (killed with its parent)."""
+        if scratch in self._swept:
+            return
+        self._swept.add(scratch)
+        for path in scratch.glob(".*.partial-*"):
+            match = _PARTIAL_PID.search(path.name)
+            if match and not _alive(int(match.group(1))):
+                logger.info("removing %s, left by a killed render", path)
+                atomic.remove(path)
+
     def render(self, combination: Combination, settings: RenderSettings, scratch: Path) -> RenderResult:
         """Render and verify one combination into a hidden temporary path in `scratch`.
 
         The caller publishes (moves) or discards the result; on failure nothing is left behind.
         """
         started = time.perf_counter()
+        self._sweep_partials(scratch)
+        # The writer's pid in the name tells a partial of a live render from one left by a killed process.
         stem = atomic.temporary_name(scratch / f"{combination.index:08d}")
+        stem = stem.with_name(f"{stem.name}-{os.getpid()}")
         target = stem if settings.images else stem.with_name(stem.name + ".mp4")
         job = {
             "combination": combination.model_dump(mode="json"),
