@@ -136,7 +136,7 @@ def test_hub_snapshot_loads_with_datasets(hub, tmp_path):
     publisher.publish(files, "Add videos")
     rows = [{"file_name": f.path_in_repo, "caption": f"caption {i}", "index": i, "sha256": f.sha256}
             for i, f in enumerate(files)]
-    publisher.commit_texts({METADATA: dump_metadata(rows), "README.md": dataset_card(rows, REPO)}, "index",
+    publisher.commit_texts({METADATA: dump_metadata(rows), "README.md": dataset_card({"default": rows}, REPO)}, "index",
                            parent_commit=publisher.head())
     snapshot = snapshot_download(REPO, repo_type="dataset", endpoint=hub.url, token=TOKEN,
                                  local_dir=tmp_path / "snapshot")
