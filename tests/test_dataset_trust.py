@@ -110,7 +110,8 @@ def test_a_flushed_cache_adopts_the_finished_dataset(stack, tmp_path):
     videos = sorted(out.glob("data/*/*.mp4"))
     stamps = {p: p.stat().st_mtime_ns for p in [*videos, *out.glob("data/*/*.json")]}
 
-    stack.redis().flushall()
+    stack.redis().flushall()  # a flushed or replaced Redis: the user runs `simian init` again (README, failure model)
+    assert stack.simian("init", "--render-slots", "3", "--commits-per-hour", "3600").returncode == 0
     result, dry_id = stack.run_range(*params, "dry_run=true")
     assert result.returncode == 0
     dry = _summary(stack, dry_id)
@@ -129,6 +130,7 @@ def test_a_flushed_cache_adopts_the_finished_dataset(stack, tmp_path):
 
     videos[1].write_bytes(b"damaged")
     stack.redis().flushall()
+    assert stack.simian("init", "--render-slots", "3", "--commits-per-hour", "3600").returncode == 0
     result, repaired_id = stack.run_range(*params)
     assert result.returncode == 0
     assert _summary(stack, repaired_id)["rendered"] == 1, "a video whose bytes no longer match is rendered again"

@@ -303,10 +303,27 @@ class RedisLeaseLockManager:
             logger.warning("render lock %s: not released (%s); it lapses within %g s", key[:40], exc, self.lease_s)
 
     def is_locked(self, key: str) -> bool:
-        return bool(self.client.exists(self._name(key)))
+        return bool(self._riding_out(key, lambda: self.client.exists(self._name(key))))
 
     def is_lock_holder(self, key: str, holder: str) -> bool:
-        return self.client.get(self._name(key)) == holder.encode()
+        """Asked when a finished render's result is written: a Redis blip at that moment must not roll the
+        result back, so the question waits for Redis as long as our lease on the key lives."""
+        return bool(self._riding_out(key, lambda: self.client.get(self._name(key)) == holder.encode()))
+
+    def _riding_out(self, key: str, ask: Callable[[], Any]) -> Any:
+        """`ask()`, retried every second while Redis is unreachable, until our lease on `key` ends (or for the
+        outage window when we hold none); then the Redis error."""
+        started = time.monotonic()
+        while True:
+            try:
+                return ask()
+            except RedisError:
+                with self._mutex:
+                    lease = self._leases.get(key)
+                until = lease.deadline if lease is not None and not lease.lost else started + self.redis_outage_s
+                if time.monotonic() + RETRY_S >= until:
+                    raise
+                time.sleep(RETRY_S)
 
     def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
         """Wait until nobody holds the lock, at most `timeout` (default `acquire_wait_s`)."""
