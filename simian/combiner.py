@@ -38,10 +38,11 @@ from simian.vocabulary import (
     SCALE_WEIGHTS,
     SCALES,
     SPEED_FACTOR_RANGE,
+    MovementDirection,
     effect_level,
 )
 
-MOVEMENT_DIRECTIONS = ("left", "right", "toward", "away", "up")
+MOVEMENT_DIRECTIONS: tuple[MovementDirection, ...] = ("left", "right", "toward", "away", "up")
 
 
 OBJECTS = tuple(BUILTIN_OBJECTS.values())

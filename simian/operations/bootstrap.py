@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from prefect import get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.objects import StateType
 from prefect.events.actions import ChangeFlowRunState
@@ -44,7 +45,7 @@ HEARTBEAT_S = 30
 ZOMBIE_AFTER_S = 75
 
 
-def _ensure_pool(client, name: str, description: str) -> None:  # type: ignore[no-untyped-def]
+def _ensure_pool(client: SyncPrefectClient, name: str, description: str) -> None:
     try:
         client.read_work_pool(name)
         logger.info("work pool %s exists", name)
@@ -60,7 +61,7 @@ def _ensure_pool(client, name: str, description: str) -> None:  # type: ignore[n
         logger.info("created work pool %s", name)
 
 
-def _ensure_zombie_automation(client, after_s: int) -> None:  # type: ignore[no-untyped-def]
+def _ensure_zombie_automation(client: SyncPrefectClient, after_s: int) -> None:
     for existing in client.read_automations_by_name(ZOMBIE_AUTOMATION):
         client.delete_automation(existing.id)
     automation = AutomationCore(
@@ -84,6 +85,8 @@ def _ensure_zombie_automation(client, after_s: int) -> None:  # type: ignore[no-
         ),
         actions=[
             ChangeFlowRunState(
+                name=None,
+                force=False,
                 state=StateType.CRASHED,
                 message=f"No heartbeat for {after_s} s: the machine running this flow run is gone.",
             )

@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -115,7 +116,7 @@ def _start(name: str, argv: list[str], state_dir: Path, env: dict[str, str], cwd
     return Managed(name, process.pid, argv, str(log), _start_time(process.pid))
 
 
-def _wait_until(check, what: str, timeout_s: float, log: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(check: Callable[[], bool], what: str, timeout_s: float, log: str | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if check():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 from uuid import UUID
 
 from prefect import get_client
@@ -70,7 +71,7 @@ def crash_unfinished_task_runs(client: SyncPrefectClient, flow_run_id: UUID, why
 def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str, counted: bool = True) -> None:
     chunk.attempt += counted
     chunk.resubmit_at = None
-    run: FlowRun = run_deployment(
+    run = cast(FlowRun, run_deployment(
         DEPLOYMENT_CHUNK,
         parameters={
             "start": chunk.start,
@@ -85,7 +86,7 @@ def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str, counted: bool = T
         + (f"-wait{chunk.redis_waits}" if chunk.redis_waits else ""),
         idempotency_key=f"{range_run_id}:{chunk.start}:{chunk.attempt}:{chunk.redis_waits}",
         tags=["simian", "chunk"],
-    )
+    ))
     chunk.flow_run_id = run.id
 
 
@@ -151,7 +152,8 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float
     for chunk in chunks:
         _submit(chunk, job, range_run_id)
     logger.info("submitted %d chunk runs of up to %d combinations to %s", len(chunks), job.chunk_size, DEPLOYMENT_CHUNK)
-    progress_id = create_progress_artifact(0.0, key=None, description=f"combinations {job.start}..{job.end - 1} done")
+    description = f"combinations {job.start}..{job.end - 1} done"
+    progress_id = cast(UUID, create_progress_artifact(0.0, key=None, description=description))
     last_done = -1
     with get_client(sync_client=True) as client:
         while any(c.final is None for c in chunks):

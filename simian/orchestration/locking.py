@@ -212,7 +212,9 @@ class RedisLeaseLockManager:
         # This thread's own earlier transaction took the lock and never ended (its begin failed after the lock
         # was taken, e.g. a Redis error reading the cache). A thread runs one task at a time, so that
         # transaction is gone: hand its lease over instead of waiting for ourselves.
-        abandoned = stale is not None and stale.thread_id == threading.get_ident() and current == stale.holder.encode()
+        if stale is None:
+            return False
+        abandoned = stale.thread_id == threading.get_ident() and current == stale.holder.encode()
         if abandoned and self._hand_over(keys=[name], args=[stale.holder, holder, self._lease_ms(hold_s)]) == 1:
             self._end_lease(key)
             logger.warning("render lock %s: taken over from an abandoned transaction of this thread", key[:40])

@@ -181,10 +181,10 @@ class FarmResultStorage(RedisDatabase):
             )
         return redis.asyncio.Redis(**self._connection(), **self._client_options(asynchronous=True))
 
-    def read_path(self, path: str, _sync: bool | None = None) -> bytes | None:  # type: ignore[override]
+    def read_path(self, path: str, _sync: bool | None = None) -> bytes | None:
         return plain_json_record(path, super().read_path(path, _sync=True))
 
-    async def aread_path(self, path: str) -> bytes | None:  # type: ignore[override]
+    async def aread_path(self, path: str) -> bytes | None:
         return plain_json_record(path, await super().aread_path(path))
 
 
@@ -200,11 +200,15 @@ def result_storage_block(settings: Settings) -> FarmResultStorage:
 
 
 # ---------------------------------------------------------------------------------------------- farm identity
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def register_farm(settings: Settings) -> str:
     """Give the farm an id (kept if its Redis already has one) and record it in Redis and in Prefect."""
     client = check_redis(settings)
     existing = client.get(FARM_ID_KEY)
-    farm_id = existing.decode() if existing else uuid.uuid4().hex
+    farm_id = _text(existing) if existing else uuid.uuid4().hex
     client.set(FARM_ID_KEY, farm_id)
     Variable.set(
         FARM_VARIABLE,
@@ -223,7 +227,7 @@ def verify_farm(settings: Settings, client: redis.Redis) -> str:
             "control host"
         )
     found = client.get(FARM_ID_KEY)
-    found_id = found.decode() if found else None
+    found_id = _text(found) if found else None
     if found_id != farm["farm_id"]:
         what = f"farm id {found_id}" if found_id else "no farm id"
         raise FarmMismatchError(
@@ -232,7 +236,7 @@ def verify_farm(settings: Settings, client: redis.Redis) -> str:
             f"{farm.get('initialised_on', 'the control host')}. Point REDIS_HOST / REDIS_PORT (or REDIS_URL) of this "
             "machine at the farm's Redis; if that Redis was emptied or replaced, run `simian init` again"
         )
-    return found_id
+    return str(farm["farm_id"])
 
 
 # ---------------------------------------------------------------------------------------------- run ledger
@@ -276,10 +280,13 @@ class RunLedger:
 
     def record(self, index: int, outcome: dict[str, Any]) -> None:
         key = f"{self.prefix}:outcomes"
-        self._patiently(
-            f"recording combination {index}",
-            lambda: self.client.pipeline().hset(key, str(index), json.dumps(outcome)).expire(key, self.ttl_s).execute(),
-        )
+        def write() -> None:
+            pipeline = self.client.pipeline()
+            pipeline.hset(key, str(index), json.dumps(outcome))
+            pipeline.expire(key, self.ttl_s)
+            pipeline.execute()
+
+        self._patiently(f"recording combination {index}", write)
 
     def outcomes(self) -> dict[int, dict[str, Any]]:
         raw = self._patiently("reading the outcomes", lambda: self.client.hgetall(f"{self.prefix}:outcomes"))
