@@ -196,8 +196,10 @@ def test_a_redis_restart_keeps_the_cache_and_results_are_json(stack, farm, tmp_p
     assert result.returncode == 0, result.stdout[-3000:]
     assert not marker.exists(), "a pickled cache entry was unpickled"
     assert [t.state.name for t in task_runs(stack, [c.id for c in children(stack, tampered_id)])] == ["Completed"]
-    assert renders(farm)[0] == 2, "the ignored entry is rendered again"
-    assert json.loads(redis.get(key))["metadata"]["serializer"]["type"] == "json", "and replaced with JSON"
+    assert renders(farm)[0] == 1, "the ignored entry is not rendered again: the dataset's video is adopted"
+    replaced = json.loads(redis.get(key))
+    assert replaced["metadata"]["serializer"]["type"] == "json", "and the entry is replaced with JSON"
+    assert json.loads(replaced["result"])["adopted"] is True
 
 
 class OpensFile:
