@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from simian import composition, effects
-from simian.captions import Claim, describe, size_phrase
+from simian.captions import Claim, describe, floor_image_motion, size_phrase
 from simian.combination import Combination
 from simian.object_shapes import shape_for
 from simian.projection import Box2D
@@ -353,7 +353,7 @@ class ClaimChecker:
         point = (cx, cy, 0.0)
         x0, y0, d0 = self.view.project(point, self.first)
         x1, y1, d1 = self.view.project(point, self.last)
-        moved = {"left": x1 - x0, "right": x0 - x1, "toward": d1 - d0, "away": d0 - d1, "up": y1 - y0}[claim.word]
+        moved = floor_image_motion((x0, y0, d0), (x1, y1, d1))[claim.word]
         return moved > 0, f"floor point x {x0:.3f}->{x1:.3f}, y {y0:.3f}->{y1:.3f}, depth {d0:.2f}->{d1:.2f}"
 
     def _claim_camera_travels(self, claim: Claim) -> tuple[bool, str]:
@@ -567,3 +567,51 @@ def check_combination(
                 continue
             verdicts.append(checker.judge(claim))
     return CombinationReport(combination.index, tuple(verdicts))
+
+
+def seed_reports(seed: int, count: int, options: Any = None) -> Iterator[CombinationReport]:
+    """Reports for combinations 0..count-1 drawn from `seed`, checked at the planned clip."""
+    from simian.combiner import combination_for
+
+    for index in range(count):
+        yield check_combination(combination_for(seed, index, options))
+
+
+@dataclass(frozen=True)
+class RenderedOutput:
+    sidecar: Path
+    combination: Combination
+    settings: RenderSettings
+    caption: str
+
+
+def rendered_outputs(directory: Path) -> list[RenderedOutput]:
+    """Every render sidecar under `directory` (an output folder or a dataset), in index order."""
+    import json
+
+    from simian.combination import parse_combination
+    from simian.errors import InvalidInputError
+    from simian.render.settings import parse_render_settings
+
+    if not directory.is_dir():
+        raise InvalidInputError(f"check: {directory} is not a folder; give a render output folder or a dataset")
+    outputs = []
+    for path in sorted(directory.rglob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInputError(f"check: {path} is not a readable JSON sidecar ({exc})") from None
+        if not isinstance(data, dict) or "combination" not in data or "settings" not in data:
+            continue
+        combination = parse_combination(data["combination"], f"{path}: combination")
+        try:
+            settings = parse_render_settings(**data["settings"])
+        except (InvalidInputError, TypeError) as exc:
+            raise InvalidInputError(f"{path}: field 'settings': {exc}") from None
+        caption = data.get("caption")
+        if not isinstance(caption, str):
+            raise InvalidInputError(f"{path}: field 'caption': missing or not text")
+        outputs.append(RenderedOutput(path, combination, settings, caption))
+    if not outputs:
+        raise InvalidInputError(f"check: no render sidecars (JSON with 'combination' and 'settings') under {directory}")
+    return sorted(outputs, key=lambda o: o.combination.index)

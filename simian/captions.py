@@ -223,6 +223,24 @@ def _screen_direction(plan: ScenePlan, i: int) -> str | None:
     return word if amount >= 0.05 else None
 
 
+def floor_image_motion(start: tuple[float, float, float], end: tuple[float, float, float]) -> dict[str, float]:
+    """How far a floor point moved in the image, per FLOOR_SLIDE_PHRASES word ((x, y, depth) before
+    and after; across and down in frame fractions, away and closer as the log of the depth ratio)."""
+    (x0, y0, d0), (x1, y1, d1) = start, end
+    depth = math.log(max(d1, 1e-6) / max(d0, 1e-6))
+    return {"right": x1 - x0, "left": x0 - x1, "down": y1 - y0, "away": depth, "closer": -depth}
+
+
+def floor_slide(plan: ScenePlan, followed: int) -> str | None:
+    """Which way the floor under a followed object slides in the image over the clip, if it visibly does."""
+    cx, cy, _ = plan.object_center(followed, 0.0)
+    end = plan.clip.duration_s - 1 / plan.clip.fps
+    start_view = project(plan.camera_at(0.0), (cx, cy, 0.0), plan.clip.aspect)
+    end_view = project(plan.camera_at(end), (cx, cy, 0.0), plan.clip.aspect)
+    word, amount = max(floor_image_motion(start_view, end_view).items(), key=lambda kv: kv[1])
+    return word if amount >= 0.02 else None
+
+
 def _motion_claims(c: Combination, plan: ScenePlan, names: list[str]) -> tuple[list[str], list[Claim]]:
     followed = follow_index(c)
     follow_carrier = plan.objects[followed].carrier if followed is not None and plan.moves(followed) else None
@@ -249,12 +267,12 @@ def _motion_claims(c: Combination, plan: ScenePlan, names: list[str]) -> tuple[l
             subject = names[followed]  # type: ignore[index]
             text = f"{_the(names[i]).capitalize()} {FOLLOWED_MOVEMENT_PHRASES[o.movement.direction]} {speed}{carrying}"
             if c.animation.name in CENTRING_MOVES:
-                slide = FLOOR_SLIDE_PHRASES[o.movement.direction]
-                text += f"; the camera travels with it, keeping {_the(subject)} in place in the frame while {slide}."
-                claims += [
-                    Claim("follow_centred", text, (followed,)),  # type: ignore[arg-type]
-                    Claim("floor_slide", text, (followed,), o.movement.direction),  # type: ignore[arg-type]
-                ]
+                slide = floor_slide(plan, followed)  # type: ignore[arg-type]
+                while_text = f" while {FLOOR_SLIDE_PHRASES[slide]}" if slide else ""
+                text += f"; the camera travels with it, keeping {_the(subject)} in place in the frame{while_text}."
+                claims.append(Claim("follow_centred", text, (followed,)))  # type: ignore[arg-type]
+                if slide:
+                    claims.append(Claim("floor_slide", text, (followed,), slide))  # type: ignore[arg-type]
             else:
                 text += "; the camera travels with it."
                 claims.append(Claim("camera_travels", text, (followed,)))  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ class Rules:
 
     margin: float = 0.02  # every object's box stays this far inside each edge, on every frame
     min_object_size: float = 0.10  # the larger side of every object's box, on every frame
-    max_occluded: float = 0.5  # share of an object's box behind nearer objects' boxes (first frame)
+    max_occluded: float = 0.35  # share of an object's box behind nearer objects' boxes (first frame)
     end_on_angle_deg: float = 35.0  # least angle between the view ray and an object's long axis
     min_floor_fraction: float = 0.05  # floor seen at the first frame (the caption names the floor)
 

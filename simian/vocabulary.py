@@ -218,13 +218,14 @@ FOLLOWED_MOVEMENT_PHRASES: dict[str, str] = {
     "away": "travels across the floor toward the back of the scene",
     "up": "rises upward",
 }
-#: What the viewer sees of the static floor while the camera travels with an object.
+#: What the viewer sees of the static floor while the camera travels with an object, by how a floor
+#: point moves in the image: across it, farther from the camera or closer, or down the frame.
 FLOOR_SLIDE_PHRASES: dict[str, str] = {
-    "left": "the floor slides past to the right",
-    "right": "the floor slides past to the left",
-    "toward": "the floor recedes toward the horizon",
-    "away": "the floor slides toward the camera",
-    "up": "the floor drops away below",
+    "right": "the floor slides past to the right",
+    "left": "the floor slides past to the left",
+    "away": "the floor recedes toward the horizon",
+    "closer": "the floor slides toward the camera",
+    "down": "the floor drops away below",
 }
 
 #: Words that state a size; descriptions lose them so that size comes from the scale word only.
