@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -61,23 +62,40 @@ def _object(asset: str, name: str, placement: int, factor: float, movement: Obje
     )
 
 
-def reference_scene(background: str, pp: PostProcessing) -> Combination:
-    """Creases (a table's legs, a chair's slats) and bright spots (a lamp's bulb, a robot's eyes)."""
-    return Combination(
-        index=0,
-        objects=[
-            _object("builtin:table", "table", 4, 1.0),
-            _object("builtin:chair", "chair", 3, 1.0),
-            _object("builtin:robot", "robot", 5, 1.0),
-            _object("builtin:lamp", "lamp", 1, 0.75),
-        ],
-        background=Background(asset=background, name=background),
-        orientation=Orientation(yaw=20.0, pitch=18.0),
-        framing=Framing(fov=40.0, coverage_factor=1.6, name="medium"),
-        animation=CameraAnimation(name="static"),
-        stage=Stage(floor="builtin:concrete", name="concrete"),
-        postprocessing=pp,
-    )
+def reference_scenes(background: str, pp: PostProcessing) -> list[Combination]:
+    """Two scenes per background: creases and bright spots (a table's legs, a chair's slats, a lamp's
+    bulb, a robot's eyes) seen from above, and plain objects low against the sky."""
+    common = {
+        "index": 0,
+        "background": Background(asset=background, name=background),
+        "animation": CameraAnimation(name="static"),
+        "postprocessing": pp,
+    }
+    return [
+        Combination(
+            objects=[
+                _object("builtin:table", "table", 4, 1.0),
+                _object("builtin:chair", "chair", 3, 1.0),
+                _object("builtin:robot", "robot", 5, 1.0),
+                _object("builtin:lamp", "lamp", 1, 0.75),
+            ],
+            orientation=Orientation(yaw=20.0, pitch=18.0),
+            framing=Framing(fov=40.0, coverage_factor=1.6, name="medium"),
+            stage=Stage(floor="builtin:concrete", name="concrete"),
+            **common,
+        ),
+        Combination(
+            objects=[
+                _object("builtin:barrel", "barrel", 3, 0.75),
+                _object("builtin:tree", "tree", 4, 1.5),
+                _object("builtin:snowman", "snowman", 5, 1.0),
+            ],
+            orientation=Orientation(yaw=-30.0, pitch=6.0),
+            framing=Framing(fov=50.0, coverage_factor=2.4, name="medium_wide"),
+            stage=Stage(floor="builtin:grass", name="grass"),
+            **common,
+        ),
+    ]
 
 
 def moving_scene(pp: PostProcessing, speed: float) -> Combination:
@@ -94,8 +112,10 @@ def moving_scene(pp: PostProcessing, speed: float) -> Combination:
     )
 
 
-def render_frame(combination: Combination, frame: int, seed_offset: int = 0, old: bool = False) -> np.ndarray:
-    """One frame through the real scene builder, as 8-bit sRGB."""
+def render_frame(
+    combination: Combination, frame: int, seed_offset: int = 0, old: bool = False, keep: Path | None = None
+) -> np.ndarray:
+    """One frame through the real scene builder, as 8-bit sRGB (a copy of the PNG kept as `keep`)."""
     import bpy
 
     from simian.render.blender.scene import build_scene
@@ -109,6 +129,9 @@ def render_frame(combination: Combination, frame: int, seed_offset: int = 0, old
         scene.frame_start = scene.frame_end = frame
         bpy.ops.render.render(animation=True)
         png = next(Path(tmp).glob("frame_*.png"))
+        if keep is not None:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(png, keep)
         with av.open(str(png)) as container:
             return next(container.decode(video=0)).to_ndarray(format="rgb24")
 
@@ -160,13 +183,14 @@ def calibrate(old: bool) -> dict[str, Any]:
     results: dict[str, Any] = {"settings": SETTINGS.model_dump(mode="json"), "step": effects.PERCEPTIBLE_STEP,
                                "old": old, "bloom": {}, "ambient_occlusion": {}, "noise_floor": {}}
     for background in BUILTIN_BACKGROUNDS:
-        plain = render_frame(reference_scene(background, PostProcessing()), 1)
-        reseeded = render_frame(reference_scene(background, PostProcessing()), 1, seed_offset=17)
-        results["noise_floor"][background] = round(changed_share(plain, reseeded), 4)
+        plains = [render_frame(scene, 1) for scene in reference_scenes(background, PostProcessing())]
+        reseeded = render_frame(reference_scenes(background, PostProcessing())[0], 1, seed_offset=17)
+        results["noise_floor"][background] = round(changed_share(plains[0], reseeded), 4)
         for effect in ("bloom", "ambient_occlusion"):
             for level in LEVELS:
-                image = render_frame(reference_scene(background, _pp(effect, level)), 1, old=old)
-                share = changed_share(plain, image)
+                scenes = reference_scenes(background, _pp(effect, level))
+                # The least change over the reference scenes: a level must show in each of them.
+                share = min(changed_share(p, render_frame(s, 1, old=old)) for p, s in zip(plains, scenes, strict=True))
                 results[effect].setdefault(level, {})[background] = round(share, 4)
                 print(f"{effect:18s} {level:7s} {background:20s} {share:.4f}", flush=True)
     speed = 1.2

@@ -26,17 +26,18 @@ class BloomSetting:
 class OcclusionSetting:
     factor: float  # how much of the AO pass is multiplied in
     distance: float  # AO reach as a fraction of the largest object's size
+    contrast: float = 1.0  # the AO pass is raised to this power: deeper shadows in the creases
 
 
 BLOOM: dict[str, BloomSetting] = {
-    "low": BloomSetting(threshold=0.6, strength=0.6, size=0.5),
-    "medium": BloomSetting(threshold=0.45, strength=1.2, size=0.6),
-    "high": BloomSetting(threshold=0.3, strength=2.0, size=0.7),
+    "low": BloomSetting(threshold=0.45, strength=0.8, size=0.6),
+    "medium": BloomSetting(threshold=0.4, strength=1.2, size=0.65),
+    "high": BloomSetting(threshold=0.3, strength=1.8, size=0.7),
 }
 AMBIENT_OCCLUSION: dict[str, OcclusionSetting] = {
-    "low": OcclusionSetting(factor=0.6, distance=0.3),
-    "medium": OcclusionSetting(factor=0.85, distance=0.5),
-    "high": OcclusionSetting(factor=1.0, distance=0.8),
+    "low": OcclusionSetting(factor=0.8, distance=0.5, contrast=2.0),
+    "medium": OcclusionSetting(factor=1.0, distance=0.8, contrast=3.0),
+    "high": OcclusionSetting(factor=1.0, distance=1.2, contrast=4.0),
 }
 #: Shutter open time in frames per motion-blur level (blur length = motion per frame x shutter).
 SHUTTER: dict[str, float] = {"low": 0.5, "medium": 1.0, "high": 1.6}

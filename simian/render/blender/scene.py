@@ -23,6 +23,8 @@ from simian.scene_plan import ScenePlan, plan_scene
 from simian.vocabulary import SENSOR_WIDTH_MM
 
 FLOOR_SIZE = 400.0
+#: Depth beyond anything in the scene: a pixel this far shows the sky.
+SKY_DEPTH = FLOOR_SIZE * 10
 
 
 def reset_scene() -> bpy.types.Scene:
@@ -212,13 +214,15 @@ def _configure_compositor(scene: bpy.types.Scene, combination: Combination, sett
         occlusion = None
     if bloom is None and occlusion is None:
         return
+    if occlusion is not None:  # passes first: the render layer node lists only enabled passes
+        scene.view_layers[0].use_pass_ambient_occlusion = True
+        scene.view_layers[0].use_pass_z = True
     tree = bpy.data.node_groups.new("compositor", "CompositorNodeTree")
     tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
     layers = tree.nodes.new("CompositorNodeRLayers")
     output = tree.nodes.new("NodeGroupOutput")
     image = layers.outputs["Image"]
     if occlusion is not None:
-        scene.view_layers[0].use_pass_ambient_occlusion = True
         largest = max(o.scale.factor for o in combination.objects)
         scene.world.light_settings.distance = occlusion.distance * largest
         mix = tree.nodes.new("ShaderNodeMix")
@@ -226,7 +230,24 @@ def _configure_compositor(scene: bpy.types.Scene, combination: Combination, sett
         mix.blend_type = "MULTIPLY"
         mix.inputs["Factor"].default_value = occlusion.factor
         tree.links.new(image, _socket(mix.inputs, "A_Color"))
-        tree.links.new(layers.outputs["Ambient Occlusion"], _socket(mix.inputs, "B_Color"))
+        # The raw AO pass is noisy at few samples; denoised, it darkens creases instead of adding grain.
+        denoise = tree.nodes.new("CompositorNodeDenoise")
+        denoise.inputs["HDR"].default_value = False
+        tree.links.new(layers.outputs["Ambient Occlusion"], denoise.inputs["Image"])
+        # The sky has no surface to occlude: where nothing was hit (infinite depth) AO counts as open.
+        sky = tree.nodes.new("ShaderNodeMath")
+        sky.operation = "GREATER_THAN"
+        sky.inputs[1].default_value = SKY_DEPTH
+        tree.links.new(layers.outputs["Depth"], sky.inputs[0])
+        deepened = tree.nodes.new("ShaderNodeMath")
+        deepened.operation = "POWER"
+        deepened.inputs[1].default_value = occlusion.contrast
+        tree.links.new(denoise.outputs["Image"], deepened.inputs[0])
+        opened = tree.nodes.new("ShaderNodeMath")
+        opened.operation = "MAXIMUM"
+        tree.links.new(deepened.outputs["Value"], opened.inputs[0])
+        tree.links.new(sky.outputs["Value"], opened.inputs[1])
+        tree.links.new(opened.outputs["Value"], _socket(mix.inputs, "B_Color"))
         image = _socket(mix.outputs, "Result_Color")
     if bloom is not None:
         glare = tree.nodes.new("CompositorNodeGlare")
