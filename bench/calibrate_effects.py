@@ -49,13 +49,17 @@ from simian.combination import (  # noqa: E402
     SceneObject,
     Stage,
 )
+from simian.composition import motion_blur_pixels  # noqa: E402
 from simian.render.settings import RenderSettings  # noqa: E402
+from simian.scene_plan import plan_scene  # noqa: E402
 
 SETTINGS = RenderSettings(width=320, height=180, frames=24, fps=24, samples=8, device="cpu", images=True)
 LEVELS = ("low", "medium", "high")
 
 
-def _object(asset: str, name: str, placement: int, factor: float, movement: ObjectMovement | None = None) -> SceneObject:
+def _object(
+    asset: str, name: str, placement: int, factor: float, movement: ObjectMovement | None = None
+) -> SceneObject:
     return SceneObject(
         asset=asset, name=name, description=name, placement=placement,
         scale=ObjectScale(factor=factor, name="medium"), movement=movement,
@@ -194,7 +198,9 @@ def calibrate(old: bool) -> dict[str, Any]:
                 results[effect].setdefault(level, {})[background] = round(share, 4)
                 print(f"{effect:18s} {level:7s} {background:20s} {share:.4f}", flush=True)
     speed = 1.2
-    blur: dict[str, Any] = {"speed_m_per_s": speed, "frames": {}}
+    plan = plan_scene(moving_scene(PostProcessing(), speed))
+    smear = {level: round(motion_blur_pixels(plan, effects.shutter_for(level)), 2) for level in LEVELS}
+    blur: dict[str, Any] = {"speed_m_per_s": speed, "smear_pixels": smear, "frames": {}}
     for frame in (1, 12, 24):
         plain = render_frame(moving_scene(PostProcessing(), speed), frame)
         reseeded = render_frame(moving_scene(PostProcessing(), speed), frame, seed_offset=17)

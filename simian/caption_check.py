@@ -303,8 +303,9 @@ class ClaimChecker:
             (tlo, thi), (blo, bhi) = self.view.at(frame)["bounds"][top], self.view.at(frame)["bounds"][base]
             gap = tlo[2] - bhi[2]
             cx, cy = (tlo[0] + thi[0]) / 2, (tlo[1] + thi[1]) / 2
-            if abs(gap) > 0.01 * max(thi[2] - tlo[2], 0.01) or not (blo[0] <= cx <= bhi[0] and blo[1] <= cy <= bhi[1]):
-                return False, f"at frame {frame} its bottom is {gap:+.3f} m from the top below, centre ({cx:.2f}, {cy:.2f})"
+            over = blo[0] <= cx <= bhi[0] and blo[1] <= cy <= bhi[1]
+            if abs(gap) > 0.01 * max(thi[2] - tlo[2], 0.01) or not over:
+                return False, f"at frame {frame} its bottom is {gap:+.3f} m off the top below, over it: {over}"
         return True, ""
 
     def _claim_object_motion(self, claim: Claim) -> tuple[bool, str]:
@@ -545,8 +546,10 @@ def check_combination(
     asset_paths: dict[str, str] | None = None,
     caption: str | None = None,
     rules: composition.Rules | None = None,
+    extra_claims: tuple[Claim, ...] | list[Claim] = (),
 ) -> CombinationReport:
-    """Build the scene in bpy (no render) and judge each claim of the combination's caption.
+    """Build the scene in bpy (no render) and judge each claim of the combination's caption
+    (plus `extra_claims`, e.g. claims read from another caption).
 
     With `caption` (a rendered output's), each claim must also be worded in it.
     """
@@ -555,7 +558,7 @@ def check_combination(
     from simian.render.blender.scene import build_scene
 
     settings = settings or RenderSettings(device="cpu")
-    claims = describe(combination).claims
+    claims = [*describe(combination).claims, *extra_claims]
     with tempfile.TemporaryDirectory(prefix="simian-check-") as tmp:
         build_scene(combination, settings, asset_paths or {}, Path(tmp) / "unused.mp4", [])
         view = SceneView(bpy.context.scene, settings, len(combination.objects))

@@ -303,7 +303,8 @@ def _rest_time(plan: ScenePlan, index: int) -> float:
 
 
 def _backdrop(plan: ScenePlan) -> Backdrop:
-    """A backdrop behind everything the objects sweep through, opposite the camera's start."""
+    """A backdrop around the set, beyond everything the objects sweep through and beyond the camera's
+    whole path, so the camera always looks at the paper's lit inside, open only behind the camera."""
     cx, cy, _ = plan.target
     reach = 0.0
     tallest = 0.0
@@ -315,11 +316,13 @@ def _backdrop(plan: ScenePlan) -> Backdrop:
                     reach = max(reach, math.hypot(x - cx, y - cy))
             tallest = max(tallest, hi[2])
     cove = max(0.5, 0.6 * reach)
-    radius = reach * 1.6 + cove + 0.5
-    start = plan.camera_at(0.0).location
+    path = [plan.camera_at(plan.clip.time_of(f)).location for f in range(1, plan.clip.frames + 1)]
+    camera_reach = max(math.hypot(p[0] - cx, p[1] - cy) for p in path)
+    radius = max(reach * 1.6 + cove + 0.5, 1.3 * camera_reach + cove)
+    start = path[0]
     facing = math.degrees(math.atan2(cy - start[1], cx - start[0]))
-    height = max(tallest * 3, 2 * (plan.distance + radius))
-    return Backdrop((cx, cy, 0.0), radius, cove, height, facing, 110.0)
+    height = max(tallest * 3, 2 * (camera_reach + radius), max(p[2] for p in path) * 3)
+    return Backdrop((cx, cy, 0.0), radius, cove, height, facing, 150.0)
 
 
 def plan_scene(
