@@ -214,7 +214,7 @@ def _fitted(draft: Combination) -> tuple[Combination, ScenePlan] | None:
         plan = plan_scene(candidate)
         if not plan.problems:
             return candidate, plan
-        if not any(p.kind == "out_of_frame" for p in plan.problems):
+        if not any(p.kind in ("out_of_frame", "move_limited") for p in plan.problems):
             return None
         candidate = _slower(candidate, 0.6)
     return None

@@ -42,7 +42,7 @@ MIN_BLUR_PIXELS = 3.0
 #: Rays per row and column when estimating what fills the frame.
 GRID = (32, 18)
 
-ProblemKind = Literal["out_of_frame", "too_small", "occluded", "end_on", "floor_hidden"]
+ProblemKind = Literal["out_of_frame", "too_small", "occluded", "end_on", "floor_hidden", "move_limited"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,8 @@ def frame_problems(plan: ScenePlan, frame: int, rules: Rules) -> list[Problem]:
     pose = plan.camera_at(t)
     boxes = plan.boxes_at(t)
     problems = []
+    if plan.camera_limited(t):
+        problems.append(Problem("move_limited", None, frame, f"the {plan.move.name} runs into a limit"))
     for i, box in enumerate(boxes):
         if box is None:
             problems.append(Problem("out_of_frame", i, frame, "partly behind the camera"))

@@ -27,6 +27,8 @@ CELL_SPACING = 1.3
 MIN_FOV = 4.0
 MAX_FOV = 150.0
 MAX_ELEVATION = 88.0
+#: The camera never goes lower than this above the floor (metres).
+CAMERA_MIN_HEIGHT = 0.05
 #: Half the side of the floor plane the renderer builds (metres).
 FLOOR_HALF_SIZE = 200.0
 
@@ -135,6 +137,14 @@ class ScenePlan:
         return (self.target[0] + off[0], self.target[1] + off[1], self.target[2] + off[2])
 
     def camera_at(self, t: float) -> CameraPose:
+        return self._camera(t)[0]
+
+    def camera_limited(self, t: float) -> bool:
+        """Whether the camera move has run into a limit by time t (the floor, a fov or distance bound),
+        after which it no longer moves at the captioned rate."""
+        return self._camera(t)[1]
+
+    def _camera(self, t: float) -> tuple[CameraPose, bool]:
         c = self.combination
         azimuth = 270.0 + c.orientation.yaw
         elevation = c.orientation.pitch
@@ -142,11 +152,14 @@ class ScenePlan:
         fov = c.framing.fov
         heading_offset = look_pitch_offset = roll = height = 0.0
         delta = self.move_rate * t
+        limited = False
         match self.move.quantity:
             case "azimuth":
                 azimuth += delta
             case "elevation":
-                elevation = min(MAX_ELEVATION, max(-10.0, elevation + delta))
+                raw = elevation + delta
+                elevation = min(MAX_ELEVATION, max(-10.0, raw))
+                limited = elevation != raw
             case "heading":
                 heading_offset = delta
             case "look_pitch":
@@ -155,24 +168,28 @@ class ScenePlan:
                 roll = delta
             case "distance":
                 distance = max(0.2 * self.distance, distance + delta)
+                limited = distance != self.distance + delta
             case "fov":
                 fov = min(MAX_FOV, max(MIN_FOV, fov + delta))
+                limited = fov != c.framing.fov + delta
             case "height":
                 height = delta
         target = self.look_at(t)
         az, el = math.radians(azimuth), math.radians(elevation)
+        z = target[2] + distance * math.sin(el) + height
         location = (
             target[0] + distance * math.cos(el) * math.cos(az),
             target[1] + distance * math.cos(el) * math.sin(az),
-            max(0.05, target[2] + distance * math.sin(el) + height),
+            max(CAMERA_MIN_HEIGHT, z),
         )
-        return CameraPose(
+        pose = CameraPose(
             location=location,
             heading_deg=azimuth + 180.0 + heading_offset,
             look_pitch_deg=elevation + look_pitch_offset,
             roll_deg=roll,
             fov_deg=fov,
         )
+        return pose, limited or z < CAMERA_MIN_HEIGHT
 
     def camera_axes(self, t: float = 0.0) -> tuple[Vec3, Vec3]:
         """Horizontal forward and right unit vectors of the camera at time t."""

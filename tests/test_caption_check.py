@@ -54,7 +54,7 @@ def test_false_claims_fail():
         Claim("size", size.text, size.objects, size.word, (size.value or 1.0) * 1.5),
         Claim("object_motion", "moves", (0,), "left", 0.5),
         Claim("camera_move", "pans", (), "pan_left", 6.0),
-        Claim("effect", "bloom", (), "bloom", None, "high"),
+        Claim("effect", "bloom", (), "bloom", None, "low" if c.postprocessing.bloom.level != "low" else "high"),
     ]
     report = check_combination(c, extra_claims=forged)
     judged = {v.claim: v for v in report.verdicts}
