@@ -445,18 +445,31 @@ class ClaimChecker:
         rate_ok = abs(sign * measured - claim.value) <= RATE_TOLERANCE * claim.value + 1e-3  # type: ignore[operator]
         return rate_ok and looks_right, f"measured {measured:+.3f} per second ({quantity}), as seen: {looks_right}"
 
+    def _marks(self, frame: int) -> list[tuple[float, float]]:
+        """Image points that only the camera moves: the followed object's box corners when the camera
+        follows one, else a square of floor points around the first object's starting place."""
+        followed = next((i for i, o in enumerate(self.c.objects) if o.camera_follow), None)
+        if followed is not None:
+            box = self.view.at(frame)["boxes"][followed]
+            return [] if box is None else [(box.x0, box.y0), (box.x1, box.y1)]
+        lo, hi = self.view.at(self.first)["bounds"][0]
+        cx, cy = (lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2
+        half = max(hi[0] - lo[0], hi[1] - lo[1]) / 2
+        corners = [(cx + dx * half, cy + dy * half, 0.0) for dx in (-1, 1) for dy in (-1, 1)]
+        return [self.view.project(p, frame)[:2] for p in corners]
+
     def _mean_x(self, frame: int) -> float:
-        boxes = [b for b in self.view.at(frame)["boxes"] if b is not None]
-        return sum(b.center[0] for b in boxes) / max(1, len(boxes))
+        marks = self._marks(frame)
+        return sum(m[0] for m in marks) / max(1, len(marks))
 
     def _mean_y(self, frame: int) -> float:
-        """Mean box centre height in the image, upward positive."""
-        boxes = [b for b in self.view.at(frame)["boxes"] if b is not None]
-        return -sum(b.center[1] for b in boxes) / max(1, len(boxes))
+        """Mean mark height in the image, upward positive."""
+        marks = self._marks(frame)
+        return -sum(m[1] for m in marks) / max(1, len(marks))
 
     def _mean_size(self, frame: int) -> float:
-        boxes = [b for b in self.view.at(frame)["boxes"] if b is not None]
-        return sum(b.height for b in boxes) / max(1, len(boxes))
+        marks = self._marks(frame)
+        return max(m[0] for m in marks) - min(m[0] for m in marks) if marks else 0.0
 
     # ---- background, floor, effects ------------------------------------------------------------
 
