@@ -1,23 +1,29 @@
 """Calibrate post-processing levels: does each captioned level visibly change the image?
 
-Renders reference scenes at the default render size (320x180, 8 samples, Cycles on the CPU) with
-each effect off and at each level, through the real renderer (`build_scene`), and measures the
-share of pixels whose 8-bit sRGB value changes by at least `effects.PERCEPTIBLE_STEP` in some
-channel, minus the share that changes between two renders that differ only in their noise seed
-(the noise floor). Bloom and ambient occlusion are measured over every built-in background;
-motion blur on a moving object at the first, middle and last frame (blur must show on all three).
+Renders drawn combinations (the combiner's own shots: one per built-in background and floor,
+two moving ones per background; effects off) at the default render size (320x180, 8 samples,
+Cycles on the CPU) through the real renderer (`build_scene`), then again with each effect at each
+level, and measures the share of pixels whose 8-bit sRGB value changes by at least
+`effects.PERCEPTIBLE_STEP` in some channel:
 
-    .venv/bin/python bench/calibrate_effects.py            # writes bench/effects_calibration.json
-    .venv/bin/python bench/calibrate_effects.py --old      # the settings before calibration, for comparison
+- bloom over the whole frame, per background and floor (a bright floor fills most shots);
+- ambient occlusion around the objects, where it acts: within the union of the objects' image
+  boxes, grown by a quarter on each side (the plan's boxes), the least over a background's shots;
+- motion blur around the moving objects at the first and the middle frame of moving shots (both
+  must show it), sped up until even the low level smears by `MIN_BLUR_PIXELS`; with each level's
+  smear in pixels.
 
-`simian/effects.py` holds the levels these numbers were measured with and a copy of the bloom
-and ambient-occlusion shares; a level is captioned only where its share is at least
-`effects.PERCEPTIBLE_SHARE`.
+A repeat render with the same seed checks that the renders are deterministic, so a difference is
+the effect's and not noise.
+
+    .venv/bin/python bench/calibrate_effects.py        # about 25 minutes on 2 cores
+
+writes bench/effects_calibration.json; `simian/effects.py` holds a copy of the shares and
+captions a level only where its share is at least `effects.PERCEPTIBLE_SHARE`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -33,92 +39,62 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from simian import effects  # noqa: E402
-from simian.assets.catalog import BUILTIN_BACKGROUNDS  # noqa: E402
-from simian.combination import (  # noqa: E402
-    AmbientOcclusion,
-    Background,
-    Bloom,
-    CameraAnimation,
-    Combination,
-    Framing,
-    MotionBlur,
-    ObjectMovement,
-    ObjectScale,
-    Orientation,
-    PostProcessing,
-    SceneObject,
-    Stage,
-)
-from simian.composition import motion_blur_pixels  # noqa: E402
+from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS  # noqa: E402
+from simian.combination import Combination  # noqa: E402
+from simian.combiner import CombinerOptions, combination_for  # noqa: E402
+from simian.composition import MIN_BLUR_PIXELS, motion_blur_pixels  # noqa: E402
+from simian.projection import Box2D  # noqa: E402
 from simian.render.settings import RenderSettings  # noqa: E402
 from simian.scene_plan import plan_scene  # noqa: E402
 
 SETTINGS = RenderSettings(width=320, height=180, frames=24, fps=24, samples=8, device="cpu", images=True)
 LEVELS = ("low", "medium", "high")
+MOVING_SHOTS = 2  # per background, for motion blur
+SEED = 900
+OFF = {"bloom": {"level": "none"}, "ambient_occlusion": {"level": "none"}, "motion_blur": {"level": "none"}}
 
 
-def _object(
-    asset: str, name: str, placement: int, factor: float, movement: ObjectMovement | None = None
-) -> SceneObject:
-    return SceneObject(
-        asset=asset, name=name, description=name, placement=placement,
-        scale=ObjectScale(factor=factor, name="medium"), movement=movement,
-    )
+def with_effects(c: Combination, **levels: dict[str, Any]) -> Combination:
+    pp = c.postprocessing.model_dump()
+    for name, values in {**OFF, **levels}.items():
+        pp[name] = {**pp[name], **values}
+    return Combination.model_validate({**c.model_dump(), "postprocessing": pp})
 
 
-def reference_scenes(background: str, pp: PostProcessing) -> list[Combination]:
-    """Two scenes per background: creases and bright spots (a table's legs, a chair's slats, a lamp's
-    bulb, a robot's eyes) seen from above, and plain objects low against the sky."""
-    common = {
-        "index": 0,
-        "background": Background(asset=background, name=background),
-        "animation": CameraAnimation(name="static"),
-        "postprocessing": pp,
-    }
-    return [
-        Combination(
-            objects=[
-                _object("builtin:table", "table", 4, 1.0),
-                _object("builtin:chair", "chair", 3, 1.0),
-                _object("builtin:robot", "robot", 5, 1.0),
-                _object("builtin:lamp", "lamp", 1, 0.75),
-            ],
-            orientation=Orientation(yaw=20.0, pitch=18.0),
-            framing=Framing(fov=40.0, coverage_factor=1.6, name="medium"),
-            stage=Stage(floor="builtin:concrete", name="concrete"),
-            **common,
-        ),
-        Combination(
-            objects=[
-                _object("builtin:barrel", "barrel", 3, 0.75),
-                _object("builtin:tree", "tree", 4, 1.5),
-                _object("builtin:snowman", "snowman", 5, 1.0),
-            ],
-            orientation=Orientation(yaw=-30.0, pitch=6.0),
-            framing=Framing(fov=50.0, coverage_factor=2.4, name="medium_wide"),
-            stage=Stage(floor="builtin:grass", name="grass"),
-            **common,
-        ),
-    ]
+def still_shot(background: str, floor: str) -> Combination:
+    """The first drawn combination over `background` and `floor`, effects off."""
+    options = CombinerOptions(backgrounds=(BUILTIN_BACKGROUNDS[background],), floors=(BUILTIN_FLOORS[floor],))
+    return with_effects(combination_for(SEED, 0, options))
 
 
-def moving_scene(pp: PostProcessing, speed: float) -> Combination:
-    """A car driving left across a medium shot: how blur shows at each level and on every frame."""
-    return Combination(
-        index=0,
-        objects=[_object("builtin:car", "car", 4, 1.0, ObjectMovement(direction="left", speed=speed))],
-        background=Background(asset="builtin:clear_sky", name="clear sky"),
-        orientation=Orientation(yaw=60.0, pitch=15.0),
-        framing=Framing(fov=40.0, coverage_factor=2.2, name="medium"),
-        animation=CameraAnimation(name="static"),
-        stage=Stage(floor="builtin:checker_tiles", name="checkered tiles"),
-        postprocessing=pp,
-    )
+def moving_shots(background: str) -> list[Combination]:
+    """The first drawn shots over `background` with a moving object, sped up so that even the low
+    level smears by a little more than `MIN_BLUR_PIXELS`: what remains to measure is whether the
+    smear shows against that background's light."""
+    options = CombinerOptions(movement=True, backgrounds=(BUILTIN_BACKGROUNDS[background],))
+    shots = []
+    index = 0
+    while len(shots) < MOVING_SHOTS:
+        c = with_effects(combination_for(SEED + 1, index, options))
+        index += 1
+        if not any(o.movement for o in c.objects):
+            continue
+        for _ in range(8):  # the plan refits the camera to the faster motion, so approach the target
+            smear = motion_blur_pixels(plan_scene(c), effects.shutter_for("low"))
+            if smear >= MIN_BLUR_PIXELS + 0.5 or smear <= 0:
+                break
+            objects = [o.model_dump() for o in c.objects]
+            for o in objects:
+                if o["movement"]:
+                    o["movement"]["speed"] = min(20.0, round(o["movement"]["speed"] * 1.5, 3))
+            c = Combination.model_validate({**c.model_dump(), "objects": objects})
+        plan = plan_scene(c)
+        if not plan.problems and motion_blur_pixels(plan, effects.shutter_for("low")) >= MIN_BLUR_PIXELS:
+            shots.append(c)
+    return shots
 
 
-def render_frame(
-    combination: Combination, frame: int, seed_offset: int = 0, old: bool = False, keep: Path | None = None
-) -> np.ndarray:
+def render_frame(combination: Combination, frame: int, keep: Path | None = None) -> np.ndarray:
     """One frame through the real scene builder, as 8-bit sRGB (a copy of the PNG kept as `keep`)."""
     import bpy
 
@@ -127,9 +103,6 @@ def render_frame(
     with tempfile.TemporaryDirectory() as tmp:
         build_scene(combination, SETTINGS, {}, Path(tmp), [])
         scene = bpy.context.scene
-        if old:
-            _apply_old_settings(scene, combination)
-        scene.cycles.seed += seed_offset
         scene.frame_start = scene.frame_end = frame
         bpy.ops.render.render(animation=True)
         png = next(Path(tmp).glob("frame_*.png"))
@@ -140,90 +113,82 @@ def render_frame(
             return next(container.decode(video=0)).to_ndarray(format="rgb24")
 
 
-def _apply_old_settings(scene: Any, combination: Combination) -> None:
-    """The settings before calibration: the recipe's raw bloom threshold/intensity, AO factor and
-    distance, and shutter, with the blur's first and last frames left without motion beyond them."""
-    pp = combination.postprocessing
-    tree = scene.compositing_node_group
-    for node in tree.nodes if tree is not None else []:
-        if node.bl_idname == "CompositorNodeGlare":
-            node.inputs["Threshold"].default_value = pp.bloom.threshold
-            node.inputs["Strength"].default_value = pp.bloom.intensity
-            node.inputs["Size"].default_value = 0.5
-            node.inputs["Quality"].default_value = "Medium"
-        if node.bl_idname == "ShaderNodeMix":
-            node.inputs["Factor"].default_value = pp.ambient_occlusion.factor
-            scene.world.light_settings.distance = pp.ambient_occlusion.distance
-    if scene.render.use_motion_blur:
-        scene.render.motion_blur_shutter = max(pp.motion_blur.shutter, 0.01)
-        from bpy_extras import anim_utils
-
-        for owner in scene.objects:
-            animation = owner.animation_data
-            if animation is not None and animation.action is not None:
-                for curve in anim_utils.animdata_get_channelbag_for_assigned_slot(animation).fcurves:
-                    curve.extrapolation = "CONSTANT"
+def around(boxes: list[Box2D | None], width: int, height: int, grow: float = 0.25) -> np.ndarray:
+    """Pixel mask of the union of the boxes, each grown by `grow` of its size on every side."""
+    mask = np.zeros((height, width), dtype=bool)
+    for box in boxes:
+        if box is None:
+            continue
+        dx, dy = box.width * grow, box.height * grow
+        x0, x1 = int(max(0.0, box.x0 - dx) * width), int(np.ceil(min(1.0, box.x1 + dx) * width))
+        y0, y1 = int(max(0.0, box.y0 - dy) * height), int(np.ceil(min(1.0, box.y1 + dy) * height))
+        mask[y0:y1, x0:x1] = True
+    return mask
 
 
-def changed_share(a: np.ndarray, b: np.ndarray) -> float:
-    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2)
-    return float((diff >= effects.PERCEPTIBLE_STEP).mean())
+def changed_share(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    changed = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) >= effects.PERCEPTIBLE_STEP
+    return float(changed[mask].mean() if mask is not None and mask.any() else changed.mean())
 
 
-#: Raw recipe values in the middle of each level's band, as drawn before calibration.
-OLD_VALUES = {"low": 0.25, "medium": 0.55, "high": 0.85}
-
-
-def _pp(effect: str, level: str) -> PostProcessing:
-    value = OLD_VALUES[level]
-    if effect == "bloom":
-        return PostProcessing(bloom=Bloom(intensity=value, threshold=0.85, level=level))
-    if effect == "ambient_occlusion":
-        return PostProcessing(ambient_occlusion=AmbientOcclusion(factor=value, distance=0.7, level=level))
-    return PostProcessing(motion_blur=MotionBlur(shutter=value, level=level))
-
-
-def calibrate(old: bool) -> dict[str, Any]:
-    results: dict[str, Any] = {"settings": SETTINGS.model_dump(mode="json"), "step": effects.PERCEPTIBLE_STEP,
-                               "old": old, "bloom": {}, "ambient_occlusion": {}, "noise_floor": {}}
+def calibrate() -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "settings": SETTINGS.model_dump(mode="json"),
+        "step": effects.PERCEPTIBLE_STEP,
+        "bloom": {},
+        "ambient_occlusion": {},
+        "motion_blur": {},
+        "repeat": {},
+        "shots": {},
+    }
     for background in BUILTIN_BACKGROUNDS:
-        plains = [render_frame(scene, 1) for scene in reference_scenes(background, PostProcessing())]
-        reseeded = render_frame(reference_scenes(background, PostProcessing())[0], 1, seed_offset=17)
-        results["noise_floor"][background] = round(changed_share(plains[0], reseeded), 4)
-        for effect in ("bloom", "ambient_occlusion"):
+        occlusion: dict[str, list[float]] = {level: [] for level in LEVELS}
+        for floor in BUILTIN_FLOORS:
+            shot = still_shot(background, floor)
+            key = f"{background.removeprefix('builtin:')}+{floor.removeprefix('builtin:')}"
+            results["shots"][key] = shot.caption
+            plain = render_frame(shot, 1)
+            if floor == next(iter(BUILTIN_FLOORS)):
+                results["repeat"][background] = changed_share(plain, render_frame(shot, 1))
+            region = around(list(plan_scene(shot).frame_boxes[0]), SETTINGS.width, SETTINGS.height)
             for level in LEVELS:
-                scenes = reference_scenes(background, _pp(effect, level))
-                # The least change over the reference scenes: a level must show in each of them.
-                share = min(changed_share(p, render_frame(s, 1, old=old)) for p, s in zip(plains, scenes, strict=True))
-                results[effect].setdefault(level, {})[background] = round(share, 4)
-                print(f"{effect:18s} {level:7s} {background:20s} {share:.4f}", flush=True)
-    speed = 1.2
-    plan = plan_scene(moving_scene(PostProcessing(), speed))
-    smear = {level: round(motion_blur_pixels(plan, effects.shutter_for(level)), 2) for level in LEVELS}
-    blur: dict[str, Any] = {"speed_m_per_s": speed, "smear_pixels": smear, "frames": {}}
-    for frame in (1, 12, 24):
-        plain = render_frame(moving_scene(PostProcessing(), speed), frame)
-        reseeded = render_frame(moving_scene(PostProcessing(), speed), frame, seed_offset=17)
-        row = {"noise_floor": round(changed_share(plain, reseeded), 4)}
+                bloom = changed_share(plain, render_frame(with_effects(shot, bloom={"level": level}), 1))
+                results["bloom"].setdefault(level, {})[key] = round(bloom, 4)
+                image = render_frame(with_effects(shot, ambient_occlusion={"level": level}), 1)
+                occlusion[level].append(changed_share(plain, image, region))
+            print(f"{key:28s} bloom {[results['bloom'][lv][key] for lv in LEVELS]} "
+                  f"ambient occlusion {[round(occlusion[lv][-1], 3) for lv in LEVELS]}", flush=True)
         for level in LEVELS:
-            image = render_frame(moving_scene(_pp("motion_blur", level), speed), frame, old=old)
-            row[level] = round(changed_share(plain, image), 4)
-        blur["frames"][str(frame)] = row
-        print(f"motion_blur frame {frame:2d} {row}", flush=True)
-    results["motion_blur"] = blur
+            results["ambient_occlusion"].setdefault(level, {})[background.removeprefix("builtin:")] = round(
+                min(occlusion[level]), 4
+            )
+        blur: dict[str, list[float]] = {level: [] for level in LEVELS}
+        smear: dict[str, list[float]] = {level: [] for level in LEVELS}
+        for c in moving_shots(background):
+            plan = plan_scene(c)
+            for frame in (1, SETTINGS.frames // 2):
+                boxes = [*plan.frame_boxes[frame - 1], *plan.frame_boxes[frame]]
+                region = around(boxes, SETTINGS.width, SETTINGS.height)
+                plain = render_frame(c, frame)
+                for level in LEVELS:
+                    image = render_frame(with_effects(c, motion_blur={"level": level, "shutter": 1.0}), frame)
+                    blur[level].append(changed_share(plain, image, region))
+            for level in LEVELS:
+                smear[level].append(round(motion_blur_pixels(plan, effects.shutter_for(level)), 2))
+        for level in LEVELS:
+            results["motion_blur"].setdefault(level, {})[background.removeprefix("builtin:")] = round(
+                min(blur[level]), 4
+            )
+        results.setdefault("smear_pixels", {})[background] = smear
+        print(f"{background:18s} motion blur {blur} smear {smear}", flush=True)
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", action="store_true", help="measure the settings before calibration")
-    parser.add_argument("-o", "--output", default=None)
-    args = parser.parse_args()
     began = time.perf_counter()
-    results = calibrate(args.old)
+    results = calibrate()
     results["seconds"] = round(time.perf_counter() - began, 1)
-    name = "effects_calibration_before.json" if args.old else "effects_calibration.json"
-    out = Path(args.output) if args.output else REPO / "bench" / name
+    out = REPO / "bench" / "effects_calibration.json"
     out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {out} in {results['seconds']} s")
 

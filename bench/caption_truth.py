@@ -5,9 +5,11 @@ The combinations are seed 11 indices 0..9 and `simian combine --seed 12 --count 
 checked), drawn and built by that commit's own code in a subprocess and saved as .blend files;
 its captions are split into claims by `old_claims` below. "After" is this tree. Both are judged
 by today's checker (`simian.caption_check`) on Blender's scene; effect claims are judged by
-pixels instead: the claimed frame rendered at 320x180 with 8 samples, with and without the
-effect, counted visible when at least `effects.PERCEPTIBLE_SHARE` of the pixels change by
-`effects.PERCEPTIBLE_STEP` (motion blur at the first and the middle frame; both must show it).
+pixels instead, as `bench/calibrate_effects.py` measures them: the claimed frame rendered at
+320x180 with 8 samples, with and without the effect, counted visible when at least
+`effects.PERCEPTIBLE_SHARE` of the pixels change by `effects.PERCEPTIBLE_STEP` (bloom over the
+frame, ambient occlusion and motion blur around the objects; motion blur at the first and the
+middle frame, both must show it).
 
     .venv/bin/python bench/caption_truth.py [--before-ref 5428f99]   # about 20 minutes on 2 cores
 
@@ -33,13 +35,18 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from calibrate_effects import around, changed_share  # noqa: E402
 
 from simian import composition, effects  # noqa: E402
 from simian.caption_check import ClaimChecker, SceneView, Verdict, check_combination  # noqa: E402
 from simian.captions import Claim, describe, distinct_names  # noqa: E402
 from simian.combination import Combination, PostProcessing  # noqa: E402
 from simian.combiner import CombinerOptions, combination_for  # noqa: E402
+from simian.projection import Box2D  # noqa: E402
 from simian.render.settings import RenderSettings  # noqa: E402
+from simian.scene_plan import plan_scene  # noqa: E402
 from simian.vocabulary import CAMERA_MOVES, EFFECT_PHRASES  # noqa: E402
 
 SETTINGS = RenderSettings(width=320, height=180, frames=24, fps=24, samples=8, device="cpu")
@@ -134,8 +141,11 @@ def old_claims(c: Combination) -> list[Claim]:
     return claims
 
 
-def judge_old(c: Combination, blend: Path, claims: list[Claim]) -> list[Verdict]:
-    """Today's checker on the older code's built scene; claims it has no words for judged here."""
+def judge_old(
+    c: Combination, blend: Path, claims: list[Claim]
+) -> tuple[list[Verdict], list[list[Box2D | None]]]:
+    """Today's checker on the older code's built scene (claims it has no words for judged here),
+    and Blender's object boxes per frame."""
     import bpy
     from mathutils import Vector
 
@@ -163,29 +173,28 @@ def judge_old(c: Combination, blend: Path, claims: list[Claim]) -> list[Verdict]
             verdicts.append(Verdict(claim, moved > 0.01, f"as seen: {moved:+.3f}"))
             continue
         verdicts.append(checker.judge(claim))
-    return verdicts
+    return verdicts, [list(view.at(f)["boxes"]) for f in view.frames]
 
 
-def changed_share(a: Path, b: Path) -> float:
-    def load(path: Path) -> np.ndarray:
-        with av.open(str(path)) as container:
-            return next(container.decode(video=0)).to_ndarray(format="rgb24").astype(np.int16)
-
-    return float((np.abs(load(a) - load(b)).max(axis=2) >= effects.PERCEPTIBLE_STEP).mean())
+def load_png(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return next(container.decode(video=0)).to_ndarray(format="rgb24")
 
 
-def judge_effects(tree: Path, c: Combination, claims: list[Claim], work: Path, tag: str) -> list[Verdict]:
+def judge_effects(
+    tree: Path, c: Combination, claims: list[Claim], work: Path, tag: str, boxes: list[list[Box2D | None]]
+) -> list[Verdict]:
     """Render the claimed frames with and without each claimed effect: is the difference visible?"""
     verdicts = []
     recipe = work / f"{tag}.json"
     recipe.write_text(c.model_dump_json())
-    cache: dict[tuple[str, int], Path] = {}
+    cache: dict[tuple[str, int], np.ndarray] = {}
 
-    def frame(path: Path, number: int, key: str) -> Path:
+    def frame(path: Path, number: int, key: str) -> np.ndarray:
         if (key, number) not in cache:
             out = work / f"{tag}-{key}-{number}.png"
             run_with(tree, str(REPO / "bench" / "scene_tool.py"), "frame", str(path), str(number), str(out))
-            cache[(key, number)] = out
+            cache[(key, number)] = load_png(out)
         return cache[(key, number)]
 
     for claim in claims:
@@ -198,7 +207,14 @@ def judge_effects(tree: Path, c: Combination, claims: list[Claim], work: Path, t
         without = work / f"{tag}-no-{claim.word}.json"
         without.write_text(c.model_copy(update={"postprocessing": PostProcessing.model_validate(pp)}).model_dump_json())
         frames = (1, SETTINGS.frames // 2) if claim.word == "motion_blur" else (1,)
-        shares = [changed_share(frame(recipe, f, "with"), frame(without, f, f"no-{claim.word}")) for f in frames]
+        shares = []
+        for number in frames:
+            region = None
+            if claim.word != "bloom":
+                near = boxes[number - 1] + (boxes[number] if claim.word == "motion_blur" else [])
+                region = around(near, SETTINGS.width, SETTINGS.height)
+            plain = frame(without, number, f"no-{claim.word}")
+            shares.append(changed_share(frame(recipe, number, "with"), plain, region))
         ok = min(shares) >= effects.PERCEPTIBLE_SHARE
         verdicts.append(Verdict(claim, ok, "changed " + ", ".join(f"{s:.1%}" for s in shares)))
     return verdicts
@@ -233,11 +249,13 @@ def main() -> None:
             blend = work / f"old-{tag}.blend"
             run_with(old_tree, str(REPO / "bench" / "scene_tool.py"), "blend", str(recipe), str(blend))
             claims = old_claims(old)
-            before = judge_old(old, blend, claims) + judge_effects(old_tree, old, claims, work, f"old-{tag}")
+            before, old_boxes = judge_old(old, blend, claims)
+            before += judge_effects(old_tree, old, claims, work, f"old-{tag}", old_boxes)
             new_claims = list(describe(new).claims)
             report = check_combination(new, SETTINGS)
             after = [v for v in report.verdicts if v.claim.kind != "effect"]
-            after += judge_effects(REPO, new, new_claims, work, f"new-{tag}")
+            new_boxes = [list(frame) for frame in plan_scene(new).frame_boxes]
+            after += judge_effects(REPO, new, new_claims, work, f"new-{tag}", new_boxes)
             rows.append({"seed": seed, "index": index, "before": summarise(before), "after": summarise(after),
                          "before_caption": old.caption, "after_caption": new.caption})
             print(f"{tag}: before {rows[-1]['before']['verified']}/{rows[-1]['before']['claims']}, "

@@ -497,16 +497,19 @@ class ClaimChecker:
         if claim.word == "bloom":
             glare = next((n for n in nodes if n.bl_idname == "CompositorNodeGlare"), None)
             want = effects.BLOOM[claim.level]
-            ok = glare is not None and all(
-                abs(glare.inputs[k].default_value - v) < 1e-4
-                for k, v in (("Threshold", want.threshold), ("Strength", want.strength), ("Size", want.size))
-            )
+            spread = next((n for n in nodes if n.bl_idname == "ShaderNodeMath" and n.operation == "MULTIPLY_ADD"), None)
+            ok = glare is not None and spread is not None and glare.inputs["Threshold"].is_linked
+            ok = ok and abs(spread.inputs[1].default_value - want.spread) < 1e-4  # type: ignore[union-attr]
+            settings = (("Strength", want.strength), ("Size", want.size))
+            ok = ok and all(abs(glare.inputs[k].default_value - v) < 1e-4 for k, v in settings)
         else:
             mix = next((n for n in nodes if n.bl_idname == "ShaderNodeMix"), None)
+            power = next((n for n in nodes if n.bl_idname == "ShaderNodeMath" and n.operation == "POWER"), None)
             want_ao = effects.AMBIENT_OCCLUSION[claim.level]
             ok = mix is not None and abs(mix.inputs["Factor"].default_value - want_ao.factor) < 1e-4
+            ok = ok and power is not None and abs(power.inputs[1].default_value - want_ao.contrast) < 1e-4
             ok &= scene.view_layers[0].use_pass_ambient_occlusion
-        visible = effects.is_visible(claim.word, claim.level, self.c.background.asset)
+        visible = effects.is_visible(claim.word, claim.level, self.c.background.asset, self.c.stage.floor)
         return ok and visible, f"calibrated settings applied: {ok}; measured visible: {visible}"
 
     def _motion_blur(self, level: str) -> tuple[bool, str]:
@@ -528,8 +531,9 @@ class ClaimChecker:
                 fastest = max(fastest, math.hypot(dx, dy))
             least = min(least, fastest)
         smear = 0.0 if least == math.inf else least * shutter
-        ok = applied and extended and smear >= composition.MIN_BLUR_PIXELS
-        return ok, f"applied {applied}, on every frame {extended}, smear {smear:.1f} px"
+        visible = effects.is_visible("motion_blur", level, self.c.background.asset)
+        ok = applied and extended and visible and smear >= composition.MIN_BLUR_PIXELS
+        return ok, f"applied {applied}, on every frame {extended}, smear {smear:.1f} px, measured visible {visible}"
 
 
 def _animated_curves(scene: Any) -> Iterator[Any]:

@@ -340,12 +340,20 @@ def visible_effects(c: Combination, plan: ScenePlan) -> list[tuple[str, str]]:
     pp = c.postprocessing
     shown = []
     for name, level in (("bloom", pp.bloom.level), ("ambient_occlusion", pp.ambient_occlusion.level)):
-        if level != "none" and effects.is_visible(name, level, c.background.asset):
+        if level != "none" and effects.is_visible(name, level, c.background.asset, c.stage.floor):
             shown.append((name, level))
-    blur = pp.motion_blur.level
-    if blur != "none" and composition.motion_blur_pixels(plan, effects.shutter_for(blur)) >= MIN_BLUR_PIXELS:
-        shown.append(("motion_blur", blur))
+    if motion_blur_shows(c, plan):
+        shown.append(("motion_blur", pp.motion_blur.level))
     return shown
+
+
+def motion_blur_shows(c: Combination, plan: ScenePlan) -> bool:
+    """Whether the recipe's motion blur shows: objects smear by a few pixels, over a background where
+    that level was measured visible."""
+    level = c.postprocessing.motion_blur.level
+    if level == "none" or not effects.is_visible("motion_blur", level, c.background.asset):
+        return False
+    return composition.motion_blur_pixels(plan, effects.shutter_for(level)) >= MIN_BLUR_PIXELS
 
 
 def _postprocessing(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:

@@ -13,9 +13,8 @@ import math
 import random
 from dataclasses import dataclass
 
-from simian import composition
 from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS, BUILTIN_OBJECTS, CatalogEntry
-from simian.captions import CENTRING_MOVES, describe, first_frame_span
+from simian.captions import CENTRING_MOVES, describe, first_frame_span, motion_blur_shows
 from simian.combination import (
     AmbientOcclusion,
     Background,
@@ -31,8 +30,6 @@ from simian.combination import (
     SceneObject,
     Stage,
 )
-from simian.composition import MIN_BLUR_PIXELS
-from simian.effects import shutter_for
 from simian.object_shapes import FACING_FEATURES, feature_visible, shape_for
 from simian.scene_plan import ScenePlan, horizontal_axes, plan_scene, rest_positions
 from simian.vocabulary import (
@@ -238,8 +235,7 @@ def _settle(c: Combination, plan: ScenePlan) -> Combination:
     enough to show it."""
     shot = shot_size_for(first_frame_span(plan))
     update: dict = {"framing": c.framing.model_copy(update={"name": shot.name})}
-    blur = c.postprocessing.motion_blur
-    if blur.level != "none" and composition.motion_blur_pixels(plan, shutter_for(blur.level)) < MIN_BLUR_PIXELS:
+    if c.postprocessing.motion_blur.level != "none" and not motion_blur_shows(c, plan):
         update["postprocessing"] = c.postprocessing.model_copy(
             update={"motion_blur": MotionBlur(shutter=0.0, level="none")}
         )

@@ -26,7 +26,7 @@ class Rules:
     """Thresholds of a good shot; fractions are of the frame (sizes of its height)."""
 
     margin: float = 0.02  # every object's box stays this far inside each edge, on every frame
-    min_object_size: float = 0.10  # the larger side of every object's box, on every frame
+    min_object_size: float = 0.15  # the larger side of every object's box, on every frame
     max_occluded: float = 0.35  # share of an object's box behind nearer objects' boxes (first frame)
     end_on_angle_deg: float = 35.0  # least angle between the view ray and an object's long axis
     min_floor_fraction: float = 0.05  # floor seen at the first frame (the caption names the floor)
@@ -41,6 +41,8 @@ MIN_BACKGROUND_FRACTION = 0.12
 MIN_BLUR_PIXELS = 3.0
 #: Rays per row and column when estimating what fills the frame.
 GRID = (32, 18)
+#: Half the side of the floor plane the renderer builds (metres; `FLOOR_SIZE` in the Blender scene).
+FLOOR_HALF_SIZE = 200.0
 
 ProblemKind = Literal["out_of_frame", "too_small", "occluded", "end_on", "floor_hidden", "move_limited"]
 
@@ -219,7 +221,8 @@ def _backdrop_hit(plan: ScenePlan, origin: tuple[float, float, float], d: tuple[
     disc = bq * bq - 4 * a * cq
     exit_s = (-bq + math.sqrt(disc)) / (2 * a) if disc >= 0 else -1.0
     if exit_s <= 0 or floor_s <= exit_s:
-        return "floor" if floor_s < math.inf and math.hypot(ox + floor_s * d[0], oy + floor_s * d[1]) < 2e2 else "world"
+        on_floor = floor_s < math.inf and math.hypot(ox + floor_s * d[0], oy + floor_s * d[1]) < FLOOR_HALF_SIZE
+        return "floor" if on_floor else "world"
     px, py = ox + exit_s * d[0], oy + exit_s * d[1]
     azimuth = math.degrees(math.atan2(py, px))
     off = (azimuth - b.facing_deg + 180) % 360 - 180
@@ -235,8 +238,6 @@ def frame_fractions(plan: ScenePlan, t: float = 0.0, studio: bool = False) -> di
     The background is the sky or HDRI above the horizon, or the backdrop in a studio; rays that
     miss the floor plane below the horizon see neither.
     """
-    from simian.scene_plan import FLOOR_HALF_SIZE
-
     pose = plan.camera_at(t)
     aspect = plan.clip.aspect
     boxes = [b for b in plan.boxes_at(t) if b is not None]

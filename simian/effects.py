@@ -3,23 +3,29 @@
 The recipe names a level per effect (none/low/medium/high); the renderer applies the settings
 below for that level, not raw recipe numbers, because raw values (a bloom threshold above every
 pixel, an ambient-occlusion distance smaller than any crease) often changed nothing visible.
-`bench/calibrate_effects.py` renders reference scenes at the default render size with and without
-each level and writes the measured change to `bench/effects_calibration.json`; the numbers are
-copied into `MEASURED` below, and a caption names a level only where it was measured visible.
+`bench/calibrate_effects.py` renders drawn shots over every built-in background at the default
+render size with and without each level and writes the measured change to
+`bench/effects_calibration.json` (bloom over the whole frame; ambient occlusion and motion blur
+around the objects, where they act); the numbers are copied into `MEASURED` below, and a caption
+names a level only where it was measured visible. Motion blur must also smear the objects by
+`composition.MIN_BLUR_PIXELS`, which depends on the shot.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simian.assets.catalog import BUILTIN_BACKGROUNDS
+from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS
 
 
 @dataclass(frozen=True)
 class BloomSetting:
-    threshold: float  # pixels brighter than this glow (scene-linear)
+    """Pixels brighter than the frame's mean luminance plus `spread` standard deviations glow, so
+    the brightest parts of any shot bloom (a fixed threshold was above every pixel of most shots)."""
+
+    spread: float
     strength: float
-    size: float  # spread, as Blender's glare node size (0..1 of the image)
+    size: float  # reach of the glow, as Blender's glare node size (0..1 of the image)
 
 
 @dataclass(frozen=True)
@@ -30,53 +36,56 @@ class OcclusionSetting:
 
 
 BLOOM: dict[str, BloomSetting] = {
-    "low": BloomSetting(threshold=0.45, strength=0.8, size=0.6),
-    "medium": BloomSetting(threshold=0.4, strength=1.2, size=0.65),
-    "high": BloomSetting(threshold=0.3, strength=1.8, size=0.7),
+    "low": BloomSetting(spread=1.0, strength=1.0, size=0.6),
+    "medium": BloomSetting(spread=0.5, strength=1.3, size=0.65),
+    "high": BloomSetting(spread=0.0, strength=1.6, size=0.7),
 }
 AMBIENT_OCCLUSION: dict[str, OcclusionSetting] = {
     "low": OcclusionSetting(factor=0.8, distance=0.5, contrast=2.0),
     "medium": OcclusionSetting(factor=1.0, distance=0.8, contrast=3.0),
     "high": OcclusionSetting(factor=1.0, distance=1.2, contrast=4.0),
 }
-#: Shutter open time in frames per motion-blur level (blur length = motion per frame x shutter).
+#: Shutter open time in frames per motion-blur level (blur length = motion per frame x shutter;
+#: above 1 the shutter stays open longer than a frame lasts, a stylised smear).
 SHUTTER: dict[str, float] = {"low": 0.5, "medium": 1.0, "high": 1.6}
 
-#: A level counts as visible when at least this share of pixels changes by PERCEPTIBLE_STEP or more.
+#: A level counts as visible when at least this share of pixels (of the frame for bloom, around the
+#: objects for ambient occlusion and motion blur) changes by PERCEPTIBLE_STEP or more.
 PERCEPTIBLE_SHARE = 0.02
 #: Smallest change of an 8-bit sRGB channel counted as visible.
 PERCEPTIBLE_STEP = 8
 
-#: Share of pixels changed by at least PERCEPTIBLE_STEP, per effect, level and built-in background (the
-#: least over the reference scenes), measured by bench/calibrate_effects.py at 320x180 with 8 samples
-#: (bench/effects_calibration.json). Bloom needs something bright: at night nothing is.
-MEASURED: dict[str, dict[str, dict[str, float]]] = {
-    "bloom": {
-        "low": {"clear_sky": 0.0361, "sunset": 0.0285, "overcast": 0.0091, "night": 0.0, "studio": 0.0052},
-        "medium": {"clear_sky": 0.5278, "sunset": 0.047, "overcast": 0.0236, "night": 0.0, "studio": 0.0719},
-        "high": {"clear_sky": 0.5848, "sunset": 0.0753, "overcast": 0.0778, "night": 0.0, "studio": 0.3875},
-    },
-    "ambient_occlusion": {
-        "low": {"clear_sky": 0.0271, "sunset": 0.0241, "overcast": 0.0265, "night": 0.0098, "studio": 0.022},
-        "medium": {"clear_sky": 0.0447, "sunset": 0.0411, "overcast": 0.0437, "night": 0.0203, "studio": 0.048},
-        "high": {"clear_sky": 0.0532, "sunset": 0.0503, "overcast": 0.0522, "night": 0.0251, "studio": 0.1622},
-    },
-}
+#: Share of pixels changed by at least PERCEPTIBLE_STEP per effect and level, measured by
+#: bench/calibrate_effects.py at 320x180 with 8 samples (bench/effects_calibration.json): bloom per
+#: built-in background and floor ("sunset+marble"), since a bright floor fills most shots; ambient
+#: occlusion and motion blur per background (the least over its shots).
+MEASURED: dict[str, dict[str, dict[str, float]]] = {}
 
 
 def shutter_for(level: str) -> float:
     return SHUTTER.get(level, 0.0)
 
 
-def is_visible(effect: str, level: str, background: str) -> bool:
-    """Whether `effect` at `level` was measured visible over `background` (the least of the built-in
-    backgrounds stands in for HDRIs and files, whose brightness is unknown in advance)."""
-    by_background = MEASURED.get(effect, {}).get(level)
-    if not by_background:
+def _key(asset: str) -> str:
+    return asset.removeprefix("builtin:")
+
+
+def is_visible(effect: str, level: str, background: str, floor: str | None = None) -> bool:
+    """Whether `effect` at `level` was measured visible over `background` (and `floor`, for bloom).
+
+    Where the background or floor is not built in (an HDRI, a texture), the least share measured
+    for what is known stands in, since its brightness is unknown in advance.
+    """
+    shares = MEASURED.get(effect, {}).get(level)
+    if not shares:
         return False
-    key = background.removeprefix("builtin:")
-    if background in BUILTIN_BACKGROUNDS and key in by_background:
-        share = by_background[key]
-    else:
-        share = min(by_background.values())
-    return share >= PERCEPTIBLE_SHARE
+    known_background = background in BUILTIN_BACKGROUNDS
+    known_floor = floor is not None and floor in BUILTIN_FLOORS
+    if known_background and known_floor and f"{_key(background)}+{_key(floor)}" in shares:
+        return shares[f"{_key(background)}+{_key(floor)}"] >= PERCEPTIBLE_SHARE
+    candidates = [
+        share for key, share in shares.items()
+        if (not known_background or key.split("+")[0] == _key(background))
+        and (not known_floor or "+" not in key or key.split("+")[1] == _key(floor))  # type: ignore[arg-type]
+    ]
+    return bool(candidates) and min(candidates) >= PERCEPTIBLE_SHARE

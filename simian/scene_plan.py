@@ -29,8 +29,6 @@ MAX_FOV = 150.0
 MAX_ELEVATION = 88.0
 #: The camera never goes lower than this above the floor (metres).
 CAMERA_MIN_HEIGHT = 0.05
-#: Half the side of the floor plane the renderer builds (metres).
-FLOOR_HALF_SIZE = 200.0
 
 
 @dataclass(frozen=True)

@@ -253,7 +253,22 @@ def _configure_compositor(scene: bpy.types.Scene, combination: Combination, sett
         glare = tree.nodes.new("CompositorNodeGlare")
         glare.inputs["Type"].default_value = "Bloom"
         glare.inputs["Quality"].default_value = "High"
-        glare.inputs["Threshold"].default_value = bloom.threshold
+        # Threshold = mean + spread x standard deviation of the frame's luminance (clipped to white, so a
+        # few blinding pixels do not lift it above everything else): the bright parts of any shot glow.
+        luminance = tree.nodes.new("CompositorNodeRGBToBW")
+        tree.links.new(image, luminance.inputs["Image"])
+        clipped = tree.nodes.new("ShaderNodeMath")
+        clipped.operation = "MINIMUM"
+        clipped.inputs[1].default_value = 1.0
+        tree.links.new(luminance.outputs["Val"], clipped.inputs[0])
+        levels = tree.nodes.new("CompositorNodeLevels")
+        tree.links.new(clipped.outputs["Value"], levels.inputs["Image"])
+        threshold = tree.nodes.new("ShaderNodeMath")
+        threshold.operation = "MULTIPLY_ADD"
+        threshold.inputs[1].default_value = bloom.spread
+        tree.links.new(levels.outputs["Standard Deviation"], threshold.inputs[0])
+        tree.links.new(levels.outputs["Mean"], threshold.inputs[2])
+        tree.links.new(threshold.outputs["Value"], glare.inputs["Threshold"])
         glare.inputs["Strength"].default_value = bloom.strength
         glare.inputs["Size"].default_value = bloom.size
         tree.links.new(image, glare.inputs["Image"])
