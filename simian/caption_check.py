@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from simian import composition, effects
+from simian.assets.catalog import BUILTIN_OBJECTS
 from simian.captions import Claim, describe, floor_image_motion, size_phrase
 from simian.combination import Combination
-from simian.object_shapes import shape_for
+from simian.object_shapes import FACING_FEATURES, feature_visible, shape_for
 from simian.projection import Box2D
 from simian.render.settings import RenderSettings
 from simian.vocabulary import shot_size_for, view_height, view_side
@@ -269,6 +270,14 @@ class ClaimChecker:
         share = self.view.visible_share(self.first, i)
         if share < MIN_VISIBLE_SHARE:
             return False, f"only {share:.0%} of it is unhidden at the first frame"
+        asset = self.c.objects[i].asset
+        feature = FACING_FEATURES.get(asset)
+        named = feature is not None and BUILTIN_OBJECTS[asset].description.split(" ", 1)[1] in claim.text
+        if feature is not None and named:
+            camera = self.view.at(self.first)["camera"].translation
+            cx, cy, _ = self.view.center(self.first, i)
+            if not feature_visible(feature, camera.x - cx, camera.y - cy):
+                return False, "a feature it names faces away from the camera"
         return True, ""
 
     def _claim_size(self, claim: Claim) -> tuple[bool, str]:

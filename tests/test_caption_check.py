@@ -117,3 +117,18 @@ def test_check_refuses_bad_input(tmp_path):
     result = run_simian("check", str(broken))
     assert result.returncode == 2 and "00000000.json" in result.stderr and "objects" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_named_feature_must_face_the_camera():
+    data = combination_for(6, 1, CombinerOptions(max_objects=1)).model_dump(mode="json")
+    snowman = {**data["objects"][0], "asset": "builtin:snowman", "name": "snowman", "placement": 4,
+               "description": "a snowman with a carrot nose and a black hat", "movement": None}
+    data.update(objects=[snowman], caption=None, captions=None, orientation={"yaw": 180.0, "pitch": 15.0},
+                animation={"name": "static", "speed_factor": 1.0})
+    c = parse_combination(data)
+    told = next(cl for cl in describe(c).claims if cl.kind == "object")
+    assert "carrot nose" not in told.text
+    forged = Claim("object", told.text.replace("with a black hat", "with a carrot nose and a black hat"), (0,), "snowman")
+    report = check_combination(c, extra_claims=[forged])
+    verdicts = {v.claim: v for v in report.verdicts}
+    assert verdicts[told].ok and not verdicts[forged].ok and "faces away" in verdicts[forged].detail

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from simian.errors import InvalidInputError
 
 #: Bump when a change to the renderer changes pixels, so cached results are not reused.
-RENDERER_VERSION = "simian-render-1"
+RENDERER_VERSION = "simian-render-2"
 
 Engine = Literal["cycles", "eevee", "workbench"]
 Device = Literal["auto", "cpu", "cuda", "optix", "hip"]
