@@ -128,7 +128,8 @@ def test_a_named_feature_must_face_the_camera():
     c = parse_combination(data)
     told = next(cl for cl in describe(c).claims if cl.kind == "object")
     assert "carrot nose" not in told.text
-    forged = Claim("object", told.text.replace("with a black hat", "with a carrot nose and a black hat"), (0,), "snowman")
+    full = told.text.replace("with a black hat", "with a carrot nose and a black hat")
+    forged = Claim("object", full, (0,), "snowman")
     report = check_combination(c, extra_claims=[forged])
     verdicts = {v.claim: v for v in report.verdicts}
     assert verdicts[told].ok and not verdicts[forged].ok and "faces away" in verdicts[forged].detail
