@@ -59,7 +59,64 @@ PERCEPTIBLE_STEP = 8
 #: bench/calibrate_effects.py at 320x180 with 8 samples (bench/effects_calibration.json): bloom per
 #: built-in background and floor ("sunset+marble"), since a bright floor fills most shots; ambient
 #: occlusion and motion blur per background (the least over its shots).
-MEASURED: dict[str, dict[str, dict[str, float]]] = {}
+MEASURED: dict[str, dict[str, dict[str, float]]] = {
+    "bloom": {
+        "low": {
+            "clear_sky+bricks": 0.9991, "clear_sky+checker_tiles": 0.5423, "clear_sky+concrete": 0.0312,
+            "clear_sky+grass": 0.1081, "clear_sky+marble": 0.0831, "clear_sky+wood_planks": 0.9911,
+            "night+bricks": 0.0703, "night+checker_tiles": 0.9584, "night+concrete": 0.6518, "night+grass": 0.0259,
+            "night+marble": 0.986, "night+wood_planks": 0.0632, "overcast+bricks": 0.9991,
+            "overcast+checker_tiles": 0.3657, "overcast+concrete": 0.015, "overcast+grass": 0.2284,
+            "overcast+marble": 0.0001, "overcast+wood_planks": 0.9757, "studio+bricks": 1.0,
+            "studio+checker_tiles": 0.3669, "studio+concrete": 0.0162, "studio+grass": 0.2786, "studio+marble": 0.0,
+            "studio+wood_planks": 0.9923, "sunset+bricks": 1.0, "sunset+checker_tiles": 0.9921,
+            "sunset+concrete": 1.0, "sunset+grass": 0.7453, "sunset+marble": 0.996, "sunset+wood_planks": 1.0,
+        },
+        "medium": {
+            "clear_sky+bricks": 1.0, "clear_sky+checker_tiles": 0.994, "clear_sky+concrete": 0.9496,
+            "clear_sky+grass": 0.9969, "clear_sky+marble": 0.9257, "clear_sky+wood_planks": 1.0,
+            "night+bricks": 0.7695, "night+checker_tiles": 0.9987, "night+concrete": 0.9606, "night+grass": 0.0588,
+            "night+marble": 1.0, "night+wood_planks": 0.1942, "overcast+bricks": 1.0,
+            "overcast+checker_tiles": 0.6602, "overcast+concrete": 0.0329, "overcast+grass": 0.9949,
+            "overcast+marble": 0.0029, "overcast+wood_planks": 1.0, "studio+bricks": 1.0,
+            "studio+checker_tiles": 0.7176, "studio+concrete": 0.0557, "studio+grass": 0.9999,
+            "studio+marble": 0.0012, "studio+wood_planks": 1.0, "sunset+bricks": 1.0, "sunset+checker_tiles": 1.0,
+            "sunset+concrete": 1.0, "sunset+grass": 0.9624, "sunset+marble": 1.0, "sunset+wood_planks": 1.0,
+        },
+        "high": {
+            "clear_sky+bricks": 1.0, "clear_sky+checker_tiles": 1.0, "clear_sky+concrete": 0.9997,
+            "clear_sky+grass": 1.0, "clear_sky+marble": 0.9996, "clear_sky+wood_planks": 1.0, "night+bricks": 0.9861,
+            "night+checker_tiles": 1.0, "night+concrete": 0.9996, "night+grass": 0.773, "night+marble": 1.0,
+            "night+wood_planks": 0.9788, "overcast+bricks": 1.0, "overcast+checker_tiles": 1.0,
+            "overcast+concrete": 0.887, "overcast+grass": 1.0, "overcast+marble": 0.1444, "overcast+wood_planks": 1.0,
+            "studio+bricks": 1.0, "studio+checker_tiles": 1.0, "studio+concrete": 0.9454, "studio+grass": 1.0,
+            "studio+marble": 0.2019, "studio+wood_planks": 1.0, "sunset+bricks": 1.0, "sunset+checker_tiles": 1.0,
+            "sunset+concrete": 1.0, "sunset+grass": 1.0, "sunset+marble": 1.0, "sunset+wood_planks": 1.0,
+        },
+    },
+    "ambient_occlusion": {
+        "low": {
+            "clear_sky": 0.1405, "night": 0.0205, "overcast": 0.1365, "studio": 0.1357, "sunset": 0.0988,
+        },
+        "medium": {
+            "clear_sky": 0.2919, "night": 0.0714, "overcast": 0.2934, "studio": 0.293, "sunset": 0.2413,
+        },
+        "high": {
+            "clear_sky": 0.4231, "night": 0.1095, "overcast": 0.4262, "studio": 0.4272, "sunset": 0.3505,
+        },
+    },
+    "motion_blur": {
+        "low": {
+            "clear_sky": 0.119, "night": 0.0517, "overcast": 0.0938, "studio": 0.1142, "sunset": 0.0955,
+        },
+        "medium": {
+            "clear_sky": 0.2073, "night": 0.1145, "overcast": 0.1735, "studio": 0.1929, "sunset": 0.1768,
+        },
+        "high": {
+            "clear_sky": 0.2867, "night": 0.1791, "overcast": 0.2384, "studio": 0.2536, "sunset": 0.2446,
+        },
+    },
+}
 
 
 def shutter_for(level: str) -> float:
