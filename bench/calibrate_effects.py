@@ -1,14 +1,15 @@
 """Calibrate post-processing levels: does each captioned level visibly change the image?
 
-Renders drawn combinations (the combiner's own shots: one per built-in background and floor,
+Renders drawn combinations (the combiner's own shots: two per built-in background and floor,
 two moving ones per background; effects off) at the default render size (320x180, 8 samples,
 Cycles on the CPU) through the real renderer (`build_scene`), then again with each effect at each
 level, and measures the share of pixels whose 8-bit sRGB value changes by at least
 `effects.PERCEPTIBLE_STEP` in some channel:
 
 - bloom over the whole frame, per background and floor (a bright floor fills most shots);
-- ambient occlusion around the objects, where it acts: within the union of the objects' image
-  boxes, grown by a quarter on each side (the plan's boxes), the least over a background's shots;
+- ambient occlusion over the frame or around the objects, where it acts (the union of the
+  objects' image boxes grown by a quarter on each side; the larger share counts), the least over
+  a background's shots;
 - motion blur around the moving objects at the first and the middle frame of moving shots (both
   must show it), sped up until even the low level smears by `MIN_BLUR_PIXELS`; with each level's
   smear in pixels.
@@ -16,7 +17,7 @@ level, and measures the share of pixels whose 8-bit sRGB value changes by at lea
 A repeat render with the same seed checks that the renders are deterministic, so a difference is
 the effect's and not noise.
 
-    .venv/bin/python bench/calibrate_effects.py        # about 25 minutes on 2 cores
+    .venv/bin/python bench/calibrate_effects.py        # about 30 minutes on 2 cores
 
 writes bench/effects_calibration.json; `simian/effects.py` holds a copy of the shares and
 captions a level only where its share is at least `effects.PERCEPTIBLE_SHARE`.
@@ -49,6 +50,7 @@ from simian.scene_plan import plan_scene  # noqa: E402
 
 SETTINGS = RenderSettings(width=320, height=180, frames=24, fps=24, samples=8, device="cpu", images=True)
 LEVELS = ("low", "medium", "high")
+STILL_SHOTS = 2  # per background and floor, for bloom and ambient occlusion
 MOVING_SHOTS = 2  # per background, for motion blur
 SEED = 900
 OFF = {"bloom": {"level": "none"}, "ambient_occlusion": {"level": "none"}, "motion_blur": {"level": "none"}}
@@ -61,10 +63,10 @@ def with_effects(c: Combination, **levels: dict[str, Any]) -> Combination:
     return Combination.model_validate({**c.model_dump(), "postprocessing": pp})
 
 
-def still_shot(background: str, floor: str) -> Combination:
-    """The first drawn combination over `background` and `floor`, effects off."""
+def still_shots(background: str, floor: str) -> list[Combination]:
+    """The first drawn combinations over `background` and `floor`, effects off."""
     options = CombinerOptions(backgrounds=(BUILTIN_BACKGROUNDS[background],), floors=(BUILTIN_FLOORS[floor],))
-    return with_effects(combination_for(SEED, 0, options))
+    return [with_effects(combination_for(SEED, i, options)) for i in range(STILL_SHOTS)]
 
 
 def moving_shots(background: str) -> list[Combination]:
@@ -127,8 +129,12 @@ def around(boxes: list[Box2D | None], width: int, height: int, grow: float = 0.2
 
 
 def changed_share(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Share of pixels that changed visibly: of the frame, or (with `mask`) of the frame or of the
+    masked region around the objects, whichever is larger (a local effect on small objects counts)."""
     changed = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) >= effects.PERCEPTIBLE_STEP
-    return float(changed[mask].mean() if mask is not None and mask.any() else changed.mean())
+    if mask is None or not mask.any():
+        return float(changed.mean())
+    return float(max(changed.mean(), changed[mask].mean()))
 
 
 def calibrate() -> dict[str, Any]:
@@ -144,19 +150,22 @@ def calibrate() -> dict[str, Any]:
     for background in BUILTIN_BACKGROUNDS:
         occlusion: dict[str, list[float]] = {level: [] for level in LEVELS}
         for floor in BUILTIN_FLOORS:
-            shot = still_shot(background, floor)
             key = f"{background.removeprefix('builtin:')}+{floor.removeprefix('builtin:')}"
-            results["shots"][key] = shot.caption
-            plain = render_frame(shot, 1)
-            if floor == next(iter(BUILTIN_FLOORS)):
-                results["repeat"][background] = changed_share(plain, render_frame(shot, 1))
-            region = around(list(plan_scene(shot).frame_boxes[0]), SETTINGS.width, SETTINGS.height)
+            bloom: dict[str, list[float]] = {level: [] for level in LEVELS}
+            for shot in still_shots(background, floor):
+                results["shots"].setdefault(key, []).append(shot.caption)
+                plain = render_frame(shot, 1)
+                if floor == next(iter(BUILTIN_FLOORS)):
+                    results["repeat"][background] = changed_share(plain, render_frame(shot, 1))
+                region = around(list(plan_scene(shot).frame_boxes[0]), SETTINGS.width, SETTINGS.height)
+                for level in LEVELS:
+                    glowing = render_frame(with_effects(shot, bloom={"level": level}), 1)
+                    bloom[level].append(changed_share(plain, glowing))
+                    image = render_frame(with_effects(shot, ambient_occlusion={"level": level}), 1)
+                    occlusion[level].append(changed_share(plain, image, region))
             for level in LEVELS:
-                bloom = changed_share(plain, render_frame(with_effects(shot, bloom={"level": level}), 1))
-                results["bloom"].setdefault(level, {})[key] = round(bloom, 4)
-                image = render_frame(with_effects(shot, ambient_occlusion={"level": level}), 1)
-                occlusion[level].append(changed_share(plain, image, region))
-            print(f"{key:28s} bloom {[results['bloom'][lv][key] for lv in LEVELS]} "
+                results["bloom"].setdefault(level, {})[key] = round(min(bloom[level]), 4)
+            print(f"{key:28s} bloom {[[round(v, 3) for v in bloom[lv]] for lv in LEVELS]} "
                   f"ambient occlusion {[round(occlusion[lv][-1], 3) for lv in LEVELS]}", flush=True)
         for level in LEVELS:
             results["ambient_occlusion"].setdefault(level, {})[background.removeprefix("builtin:")] = round(

@@ -8,8 +8,8 @@ by today's checker (`simian.caption_check`) on Blender's scene; effect claims ar
 pixels instead, as `bench/calibrate_effects.py` measures them: the claimed frame rendered at
 320x180 with 8 samples, with and without the effect, counted visible when at least
 `effects.PERCEPTIBLE_SHARE` of the pixels change by `effects.PERCEPTIBLE_STEP` (bloom over the
-frame, ambient occlusion and motion blur around the objects; motion blur at the first and the
-middle frame, both must show it).
+frame, ambient occlusion and motion blur over the frame or around the objects; motion blur at the
+first and the middle frame, both must show it).
 
     .venv/bin/python bench/caption_truth.py [--before-ref 5428f99]   # about 20 minutes on 2 cores
 

@@ -6,7 +6,8 @@ pixel, an ambient-occlusion distance smaller than any crease) often changed noth
 `bench/calibrate_effects.py` renders drawn shots over every built-in background at the default
 render size with and without each level and writes the measured change to
 `bench/effects_calibration.json` (bloom over the whole frame; ambient occlusion and motion blur
-around the objects, where they act); the numbers are copied into `MEASURED` below, and a caption
+over the frame or around the objects, where they act); the numbers are copied into `MEASURED`
+below, and a caption
 names a level only where it was measured visible. Motion blur must also smear the objects by
 `composition.MIN_BLUR_PIXELS`, which depends on the shot.
 """
@@ -36,29 +37,29 @@ class OcclusionSetting:
 
 
 BLOOM: dict[str, BloomSetting] = {
-    "low": BloomSetting(spread=1.0, strength=1.0, size=0.6),
-    "medium": BloomSetting(spread=0.5, strength=1.3, size=0.65),
-    "high": BloomSetting(spread=0.0, strength=1.6, size=0.7),
+    "low": BloomSetting(spread=0.0, strength=0.5, size=0.6),
+    "medium": BloomSetting(spread=0.0, strength=1.0, size=0.65),
+    "high": BloomSetting(spread=-0.3, strength=1.6, size=0.7),
 }
 AMBIENT_OCCLUSION: dict[str, OcclusionSetting] = {
-    "low": OcclusionSetting(factor=0.8, distance=0.5, contrast=2.0),
-    "medium": OcclusionSetting(factor=1.0, distance=0.8, contrast=3.0),
-    "high": OcclusionSetting(factor=1.0, distance=1.2, contrast=4.0),
+    "low": OcclusionSetting(factor=1.0, distance=0.8, contrast=3.0),
+    "medium": OcclusionSetting(factor=1.0, distance=1.2, contrast=4.5),
+    "high": OcclusionSetting(factor=1.0, distance=1.6, contrast=6.0),
 }
 #: Shutter open time in frames per motion-blur level (blur length = motion per frame x shutter;
 #: above 1 the shutter stays open longer than a frame lasts, a stylised smear).
 SHUTTER: dict[str, float] = {"low": 0.5, "medium": 1.0, "high": 1.6}
 
-#: A level counts as visible when at least this share of pixels (of the frame for bloom, around the
-#: objects for ambient occlusion and motion blur) changes by PERCEPTIBLE_STEP or more.
+#: A level counts as visible when at least this share of pixels (of the frame for bloom; of the frame
+#: or around the objects for ambient occlusion and motion blur) changes by PERCEPTIBLE_STEP or more.
 PERCEPTIBLE_SHARE = 0.02
 #: Smallest change of an 8-bit sRGB channel counted as visible.
 PERCEPTIBLE_STEP = 8
 
 #: Share of pixels changed by at least PERCEPTIBLE_STEP per effect and level, measured by
-#: bench/calibrate_effects.py at 320x180 with 8 samples (bench/effects_calibration.json): bloom per
-#: built-in background and floor ("sunset+marble"), since a bright floor fills most shots; ambient
-#: occlusion and motion blur per background (the least over its shots).
+#: bench/calibrate_effects.py at 320x180 with 8 samples (bench/effects_calibration.json), the least
+#: over the shots measured: bloom per built-in background and floor ("sunset+marble"), since the
+#: floor fills most of a shot; ambient occlusion and motion blur per background.
 MEASURED: dict[str, dict[str, dict[str, float]]] = {
     "bloom": {
         "low": {

@@ -32,9 +32,10 @@ def test_committed_numbers_are_the_calibration_run():
 
 def test_levels_grow_stronger():
     for lower, higher in zip(LEVELS, LEVELS[1:], strict=False):
-        assert effects.BLOOM[higher].spread < effects.BLOOM[lower].spread
+        assert effects.BLOOM[higher].spread <= effects.BLOOM[lower].spread
         assert effects.BLOOM[higher].strength > effects.BLOOM[lower].strength
         assert effects.AMBIENT_OCCLUSION[higher].contrast > effects.AMBIENT_OCCLUSION[lower].contrast
+        assert effects.AMBIENT_OCCLUSION[higher].distance > effects.AMBIENT_OCCLUSION[lower].distance
         assert effects.SHUTTER[higher] > effects.SHUTTER[lower]
 
 
