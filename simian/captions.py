@@ -154,7 +154,7 @@ def relation(plan: ScenePlan, i: int, j: int) -> tuple[str | None, str | None]:
     pose = plan.camera_at(0.0)
     xi, _, di = project(pose, plan.object_center(i, 0.0), plan.clip.aspect)
     xj, _, dj = project(pose, plan.object_center(j, 0.0), plan.clip.aspect)
-    side = None if not abs(xi - xj) >= SIDE_THRESHOLD else ("left" if xi < xj else "right")
+    side = None if abs(xi - xj) < SIDE_THRESHOLD else ("left" if xi < xj else "right")
     threshold = 0.3 * cell_spacing(plan.combination)
     depth = None if abs(di - dj) < threshold else ("in front of" if di < dj else "behind")
     return side, depth
@@ -254,7 +254,13 @@ def _motion_claims(c: Combination, plan: ScenePlan, names: list[str]) -> tuple[l
         told.add(carrier)
         riders = [r for r in [carrier, *_riders(plan, carrier)] if r != i]
         speed = f"at {o.movement.speed:.2f} meters per second"
-        carrying = f", carrying {_join([_the(names[r]) for r in riders])} with it" if riders else ""
+        others = _join([_the(names[r]) for r in riders])
+        if not riders:
+            carrying = ""
+        elif i == carrier:
+            carrying = f", carrying {others} with it"
+        else:  # the mover stands on others: the whole stack goes with it
+            carrying = f", together with {others}"
         if follow_carrier is not None and carrier != follow_carrier:
             drift = _screen_direction(plan, i)
             if drift is None:
