@@ -254,7 +254,7 @@ def _motion_claims(c: Combination, plan: ScenePlan, names: list[str]) -> tuple[l
         told.add(carrier)
         riders = [r for r in [carrier, *_riders(plan, carrier)] if r != i]
         speed = f"at {o.movement.speed:.2f} meters per second"
-        others = _join([_the(names[r]) for r in riders])
+        others = _join([_the(names[r]) for r in riders]) if riders else ""
         if not riders:
             carrying = ""
         elif i == carrier:
