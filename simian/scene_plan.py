@@ -95,10 +95,6 @@ class ScenePlan:
     problems: tuple[composition.Problem, ...] = ()
     backdrop: Backdrop | None = field(default=None)
 
-    @property
-    def duration_s(self) -> float:
-        return self.clip.duration_s
-
     def object_offset(self, index: int, t: float) -> Vec3:
         """Displacement of object `index` from its rest position at time t (a stack moves as one)."""
         carrier = self.objects[self.objects[index].carrier]
@@ -188,18 +184,6 @@ class ScenePlan:
             fov_deg=fov,
         )
         return pose, limited or z < CAMERA_MIN_HEIGHT
-
-    def camera_axes(self, t: float = 0.0) -> tuple[Vec3, Vec3]:
-        """Horizontal forward and right unit vectors of the camera at time t."""
-        h = math.radians(self.camera_at(t).heading_deg)
-        return (math.cos(h), math.sin(h), 0.0), (math.sin(h), -math.cos(h), 0.0)
-
-    def in_camera_frame(self, point: Vec3, t: float = 0.0) -> tuple[float, float]:
-        """(right, depth) of a point relative to the camera: depth grows away from the camera."""
-        forward, right = self.camera_axes(t)
-        cam = self.camera_at(t).location
-        d = (point[0] - cam[0], point[1] - cam[1])
-        return d[0] * right[0] + d[1] * right[1], d[0] * forward[0] + d[1] * forward[1]
 
     def boxes_at(self, t: float, aspect: float | None = None) -> list[Box2D | None]:
         """Image box of every object at time t (None: partly behind the camera)."""

@@ -73,5 +73,5 @@ def test_planned_boxes_are_blenders_boxes_on_every_frame(index, tmp_path):
                      for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
             blender = [min(v.x for v in views), 1 - max(v.y for v in views),
                        max(v.x for v in views), 1 - min(v.y for v in views)]
-            planned = plan.frame_boxes[frame - 1][i].as_list()
+            planned = plan.frame_boxes_json()[frame - 1][i]
             assert planned == pytest.approx(blender, abs=2e-3), f"object {i} at frame {frame}"
