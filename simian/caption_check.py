@@ -385,7 +385,8 @@ class ClaimChecker:
     def _claim_view_side(self, claim: Claim) -> tuple[bool, str]:
         heading, _ = _heading_pitch(self.view.at(self.first)["camera"])
         yaw = (heading - 90.0) % 360.0
-        return view_side(yaw) == claim.word, f"the camera looks along heading {heading:.1f} (yaw {yaw:.1f})"
+        sides = {view_side(yaw + slack) for slack in (-0.5, 0.0, 0.5)}  # sectors meet at whole half-degrees
+        return claim.word in sides, f"the camera looks along heading {heading:.1f} (yaw {yaw:.1f})"
 
     def _claim_elevation(self, claim: Claim) -> tuple[bool, str]:
         _, pitch = _heading_pitch(self.view.at(self.first)["camera"])
