@@ -1,31 +1,99 @@
-"""Captions written from the recipe and the scene plan, so they say what the video shows.
+"""Captions written from the recipe and the scene plan, claim by claim, so they say what the video shows.
 
-Sizes are the rendered sizes, left/right and in front/behind are as seen from the camera,
-movement is relative to the camera, and camera moves carry their rate in per-second units.
+Every statement a caption makes is a `Claim` (the words plus what they assert); `simian check`
+verifies each one against Blender's own projection of the planned scene. Sizes are the rendered
+sizes along the named axis, left/right and in front/behind are as seen at the first frame, the
+shot size comes from how much of the frame the objects span, camera moves carry their rate in
+per-second units, and effects are named only at levels calibrated to be visible.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
+from simian import composition, effects
 from simian.combination import Combination, SectionCaptions
-from simian.scene_plan import ScenePlan, cell_spacing, plan_scene
+from simian.composition import MIN_BLUR_PIXELS
+from simian.object_shapes import shape_for, visible_description
+from simian.projection import project
+from simian.scene_plan import ScenePlan, cell_spacing, follow_index, plan_scene
 from simian.vocabulary import (
+    AXIS_WORDS,
     EFFECT_PHRASES,
+    FLOOR_SLIDE_PHRASES,
+    FOLLOWED_MOVEMENT_PHRASES,
     MOVEMENT_PHRASES,
     SCALE_SYNONYMS,
     SENSOR_WIDTH_MM,
-    framing_for_fov,
+    SIZE_WORDS,
     scale_name_for,
+    shot_size_for,
     speed_word,
     view_height,
     view_side,
+    view_side_phrase,
 )
 
 INTROS = ("The scene features {list}.", "In the scene there are {list}.", "The scene shows {list}.")
 SINGLE_INTROS = ("The scene features {list}.", "The scene shows {list}.", "There is {list} in the scene.")
+#: Two objects count as left/right of each other when their centres lie this far apart (frame widths).
+SIDE_THRESHOLD = 0.05
+#: Camera moves that keep a followed object where it is in the frame.
+CENTRING_MOVES = frozenset({"static", "orbit_left", "orbit_right", "orbit_up", "orbit_down", "dolly_in",
+                            "dolly_out", "zoom_in", "zoom_out", "tilt_left", "tilt_right"})
+STUDIO = "builtin:studio"
+
+ClaimKind = Literal[
+    "object",  # the object is in frame, large enough and visible on every frame
+    "size",  # its dimension along the named axis, in metres
+    "side",  # left/right of another object at the first frame
+    "depth",  # in front of / behind another object at the first frame
+    "on_top",  # stands on another object, on every frame
+    "object_motion",  # moves in a direction at a speed, relative to the camera's first view
+    "screen_motion",  # drifts in a direction as seen from a moving camera
+    "follow_centred",  # a followed object keeps its place in the frame
+    "floor_slide",  # the floor moves across the frame in a direction while the camera follows
+    "camera_travels",  # the camera travels along with a followed object
+    "framing",  # the shot size word
+    "fov",  # the horizontal field of view in degrees
+    "view_side",  # the side of the scene the camera looks from at the first frame
+    "elevation",  # the camera's elevation in degrees at the first frame
+    "camera_move",  # the camera move and its rate
+    "camera_still",  # the camera neither moves nor turns
+    "camera_steady",  # the camera keeps its angle and zoom (while following)
+    "background",  # the named background fills part of the first frame
+    "lit_by",  # the named background lights the scene
+    "floor",  # the floor is in view at the first frame
+    "effect",  # a post-processing effect at a level
+]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement of a caption: the words and what they assert."""
+
+    kind: ClaimKind
+    text: str
+    objects: tuple[int, ...] = ()
+    word: str = ""
+    value: float | None = None
+    level: str = ""
+
+
+@dataclass(frozen=True)
+class Description:
+    sections: SectionCaptions
+    caption: str
+    claims: tuple[Claim, ...] = field(default=())
+
+
+def article(phrase: str) -> str:
+    return "an" if phrase[:1].lower() in "aeiou" else "a"
 
 
 def _join(items: Sequence[str]) -> str:
@@ -38,23 +106,30 @@ def _the(name: str) -> str:
     return f"the {name}"
 
 
-def _article(phrase: str) -> str:
-    return "an" if phrase[:1].lower() in "aeiou" else "a"
-
-
 def _strip_article(text: str) -> str:
-    for article in ("a ", "an ", "the "):
-        if text.lower().startswith(article):
-            return text[len(article) :]
+    for word in ("a ", "an ", "the "):
+        if text.lower().startswith(word):
+            return text[len(word) :]
     return text
 
 
-def object_phrase(description: str, factor: float, scale_name: str, rng: random.Random) -> str:
-    """'a large wooden chair with a slatted back, about 2.25 meters (7.4 feet) across'."""
-    word = rng.choice(SCALE_SYNONYMS.get(scale_name, SCALE_SYNONYMS[scale_name_for(factor)]))
-    body = f"{word} {_strip_article(description)}"
+def without_size_words(description: str) -> str:
+    """The description with words that state a size removed (size comes from the scale word)."""
+    words = [w for w in description.split() if re.sub(r"[^a-z-]", "", w.lower()) not in SIZE_WORDS]
+    text = " ".join(words)
+    return text or description
+
+
+def size_phrase(factor: float, axis: str) -> str:
     unit = "meter" if factor == 1 else "meters"
-    return f"{_article(body)} {body}, about {factor:g} {unit} ({factor * 3.28084:.1f} feet) across"
+    return f"about {factor:g} {unit} ({factor * 3.28084:.1f} feet) {AXIS_WORDS[axis]}"
+
+
+def object_phrase(description: str, factor: float, scale_name: str, rng: random.Random, axis: str = "largest") -> str:
+    """'a large wooden chair with a slatted back, about 2.25 meters (7.4 feet) tall'."""
+    word = rng.choice(SCALE_SYNONYMS.get(scale_name, SCALE_SYNONYMS[scale_name_for(factor)]))
+    body = f"{word} {_strip_article(without_size_words(description))}"
+    return f"{article(body)} {body}, {size_phrase(factor, axis)}"
 
 
 def distinct_names(combination: Combination) -> list[str]:
@@ -74,111 +149,258 @@ def distinct_names(combination: Combination) -> list[str]:
 
 
 def relation(plan: ScenePlan, i: int, j: int) -> tuple[str | None, str | None]:
-    """Side ('left'/'right') and depth ('in front of'/'behind') of object i relative to j, from the camera."""
+    """Side ('left'/'right') and depth ('in front of'/'behind') of object i relative to j at the first
+    frame, from their projected box centres and their distances along the camera's view."""
+    pose = plan.camera_at(0.0)
+    xi, _, di = project(pose, plan.object_center(i, 0.0), plan.clip.aspect)
+    xj, _, dj = project(pose, plan.object_center(j, 0.0), plan.clip.aspect)
+    side = None if abs(xi - xj) < SIDE_THRESHOLD else ("left" if xi < xj else "right")
     threshold = 0.3 * cell_spacing(plan.combination)
-    xi, zi = plan.in_camera_frame(plan.objects[i].rest)
-    xj, zj = plan.in_camera_frame(plan.objects[j].rest)
-    side = None if abs(xi - xj) < threshold else ("left" if xi < xj else "right")
-    depth = None if abs(zi - zj) < threshold else ("in front of" if zi < zj else "behind")
+    depth = None if abs(di - dj) < threshold else ("in front of" if di < dj else "behind")
     return side, depth
 
 
-def _objects_caption(c: Combination, plan: ScenePlan, rng: random.Random) -> str:
+def _object_claims(c: Combination, plan: ScenePlan, rng: random.Random) -> tuple[str, list[Claim]]:
     names = distinct_names(c)
-    listed = [object_phrase(o.description, o.scale.factor, o.scale.name, rng) for o in c.objects]
+    camera = plan.camera_at(0.0).location
+    claims: list[Claim] = []
+    listed = []
+    for i, o in enumerate(c.objects):
+        center = plan.object_center(i, 0.0)
+        description = visible_description(o.asset, o.description, camera[0] - center[0], camera[1] - center[1])
+        axis = shape_for(o.asset).dominant_axis
+        phrase = object_phrase(description, o.scale.factor, o.scale.name, rng, axis)
+        listed.append(phrase)
+        claims.append(Claim("object", phrase, (i,), names[i]))
+        claims.append(Claim("size", size_phrase(o.scale.factor, axis), (i,), axis, o.scale.factor))
     intro = rng.choice(SINGLE_INTROS if len(listed) == 1 else INTROS).format(list="; ".join(listed))
     sentences = [intro]
     below = [t.stacked_on for t in plan.objects]
-    pairs = [(i, j) for i in range(len(c.objects)) for j in range(i + 1, len(c.objects))]
-    for i, j in pairs:
-        if below[i] == j or below[j] == i:
-            top, base = (i, j) if below[i] == j else (j, i)
-            sentences.append(f"{_the(names[top]).capitalize()} sits on top of {_the(names[base])}.")
-            continue
-        if c.objects[i].placement == c.objects[j].placement:
-            continue
-        side, depth = relation(plan, i, j)
-        parts = []
-        if side:
-            parts.append(f"to the {side} of")
-        if depth:
-            parts.append(depth)
-        if parts:
-            sentences.append(f"{_the(names[i]).capitalize()} is {' and '.join(parts)} {_the(names[j])}.")
-    for i, o in enumerate(c.objects):
-        if o.movement is not None:
-            phrase = MOVEMENT_PHRASES[o.movement.direction]
-            sentences.append(f"{_the(names[i]).capitalize()} {phrase} at {o.movement.speed:.2f} meters per second.")
-    for i, o in enumerate(c.objects):
-        if o.camera_follow:
-            sentences.append(f"The camera follows {_the(names[i])} as it moves.")
-    return " ".join(sentences)
+    for i in range(len(c.objects)):
+        for j in range(i + 1, len(c.objects)):
+            if below[i] == j or below[j] == i:
+                top, base = (i, j) if below[i] == j else (j, i)
+                text = f"{_the(names[top]).capitalize()} sits on top of {_the(names[base])}."
+                sentences.append(text)
+                claims.append(Claim("on_top", text, (top, base)))
+                continue
+            if c.objects[i].placement == c.objects[j].placement:
+                continue
+            side, depth = relation(plan, i, j)
+            parts = []
+            if side:
+                parts.append(f"to the {side} of")
+            if depth:
+                parts.append(depth)
+            if parts:
+                text = f"{_the(names[i]).capitalize()} is {' and '.join(parts)} {_the(names[j])}."
+                sentences.append(text)
+                if side:
+                    claims.append(Claim("side", text, (i, j), side))
+                if depth:
+                    claims.append(Claim("depth", text, (i, j), depth))
+    motion_text, motion_claims = _motion_claims(c, plan, names)
+    sentences += motion_text
+    claims += motion_claims
+    return " ".join(sentences), claims
 
 
-def _orientation_caption(c: Combination) -> str:
-    side = view_side(c.orientation.yaw)
-    return (
-        f"The camera views the scene from the {side} side, {view_height(c.orientation.pitch)} "
-        f"({c.orientation.pitch:.0f} degrees of elevation)."
+def _riders(plan: ScenePlan, carrier: int) -> list[int]:
+    return [t.index for t in plan.objects if t.carrier == carrier and t.index != carrier]
+
+
+def _screen_direction(plan: ScenePlan, i: int) -> str | None:
+    """How object i drifts across the planned clip as seen from the camera (None: it keeps its place)."""
+    first, last = plan.frame_boxes[0][i], plan.frame_boxes[-1][i]
+    if first is None or last is None:
+        return None
+    dx = last.center[0] - first.center[0]
+    dy = last.center[1] - first.center[1]
+    grow = math.log(max(last.height, 1e-6) / max(first.height, 1e-6))
+    options = {"to the left": -dx, "to the right": dx, "upward": -dy, "downward": dy,
+               "closer": grow, "farther away": -grow}
+    word, amount = max(options.items(), key=lambda kv: kv[1])
+    return word if amount >= 0.05 else None
+
+
+def floor_image_motion(start: tuple[float, float, float], end: tuple[float, float, float]) -> dict[str, float]:
+    """How far a floor point moved in the image, per FLOOR_SLIDE_PHRASES word ((x, y, depth) before
+    and after; across and down in frame fractions, away and closer as the log of the depth ratio)."""
+    (x0, y0, d0), (x1, y1, d1) = start, end
+    depth = math.log(max(d1, 1e-6) / max(d0, 1e-6))
+    return {"right": x1 - x0, "left": x0 - x1, "down": y1 - y0, "away": depth, "closer": -depth}
+
+
+def floor_slide(plan: ScenePlan, followed: int) -> str | None:
+    """Which way the floor under a followed object slides in the image over the clip, if it visibly does."""
+    cx, cy, _ = plan.object_center(followed, 0.0)
+    end = plan.clip.duration_s - 1 / plan.clip.fps
+    start_view = project(plan.camera_at(0.0), (cx, cy, 0.0), plan.clip.aspect)
+    end_view = project(plan.camera_at(end), (cx, cy, 0.0), plan.clip.aspect)
+    word, amount = max(floor_image_motion(start_view, end_view).items(), key=lambda kv: kv[1])
+    return word if amount >= 0.02 else None
+
+
+def _motion_claims(c: Combination, plan: ScenePlan, names: list[str]) -> tuple[list[str], list[Claim]]:
+    followed = follow_index(c)
+    follow_carrier = plan.objects[followed].carrier if followed is not None and plan.moves(followed) else None
+    sentences: list[str] = []
+    claims: list[Claim] = []
+    told: set[int] = set()
+    for i, o in enumerate(c.objects):
+        carrier = plan.objects[i].carrier
+        if o.movement is None or carrier in told:
+            continue  # a stack moves as one: its first mover tells it, carrying the rest
+        told.add(carrier)
+        riders = [r for r in [carrier, *_riders(plan, carrier)] if r != i]
+        speed = f"at {o.movement.speed:.2f} meters per second"
+        others = _join([_the(names[r]) for r in riders]) if riders else ""
+        if not riders:
+            carrying = ""
+        elif i == carrier:
+            carrying = f", carrying {others} with it"
+        else:  # the mover stands on others: the whole stack goes with it
+            carrying = f", together with {others}"
+        if follow_carrier is not None and carrier != follow_carrier:
+            drift = _screen_direction(plan, i)
+            if drift is None:
+                continue
+            text = f"Seen from the moving camera, {_the(names[i])} drifts {drift}{carrying}."
+            sentences.append(text)
+            claims += [Claim("screen_motion", text, (k,), drift) for k in (i, *riders)]
+            continue
+        if follow_carrier is not None:
+            subject = names[followed]  # type: ignore[index]
+            text = f"{_the(names[i]).capitalize()} {FOLLOWED_MOVEMENT_PHRASES[o.movement.direction]} {speed}{carrying}"
+            if c.animation.name in CENTRING_MOVES:
+                slide = floor_slide(plan, followed)  # type: ignore[arg-type]
+                while_text = f" while {FLOOR_SLIDE_PHRASES[slide]}" if slide else ""
+                text += f"; the camera travels with it, keeping {_the(subject)} in place in the frame{while_text}."
+                claims.append(Claim("follow_centred", text, (followed,)))  # type: ignore[arg-type]
+                if slide:
+                    claims.append(Claim("floor_slide", text, (followed,), slide))  # type: ignore[arg-type]
+            else:
+                text += "; the camera travels with it."
+                claims.append(Claim("camera_travels", text, (followed,)))  # type: ignore[arg-type]
+        else:
+            text = f"{_the(names[i]).capitalize()} {MOVEMENT_PHRASES[o.movement.direction]} {speed}{carrying}."
+        sentences.append(text)
+        claims += [Claim("object_motion", text, (k,), o.movement.direction, o.movement.speed) for k in (i, *riders)]
+    return sentences, claims
+
+
+def _orientation(c: Combination) -> tuple[str, list[Claim]]:
+    yaw, pitch = c.orientation.yaw, c.orientation.pitch
+    text = (
+        f"The camera views the scene from {view_side_phrase(yaw)}, {view_height(pitch)} "
+        f"({pitch:.0f} degrees of elevation)."
     )
+    return text, [Claim("view_side", text, (), view_side(yaw), yaw), Claim("elevation", text, (), "", pitch)]
 
 
-def _framing_caption(c: Combination) -> str:
-    framing = framing_for_fov(c.framing.fov)
+def first_frame_span(plan: ScenePlan) -> float:
+    return composition.subjects_span(list(plan.frame_boxes[0]))
+
+
+def _framing(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
+    shot = shot_size_for(first_frame_span(plan))
     focal = SENSOR_WIDTH_MM / (2 * math.tan(math.radians(c.framing.fov) / 2))
-    return f"It is a {framing.label} with a {c.framing.fov:.0f} degree field of view (a {focal:.0f} mm lens)."
+    text = (
+        f"It is {article(shot.label)} {shot.label}, filmed with a {c.framing.fov:.0f} degree field of view "
+        f"(a {focal:.0f} mm lens)."
+    )
+    return text, [Claim("framing", text, (), shot.label), Claim("fov", text, (), "", c.framing.fov)]
 
 
-def _animation_caption(c: Combination, plan: ScenePlan) -> str:
+def _animation(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
     move = plan.move
+    followed = follow_index(c)
+    following = followed is not None and plan.moves(followed)
     if move.quantity == "none":
-        return "The camera holds still."
+        if following:
+            name = distinct_names(c)[followed]  # type: ignore[index]
+            text = f"Apart from travelling with {_the(name)}, the camera keeps its angle and zoom."
+            return text, [Claim("camera_steady", text)]
+        text = "The camera holds still."
+        return text, [Claim("camera_still", text)]
     rate = abs(plan.move_rate)
-    return f"{move.phrase} {speed_word(c.animation.speed_factor)}, at {rate:.2f} {move.unit}."
+    text = f"{move.phrase} {speed_word(c.animation.speed_factor)}, at {rate:.2f} {move.unit}."
+    return text, [Claim("camera_move", text, (), move.name, rate)]
 
 
-def _postprocessing_caption(c: Combination) -> str:
-    pp = c.postprocessing
-    effects = [
-        EFFECT_PHRASES[name][level]
-        for name, level in (
-            ("bloom", pp.bloom.level),
-            ("ambient_occlusion", pp.ambient_occlusion.level),
-            ("motion_blur", pp.motion_blur.level),
+def _background(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
+    studio = c.background.asset == STUDIO
+    share = composition.frame_fractions(plan, 0.0, studio=studio)["background"]
+    name = c.background.name
+    if share >= composition.MIN_BACKGROUND_FRACTION:
+        text = "The background is a seamless photo studio backdrop." if studio else (
+            f"The background is {article(name)} {name}."
         )
-        if level != "none"
-    ]
-    if not effects:
-        return "No post-processing effects are applied."
-    return f"The image has {_join(effects)}."
+        return text, [Claim("background", text, (), name, share)]
+    text = "The scene is lit by photo studio softboxes." if studio else f"The scene is lit by {article(name)} {name}."
+    return text, [Claim("lit_by", text, (), name)]
+
+
+def visible_effects(c: Combination, plan: ScenePlan) -> list[tuple[str, str]]:
+    """(effect, level) pairs the video shows: calibrated levels, motion blur only where things move enough."""
+    pp = c.postprocessing
+    shown = []
+    for name, level in (("bloom", pp.bloom.level), ("ambient_occlusion", pp.ambient_occlusion.level)):
+        if level != "none" and effects.is_visible(name, level, c.background.asset, c.stage.floor):
+            shown.append((name, level))
+    if motion_blur_shows(c, plan):
+        shown.append(("motion_blur", pp.motion_blur.level))
+    return shown
+
+
+def motion_blur_shows(c: Combination, plan: ScenePlan) -> bool:
+    """Whether the recipe's motion blur shows: objects smear by a few pixels, over a background where
+    that level was measured visible."""
+    level = c.postprocessing.motion_blur.level
+    if level == "none" or not effects.is_visible("motion_blur", level, c.background.asset):
+        return False
+    return composition.motion_blur_pixels(plan, effects.shutter_for(level)) >= MIN_BLUR_PIXELS
+
+
+def _postprocessing(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
+    shown = visible_effects(c, plan)
+    if not shown:
+        return "The image shows no post-processing effects.", []
+    phrases = [EFFECT_PHRASES[name][level] for name, level in shown]
+    text = f"The image has {_join(phrases)}."
+    return text, [Claim("effect", text, (), name, None, level) for name, level in shown]
+
+
+def describe(combination: Combination, rng: random.Random | None = None, plan: ScenePlan | None = None) -> Description:
+    """Section captions, the full caption and its claims for a recipe; `rng` only varies the wording."""
+    c = combination
+    rng = rng or random.Random(c.index)
+    plan = plan or plan_scene(c)
+    objects, claims = _object_claims(c, plan, rng)
+    background, background_claims = _background(c, plan)
+    stage = f"The floor is {c.stage.name}."
+    orientation, orientation_claims = _orientation(c)
+    framing, framing_claims = _framing(c, plan)
+    animation, animation_claims = _animation(c, plan)
+    post, post_claims = _postprocessing(c, plan)
+    claims += background_claims + [Claim("floor", stage, (), c.stage.name)]
+    claims += orientation_claims + framing_claims + animation_claims + post_claims
+    sections = SectionCaptions(
+        objects=objects,
+        background=background,
+        orientation=orientation,
+        framing=framing,
+        animation=animation,
+        stage=stage,
+        postprocessing=post,
+    )
+    caption = " ".join([objects, background, stage, orientation, framing, animation, post])
+    return Description(sections, caption, tuple(claims))
 
 
 def write_captions(combination: Combination, rng: random.Random | None = None) -> tuple[SectionCaptions, str]:
-    """Section captions and the full caption for a recipe; `rng` only varies the wording."""
-    rng = rng or random.Random(combination.index)
-    plan = plan_scene(combination)
-    bg_name = combination.background.name
-    sections = SectionCaptions(
-        objects=_objects_caption(combination, plan, rng),
-        background=f"The background is {_article(bg_name)} {bg_name}.",
-        orientation=_orientation_caption(combination),
-        framing=_framing_caption(combination),
-        animation=_animation_caption(combination, plan),
-        stage=f"The floor is {combination.stage.name}.",
-        postprocessing=_postprocessing_caption(combination),
-    )
-    caption = " ".join(
-        [
-            sections.objects,
-            sections.background,
-            sections.stage,
-            sections.orientation,
-            sections.framing,
-            sections.animation,
-            sections.postprocessing,
-        ]
-    )
-    return sections, caption
+    description = describe(combination, rng)
+    return description.sections, description.caption
 
 
 def with_captions(combination: Combination, rng: random.Random | None = None) -> Combination:

@@ -206,6 +206,37 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Verify every claim of the captions against Blender's projection of the planned scene."""
+    from simian.caption_check import CombinationReport, check_combination, rendered_outputs, seed_reports
+
+    if (args.directory is None) == (args.seed is None):
+        raise InvalidInputError("check: give a rendered output folder DIR, or --seed S --count N")
+    reports: list[CombinationReport] = []
+    if args.directory is not None:
+        from simian.assets.resolver import AssetResolver, check_assets
+        from simian.settings import load_settings
+
+        outputs = rendered_outputs(Path(args.directory))
+        resolve = AssetResolver(load_settings())
+        for output in outputs:
+            check_assets(output.combination, str(output.sidecar))
+            paths = resolve(output.combination)
+            reports.append(check_combination(output.combination, output.settings, paths, output.caption))
+    else:
+        if args.count is None or args.count < 1:
+            raise InvalidInputError("check: --count must be 1 or more with --seed")
+        reports = list(seed_reports(args.seed, args.count, _combiner_options(args)))
+    total = verified = 0
+    for report in reports:
+        total += len(report.verdicts)
+        verified += len(report.verdicts) - len(report.failures)
+        for verdict in report.failures:
+            print(f"combination {report.index}: {verdict.claim.kind} {verdict.claim.text!r}: {verdict.detail}")
+    print(f"verified {verified} of {total} claims")
+    return 0 if verified == total else 1
+
+
 def _stack_config(args: argparse.Namespace) -> tuple[Settings, StackConfig]:
     from simian.operations.stack import StackConfig
     from simian.settings import load_settings
@@ -332,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", required=True, help="output folder")
     _add_combiner_flags(render)
     render.set_defaults(func=cmd_render)
+
+    check = sub.add_parser("check", help="verify every caption claim against Blender's projection of the scene")
+    check.add_argument("directory", nargs="?", help="rendered outputs with their sidecars (or a dataset folder)")
+    check.add_argument("--seed", type=int, help="check the plans of combinations drawn from this seed")
+    check.add_argument("--count", type=int, help="how many combinations (0..N-1) with --seed")
+    _add_combiner_flags(check)
+    check.set_defaults(func=cmd_check)
 
     init = sub.add_parser("init", help="create pools, concurrency limits, blocks and automations (idempotent)")
     init.add_argument("--render-slots", type=int, default=1, help="GPU render slots in the whole farm")

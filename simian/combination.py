@@ -130,14 +130,16 @@ class Combination(_Strict):
         followed = [i for i, o in enumerate(self.objects) if o.camera_follow]
         if len(followed) > 1:
             raise ValueError(f"objects {followed} all set camera_follow; the camera can follow one object only")
-        cells: dict[int, int] = {}
-        for obj in self.objects:
-            cells[obj.placement] = cells.get(obj.placement, 0) + 1
+        # A stack moves as one: objects sharing a placement may carry one movement between them.
+        movers: dict[int, int] = {}
         for i, obj in enumerate(self.objects):
-            if obj.movement is not None and cells[obj.placement] > 1:
+            if obj.movement is None:
+                continue
+            first = movers.setdefault(obj.placement, i)
+            if first != i and self.objects[first].movement != obj.movement:
                 raise ValueError(
-                    f"objects[{i}] moves but shares placement {obj.placement} with a stacked object; "
-                    "give it its own placement or remove its movement"
+                    f"objects[{i}] and objects[{first}] share placement {obj.placement} (a stack, which moves "
+                    "as one) but move differently; keep one movement per stack"
                 )
         return self
 

@@ -2,6 +2,8 @@
 
 Each index gets its own RNG seeded from (seed, index), so a worker can derive any
 combination without generating the ones before it, and changing one entry never shifts others.
+A recipe whose shot breaks a composition rule is slowed down or redrawn from the same stream,
+so redraws keep that property.
 """
 
 from __future__ import annotations
@@ -9,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS, BUILTIN_OBJECTS
-from simian.captions import with_captions
+from simian.captions import CENTRING_MOVES, describe, first_frame_span, motion_blur_shows
 from simian.combination import (
     AmbientOcclusion,
     Background,
@@ -31,18 +32,26 @@ from simian.combination import (
     SceneObject,
     Stage,
 )
-from simian.scene_plan import horizontal_axes, rest_positions
+from simian.object_shapes import FACING_FEATURES, feature_visible, shape_for
+from simian.scene_plan import ScenePlan, horizontal_axes, plan_scene, rest_positions
 from simian.vocabulary import (
     CAMERA_MOVES,
-    FRAMINGS,
+    FOV_RANGE,
     SCALE_WEIGHTS,
     SCALES,
+    SHOT_SIZE_WEIGHTS,
+    SHOT_SIZES,
     SPEED_FACTOR_RANGE,
     MovementDirection,
     effect_level,
+    shot_size_for,
 )
 
 MOVEMENT_DIRECTIONS: tuple[MovementDirection, ...] = ("left", "right", "toward", "away", "up")
+#: Draws tried per index before falling back to a shot that always works.
+MAX_DRAWS = 12
+#: Yaws are chosen at least this far (degrees) off every object's long axis; the plan checks the clip.
+VIEW_MARGIN_DEG = 45.0
 
 
 OBJECTS = tuple(BUILTIN_OBJECTS.values())
@@ -101,19 +110,34 @@ def _objects(rng: random.Random, opts: CombinerOptions, ontop: bool, movement: b
     return objects
 
 
-def _least_occluded_yaw(rng: random.Random, objects: Sequence[SceneObject], draft: Combination) -> float:
-    """Of a few random yaws, the one that spreads the objects widest across the image."""
+def _view_score(draft: Combination, yaw: float) -> tuple[bool, int, float]:
+    """How good a camera yaw is: no object seen along its long axis, named features facing the
+    camera, and objects spread widest across the image (the least occlusion)."""
     positions = rest_positions(draft)
+    forward, right = horizontal_axes(yaw)
+    pitch = math.radians(draft.orientation.pitch)
+    ray = (forward[0] * math.cos(pitch), forward[1] * math.cos(pitch), -math.sin(pitch))
+    recognisable = True
+    facing = 0
+    for obj in draft.objects:
+        axis = shape_for(obj.asset).long_axis
+        if axis is not None:
+            cos = abs(sum(r * a for r, a in zip(ray, axis, strict=True)))
+            recognisable &= cos < math.cos(math.radians(VIEW_MARGIN_DEG))
+        feature = FACING_FEATURES.get(obj.asset)
+        if feature is not None:
+            facing += feature_visible(feature, -forward[0], -forward[1])
+    xs = sorted({round(p[0] * right[0] + p[1] * right[1], 3) for p in positions})
+    if len(xs) < 2:
+        spread = 0.0 if len(set(positions)) > 1 else math.inf
+    else:
+        spread = min(b - a for a, b in zip(xs, xs[1:], strict=False))
+    return recognisable, facing, spread
+
+
+def _choose_yaw(rng: random.Random, draft: Combination) -> float:
     candidates = [round(rng.uniform(0, 360), 1) for _ in range(8)]
-
-    def spread(yaw: float) -> float:
-        _, right = horizontal_axes(yaw)
-        xs = sorted({round(p[0] * right[0] + p[1] * right[1], 3) for p in positions})
-        if len(xs) < 2:
-            return 0.0 if len(set(positions)) > 1 else math.inf
-        return min(b - a for a, b in zip(xs, xs[1:], strict=False))
-
-    return max(candidates, key=spread)
+    return max(candidates, key=lambda yaw: _view_score(draft, yaw))
 
 
 def _postprocessing(rng: random.Random) -> PostProcessing:
@@ -127,35 +151,42 @@ def _postprocessing(rng: random.Random) -> PostProcessing:
     )
 
 
-def combination_for(seed: int, index: int, options: CombinerOptions | None = None) -> Combination:
-    """Entry `index` of the file `simian combine --seed seed` would write, computed alone."""
-    opts = options or CombinerOptions()
-    rng = rng_for(seed, index)
+def _framing(rng: random.Random) -> Framing:
+    """A lens and, independently, a shot size: the plan moves the camera to give that shot."""
+    shot = rng.choices(SHOT_SIZES, weights=SHOT_SIZE_WEIGHTS)[0]
+    low, high = max(shot.span_min, 0.12), min(shot.span_max, 0.92)
+    inset = 0.15 * (high - low)
+    span = rng.uniform(low + inset, high - inset)
+    return Framing(fov=float(rng.randint(*FOV_RANGE)), coverage_factor=round(1 / span, 3), name=shot.name)
+
+
+def _draw(rng: random.Random, opts: CombinerOptions, seed: int, index: int) -> Combination:
+    """One random recipe, before its shot is checked."""
     movement, ontop, follow = opts.movement, opts.ontop, opts.camera_follow
     if opts.random:
         movement, ontop, follow = rng.random() < 0.5, rng.random() < 0.5, rng.random() < 0.5
     objects = _objects(rng, opts, ontop, movement)
-    if follow:
-        movers = [i for i, o in enumerate(objects) if o.movement is not None] or list(range(len(objects)))
+    movers = [i for i, o in enumerate(objects) if o.movement is not None]
+    moves = list(CAMERA_MOVES)
+    if follow and movers:
+        # The camera travels with one mover; the rest of the scene is what slides past it.
         chosen = rng.choice(movers)
-        objects[chosen] = objects[chosen].model_copy(update={"camera_follow": True})
+        objects = [
+            o.model_copy(update={"camera_follow": True} if i == chosen else {"movement": None})
+            for i, o in enumerate(objects)
+        ]
+        moves = sorted(CENTRING_MOVES)
     background = rng.choice(BACKGROUNDS)
     floor = rng.choice(FLOORS)
-    fov = rng.randint(20, 75)
-    framing_range = next(f for f in FRAMINGS if f.fov_min <= fov <= f.fov_max)
     draft = Combination(
         index=index,
         seed=seed,
         objects=objects,
         background=Background(asset=background.ref, name=background.name),
         orientation=Orientation(yaw=0.0, pitch=float(rng.randint(5, 50))),
-        framing=Framing(
-            fov=float(fov),
-            coverage_factor=round(rng.uniform(framing_range.coverage_min, framing_range.coverage_max), 3),
-            name=framing_range.name,
-        ),
+        framing=_framing(rng),
         animation=CameraAnimation(
-            name=rng.choice(list(CAMERA_MOVES)),  # type: ignore[arg-type]
+            name=rng.choice(moves),  # type: ignore[arg-type]
             speed_factor=round(rng.uniform(*SPEED_FACTOR_RANGE), 2),
         ),
         stage=Stage(
@@ -166,9 +197,83 @@ def combination_for(seed: int, index: int, options: CombinerOptions | None = Non
         ),
         postprocessing=_postprocessing(rng),
     )
-    yaw = _least_occluded_yaw(rng, objects, draft)
-    draft = draft.model_copy(update={"orientation": Orientation(yaw=yaw, pitch=draft.orientation.pitch)})
-    return with_captions(draft, rng)
+    yaw = _choose_yaw(rng, draft)
+    return draft.model_copy(update={"orientation": Orientation(yaw=yaw, pitch=draft.orientation.pitch)})
+
+
+def _slower(c: Combination, factor: float) -> Combination:
+    """The same recipe with the camera move and every object slower by `factor`."""
+    objects = [
+        o if o.movement is None else o.model_copy(
+            update={"movement": o.movement.model_copy(update={"speed": max(0.01, round(o.movement.speed * factor, 2))})}
+        )
+        for o in c.objects
+    ]
+    speed = max(0.1, round(c.animation.speed_factor * factor, 2))
+    animation = c.animation.model_copy(update={"speed_factor": speed})
+    return c.model_copy(update={"objects": objects, "animation": animation})
+
+
+def _fitted(draft: Combination) -> tuple[Combination, ScenePlan] | None:
+    """The recipe with a shot that keeps every rule, slowing its motion if that is what it takes."""
+    candidate = draft
+    for _ in range(3):
+        plan = plan_scene(candidate)
+        if not plan.problems:
+            return candidate, plan
+        if not any(p.kind in ("out_of_frame", "move_limited") for p in plan.problems):
+            return None
+        candidate = _slower(candidate, 0.6)
+    return None
+
+
+def _fallback(draft: Combination) -> Combination:
+    """A shot that always works: the first object alone, a still camera, a medium shot from the front-right."""
+    obj = draft.objects[0].model_copy(update={"placement": 4, "movement": None, "camera_follow": False})
+    return draft.model_copy(
+        update={
+            "objects": [obj],
+            "orientation": Orientation(yaw=45.0, pitch=20.0),
+            "framing": Framing(fov=draft.framing.fov, coverage_factor=round(1 / 0.44, 3), name="medium"),
+            "animation": CameraAnimation(name="static"),
+        }
+    )
+
+
+def _settle(c: Combination, plan: ScenePlan) -> Combination:
+    """Record what the shot turned out to be: its shot size, and no motion blur where nothing moves
+    enough to show it."""
+    shot = shot_size_for(first_frame_span(plan))
+    update: dict = {"framing": c.framing.model_copy(update={"name": shot.name})}
+    if c.postprocessing.motion_blur.level != "none" and not motion_blur_shows(c, plan):
+        update["postprocessing"] = c.postprocessing.model_copy(
+            update={"motion_blur": MotionBlur(shutter=0.0, level="none")}
+        )
+    return c.model_copy(update=update)
+
+
+def combination_for(seed: int, index: int, options: CombinerOptions | None = None) -> Combination:
+    """Entry `index` of the file `simian combine --seed seed` would write, computed alone.
+
+    A drawn recipe whose shot cannot keep every object whole and visible is redrawn from the same
+    random stream, so (seed, index) always gives the same final recipe.
+    """
+    opts = options or CombinerOptions()
+    rng = rng_for(seed, index)
+    result = None
+    draft = None
+    for _ in range(MAX_DRAWS):
+        draft = _draw(rng, opts, seed, index)
+        result = _fitted(draft)
+        if result is not None:
+            break
+    if result is None:
+        fallback = _fallback(draft)  # type: ignore[arg-type]
+        result = (fallback, plan_scene(fallback))
+    combination = _settle(*result)
+    plan = plan_scene(combination)
+    description = describe(combination, rng, plan)
+    return combination.model_copy(update={"captions": description.sections, "caption": description.caption})
 
 
 def combine(seed: int, count: int, options: CombinerOptions | None = None) -> dict[str, Any]:

@@ -2,14 +2,22 @@
 
 Pure Python (no bpy), so captions can be checked against the same numbers the renderer
 keyframes. World frame: Z up, objects face -Y ("front"), the floor is z = 0.
+
+The plan is a function of the recipe alone: it frames the shot for the planned clip (the default
+render settings: 24 frames at 24 fps, 16:9), fitting the camera distance so that every object
+stays inside the frame and large enough on every frame (`simian.composition`), and records each
+object's image box per frame. Renders of other lengths keep the same first frame and rates.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+from simian import composition
 from simian.combination import Combination
+from simian.object_shapes import shape_for
+from simian.projection import Box2D, CameraPose, box_corners, project_box
 from simian.vocabulary import CAMERA_MOVES, CameraMove
 
 Vec3 = tuple[float, float, float]
@@ -19,47 +27,118 @@ CELL_SPACING = 1.3
 MIN_FOV = 4.0
 MAX_FOV = 150.0
 MAX_ELEVATION = 88.0
+#: The camera never goes lower than this above the floor (metres).
+CAMERA_MIN_HEIGHT = 0.05
 
 
 @dataclass(frozen=True)
-class CameraPose:
-    location: Vec3
-    heading_deg: float  # azimuth the camera looks toward (0 = +X, counter-clockwise)
-    look_pitch_deg: float  # degrees below the horizon the camera looks
-    roll_deg: float
-    fov_deg: float
+class Clip:
+    """The clip a plan is framed for; the default is the default render (see RenderSettings)."""
+
+    frames: int = 24
+    fps: int = 24
+    width: int = 320
+    height: int = 180
+
+    @property
+    def aspect(self) -> float:
+        return self.width / self.height
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.fps
+
+    def time_of(self, frame: int) -> float:
+        """Time in seconds of 1-based `frame`."""
+        return (frame - 1) / self.fps
+
+
+PLANNED_CLIP = Clip()
 
 
 @dataclass(frozen=True)
 class ObjectTrack:
     index: int
     size: float  # largest dimension, metres
-    rest: Vec3  # position at mid-clip (the placement); z = 0 or stacked later by the renderer
-    velocity: Vec3  # metres per second
+    dims: Vec3  # bounding-box sides (x, y, z) in metres; a cube of `size` when the shape is unknown
+    shape_known: bool
+    rest: Vec3  # bottom centre at the placement; z = planned top of what it stands on
+    base_z_range: tuple[float, float]  # lowest and highest its bottom can be (unknown shapes below it)
+    velocity: Vec3  # metres per second, shared by the whole stack
     stacked_on: int | None  # index of the object this one stands on
+    carrier: int  # index of the stack's bottom object, whose motion the whole stack shares
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """Where a studio's seamless backdrop stands: an arc of a vertical cylinder behind the objects,
+    coved into the floor, facing the camera's starting position."""
+
+    center: Vec3
+    radius: float
+    cove_radius: float
+    height: float
+    facing_deg: float  # azimuth from the centre towards the middle of the arc (away from the camera)
+    half_arc_deg: float
 
 
 @dataclass(frozen=True)
 class ScenePlan:
     combination: Combination
-    duration_s: float
-    target: Vec3
+    clip: Clip
+    target: Vec3  # the point the camera looks at (before following an object)
     distance: float
     objects: tuple[ObjectTrack, ...]
     move: CameraMove
     move_rate: float  # absolute units per second (degrees or metres), sign included
+    frame_boxes: tuple[tuple[Box2D | None, ...], ...] = ()  # per planned frame, per object
+    problems: tuple[composition.Problem, ...] = ()
+    backdrop: Backdrop | None = field(default=None)
 
     def object_offset(self, index: int, t: float) -> Vec3:
-        """Displacement of object `index` from its rest position at time t."""
-        track = self.objects[index]
-        if track.velocity == (0.0, 0.0, 0.0):
+        """Displacement of object `index` from its rest position at time t (a stack moves as one)."""
+        carrier = self.objects[self.objects[index].carrier]
+        v = carrier.velocity
+        if v == (0.0, 0.0, 0.0):
             return (0.0, 0.0, 0.0)
         # Objects cross their placement at mid-clip, so they stay in view; rising ones start on the floor.
-        t_ref = 0.0 if track.velocity[2] > 0 else self.duration_s / 2
+        t_ref = 0.0 if v[2] > 0 else self.clip.duration_s / 2
         dt = t - t_ref
-        return (track.velocity[0] * dt, track.velocity[1] * dt, track.velocity[2] * dt)
+        return (v[0] * dt, v[1] * dt, v[2] * dt)
+
+    def moves(self, index: int) -> bool:
+        return self.objects[self.objects[index].carrier].velocity != (0.0, 0.0, 0.0)
+
+    def object_bounds(self, index: int, t: float) -> tuple[Vec3, Vec3]:
+        """World bounding box (lo, hi) of object `index` at time t; conservative for unknown shapes."""
+        track = self.objects[index]
+        off = self.object_offset(index, t)
+        x, y = track.rest[0] + off[0], track.rest[1] + off[1]
+        w, d, h = track.dims
+        z_lo, z_hi = track.base_z_range
+        return (x - w / 2, y - d / 2, z_lo + off[2]), (x + w / 2, y + d / 2, z_hi + h + off[2])
+
+    def object_center(self, index: int, t: float) -> Vec3:
+        lo, hi = self.object_bounds(index, t)
+        return ((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2)
+
+    def look_at(self, t: float) -> Vec3:
+        """The point the camera orbits and looks at: the target, carried along with a followed object."""
+        followed = follow_index(self.combination)
+        if followed is None or not self.moves(followed):
+            return self.target
+        off = self.object_offset(followed, t)
+        return (self.target[0] + off[0], self.target[1] + off[1], self.target[2] + off[2])
 
     def camera_at(self, t: float) -> CameraPose:
+        return self._camera(t)[0]
+
+    def camera_limited(self, t: float) -> bool:
+        """Whether the camera move has run into a limit by time t (the floor, a fov or distance bound),
+        after which it no longer moves at the captioned rate."""
+        return self._camera(t)[1]
+
+    def _camera(self, t: float) -> tuple[CameraPose, bool]:
         c = self.combination
         azimuth = 270.0 + c.orientation.yaw
         elevation = c.orientation.pitch
@@ -67,11 +146,14 @@ class ScenePlan:
         fov = c.framing.fov
         heading_offset = look_pitch_offset = roll = height = 0.0
         delta = self.move_rate * t
+        limited = False
         match self.move.quantity:
             case "azimuth":
                 azimuth += delta
             case "elevation":
-                elevation = min(MAX_ELEVATION, max(-10.0, elevation + delta))
+                raw = elevation + delta
+                elevation = min(MAX_ELEVATION, max(-10.0, raw))
+                limited = elevation != raw
             case "heading":
                 heading_offset = delta
             case "look_pitch":
@@ -80,40 +162,38 @@ class ScenePlan:
                 roll = delta
             case "distance":
                 distance = max(0.2 * self.distance, distance + delta)
+                limited = distance != self.distance + delta
             case "fov":
                 fov = min(MAX_FOV, max(MIN_FOV, fov + delta))
+                limited = fov != c.framing.fov + delta
             case "height":
                 height = delta
-        target = self.target
-        followed = follow_index(c)
-        if followed is not None:
-            off = self.object_offset(followed, t)
-            target = (target[0] + off[0], target[1] + off[1], target[2] + off[2])
+        target = self.look_at(t)
         az, el = math.radians(azimuth), math.radians(elevation)
+        z = target[2] + distance * math.sin(el) + height
         location = (
             target[0] + distance * math.cos(el) * math.cos(az),
             target[1] + distance * math.cos(el) * math.sin(az),
-            max(0.05, target[2] + distance * math.sin(el) + height),
+            max(CAMERA_MIN_HEIGHT, z),
         )
-        return CameraPose(
+        pose = CameraPose(
             location=location,
             heading_deg=azimuth + 180.0 + heading_offset,
             look_pitch_deg=elevation + look_pitch_offset,
             roll_deg=roll,
             fov_deg=fov,
         )
+        return pose, limited or z < CAMERA_MIN_HEIGHT
 
-    def camera_axes(self, t: float = 0.0) -> tuple[Vec3, Vec3]:
-        """Horizontal forward and right unit vectors of the camera at time t."""
-        h = math.radians(self.camera_at(t).heading_deg)
-        return (math.cos(h), math.sin(h), 0.0), (math.sin(h), -math.cos(h), 0.0)
+    def boxes_at(self, t: float, aspect: float | None = None) -> list[Box2D | None]:
+        """Image box of every object at time t (None: partly behind the camera)."""
+        pose = self.camera_at(t)
+        aspect = aspect or self.clip.aspect
+        return [project_box(pose, box_corners(*self.object_bounds(i, t)), aspect) for i in range(len(self.objects))]
 
-    def in_camera_frame(self, point: Vec3, t: float = 0.0) -> tuple[float, float]:
-        """(right, depth) of a point relative to the camera: depth grows away from the camera."""
-        forward, right = self.camera_axes(t)
-        cam = self.camera_at(t).location
-        d = (point[0] - cam[0], point[1] - cam[1])
-        return d[0] * right[0] + d[1] * right[1], d[0] * forward[0] + d[1] * forward[1]
+    def frame_boxes_json(self) -> list[list[list[float] | None]]:
+        """Per planned frame, per object: [x0, y0, x1, y1] as frame fractions (top-left origin)."""
+        return [[b.as_list() if b is not None else None for b in frame] for frame in self.frame_boxes]
 
 
 def follow_index(combination: Combination) -> int | None:
@@ -160,46 +240,112 @@ def _velocity(direction: str, speed: float, yaw: float) -> Vec3:
     return (unit[0] * speed, unit[1] * speed, unit[2] * speed)
 
 
-def plan_scene(combination: Combination, duration_s: float = 2.0) -> ScenePlan:
-    """Lay out objects and the camera; `duration_s` only decides where movers start."""
-    c = combination
+def _tracks(c: Combination) -> list[ObjectTrack]:
     positions = rest_positions(c)
     below = stacking(c)
-    stack_height: dict[int, float] = {}
-    tracks = []
+    tracks: list[ObjectTrack] = []
     for i, obj in enumerate(c.objects):
-        stack_height[obj.placement] = stack_height.get(obj.placement, 0.0) + obj.scale.factor
+        shape = shape_for(obj.asset)
+        dims = shape.dims(obj.scale.factor)
+        base = below[i]
+        if base is None:
+            z_range, carrier = (0.0, 0.0), i
+        else:
+            under = tracks[base]
+            # An unknown shape's height is at most its size: its top lies between its bottom and that.
+            top_lo = under.base_z_range[0] + (under.dims[2] if under.shape_known else 0.0)
+            top_hi = under.base_z_range[1] + under.dims[2]
+            z_range, carrier = (top_lo, top_hi), under.carrier
         velocity = (0.0, 0.0, 0.0)
         if obj.movement is not None:
             velocity = _velocity(obj.movement.direction, obj.movement.speed, c.orientation.yaw)
-        tracks.append(ObjectTrack(i, obj.scale.factor, (*positions[i], 0.0), velocity, below[i]))
-    followed = follow_index(c)
-    if followed is not None:
-        fx, fy = positions[followed]
-    else:
-        cells = {o.placement: positions[i] for i, o in enumerate(c.objects)}
-        fx = sum(p[0] for p in cells.values()) / len(cells)
-        fy = sum(p[1] for p in cells.values()) / len(cells)
-    tallest = max(stack_height.values())
-    radius_xy = max(math.dist((fx, fy), positions[i]) + o.scale.factor / 2 for i, o in enumerate(c.objects))
-    radius = math.hypot(radius_xy, tallest / 2)
-    target = (fx, fy, min(tallest, max(o.scale.factor for o in c.objects)) * 0.4)
-    # The fov is horizontal: fit the ground spread across the width and the tallest stack in the height
-    # (frames are assumed 16:9 or wider, so the vertical half-angle is smaller).
-    tan_h = math.tan(math.radians(c.framing.fov) / 2)
-    tan_v = tan_h * 9 / 16
-    coverage = c.framing.coverage_factor
-    distance = max(radius_xy * coverage / tan_h, (tallest / 2) * coverage / tan_v, radius * 1.1, 0.5)
-    move = CAMERA_MOVES[c.animation.name]
+        tracks.append(
+            ObjectTrack(i, obj.scale.factor, dims, shape.known, (*positions[i], z_range[1]), z_range, velocity, base,
+                        carrier)
+        )
+    # A stack moves as one, with the movement of whichever of its objects has one (the recipe
+    # allows one movement per cell), so nothing slides off or floats away from what it stands on.
+    moving = {t.carrier: t.velocity for t in tracks if t.velocity != (0.0, 0.0, 0.0)}
+    return [replace(t, velocity=moving.get(t.carrier, (0.0, 0.0, 0.0))) for t in tracks]
+
+
+def _rate(move: CameraMove, c: Combination, distance: float) -> float:
     rate = move.base_rate * c.animation.speed_factor
     if move.relative:
         rate *= c.framing.fov if move.quantity == "fov" else distance
-    return ScenePlan(
+    return move.sign * rate
+
+
+def _target(c: Combination, draft: ScenePlan) -> Vec3:
+    """The centre of every object's box over the clip, or of the followed object's box at rest."""
+    followed = follow_index(c)
+    if followed is not None and draft.moves(followed):
+        lo, hi = draft.object_bounds(followed, _rest_time(draft, followed))
+        return ((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2)
+    lows, highs = [], []
+    for i in range(len(draft.objects)):
+        for t in (0.0, draft.clip.duration_s):
+            lo, hi = draft.object_bounds(i, t)
+            lows.append(lo)
+            highs.append(hi)
+    lo = tuple(min(p[k] for p in lows) for k in range(3))
+    hi = tuple(max(p[k] for p in highs) for k in range(3))
+    if followed is not None:  # a followed object that does not move is simply the centre of attention
+        flo, fhi = draft.object_bounds(followed, 0.0)
+        return ((flo[0] + fhi[0]) / 2, (flo[1] + fhi[1]) / 2, (lo[2] + hi[2]) / 2)
+    return ((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2)
+
+
+def _rest_time(plan: ScenePlan, index: int) -> float:
+    carrier = plan.objects[plan.objects[index].carrier]
+    return 0.0 if carrier.velocity[2] > 0 else plan.clip.duration_s / 2
+
+
+def _backdrop(plan: ScenePlan) -> Backdrop:
+    """A backdrop around the set, beyond everything the objects sweep through and beyond the camera's
+    whole path, so the camera always looks at the paper's lit inside, open only behind the camera."""
+    cx, cy, _ = plan.target
+    reach = 0.0
+    tallest = 0.0
+    for i in range(len(plan.objects)):
+        for t in (0.0, plan.clip.duration_s):
+            lo, hi = plan.object_bounds(i, t)
+            for x in (lo[0], hi[0]):
+                for y in (lo[1], hi[1]):
+                    reach = max(reach, math.hypot(x - cx, y - cy))
+            tallest = max(tallest, hi[2])
+    cove = max(0.5, 0.6 * reach)
+    path = [plan.camera_at(plan.clip.time_of(f)).location for f in range(1, plan.clip.frames + 1)]
+    camera_reach = max(math.hypot(p[0] - cx, p[1] - cy) for p in path)
+    radius = max(reach * 1.6 + cove + 0.5, 1.3 * camera_reach + cove)
+    start = path[0]
+    facing = math.degrees(math.atan2(cy - start[1], cx - start[0]))
+    height = max(tallest * 3, 2 * (camera_reach + radius), max(p[2] for p in path) * 3)
+    return Backdrop((cx, cy, 0.0), radius, cove, height, facing, 150.0)
+
+
+def plan_scene(
+    combination: Combination, clip: Clip = PLANNED_CLIP, rules: composition.Rules | None = None
+) -> ScenePlan:
+    """Lay out objects and fit the camera so the shot keeps every object whole and visible."""
+    c = combination
+    rules = rules or composition.DEFAULT_RULES
+    move = CAMERA_MOVES[c.animation.name]
+    draft = ScenePlan(
         combination=c,
-        duration_s=duration_s,
-        target=target,
-        distance=distance,
-        objects=tuple(tracks),
+        clip=clip,
+        target=(0.0, 0.0, 0.0),
+        distance=1.0,
+        objects=tuple(_tracks(c)),
         move=move,
-        move_rate=move.sign * rate,
+        move_rate=0.0,
     )
+    draft = replace(draft, target=_target(c, draft))
+
+    def at_distance(distance: float) -> ScenePlan:
+        return replace(draft, distance=distance, move_rate=_rate(move, c, distance))
+
+    plan, problems = composition.fit(at_distance, 1.0 / c.framing.coverage_factor, rules)
+    boxes = tuple(tuple(plan.boxes_at(clip.time_of(f))) for f in range(1, clip.frames + 1))
+    plan = replace(plan, frame_boxes=boxes, problems=tuple(problems))
+    return replace(plan, backdrop=_backdrop(plan))

@@ -39,32 +39,42 @@ def scale_name_for(factor: float) -> str:
 
 
 @dataclass(frozen=True)
-class FramingRange:
+class ShotSize:
+    """A shot size by how much of the frame the subjects span at the first frame.
+
+    The span is the larger of the width and height fractions of the frame that the union of the
+    objects' projected bounding boxes covers (a linear measure, so a tall thin subject filling the
+    frame height counts as filling the frame). Objects are always kept wholly inside the frame, so
+    even an extreme close-up shows every object whole: the subjects span at least 80 % of the frame.
+    """
+
     name: str
     label: str
-    fov_min: float
-    fov_max: float
-    coverage_min: float
-    coverage_max: float
+    span_min: float  # inclusive
+    span_max: float  # exclusive
 
 
-FRAMINGS: tuple[FramingRange, ...] = (
-    FramingRange("extreme_closeup", "extreme close-up", 10, 15, 1.0, 1.1),
-    FramingRange("closeup", "close-up shot", 15, 24, 1.0, 1.15),
-    FramingRange("medium_closeup", "medium close-up shot", 24, 30, 1.05, 1.2),
-    FramingRange("medium", "medium shot", 30, 40, 1.1, 1.3),
-    FramingRange("medium_wide", "medium wide shot", 40, 55, 1.15, 1.4),
-    FramingRange("wide", "wide shot", 55, 70, 1.2, 1.5),
-    FramingRange("extreme_wide", "extreme wide shot", 70, 90, 1.3, 1.6),
+SHOT_SIZES: tuple[ShotSize, ...] = (
+    ShotSize("extreme_closeup", "extreme close-up", 0.80, 1.01),
+    ShotSize("closeup", "close-up shot", 0.64, 0.80),
+    ShotSize("medium_closeup", "medium close-up shot", 0.50, 0.64),
+    ShotSize("medium", "medium shot", 0.38, 0.50),
+    ShotSize("medium_wide", "medium wide shot", 0.28, 0.38),
+    ShotSize("wide", "wide shot", 0.19, 0.28),
+    ShotSize("extreme_wide", "extreme wide shot", 0.0, 0.19),
 )
+SHOT_SIZE_WEIGHTS = (1, 2, 2, 3, 3, 2, 1)
 
 
-def framing_for_fov(fov: float) -> FramingRange:
-    for framing in FRAMINGS:
-        if framing.fov_min <= fov <= framing.fov_max:
-            return framing
-    return FRAMINGS[0] if fov < FRAMINGS[0].fov_min else FRAMINGS[-1]
+def shot_size_for(span: float) -> ShotSize:
+    """The shot size whose span range holds `span` (spans above 1 count as extreme close-ups)."""
+    for shot in SHOT_SIZES:
+        if shot.span_min <= span < shot.span_max:
+            return shot
+    return SHOT_SIZES[0] if span >= 1 else SHOT_SIZES[-1]
 
+
+FOV_RANGE = (20, 75)
 
 #: Width of the virtual sensor in millimetres; the camera's fov is horizontal.
 SENSOR_WIDTH_MM = 36.0
@@ -200,6 +210,34 @@ MOVEMENT_PHRASES: dict[str, str] = {
     "away": "moves away from the camera",
     "up": "rises upward",
 }
+#: A followed object keeps its place in the frame, so its motion is told against the floor.
+FOLLOWED_MOVEMENT_PHRASES: dict[str, str] = {
+    "left": "travels to the left across the floor",
+    "right": "travels to the right across the floor",
+    "toward": "travels across the floor toward the front of the scene",
+    "away": "travels across the floor toward the back of the scene",
+    "up": "rises upward",
+}
+#: What the viewer sees of the static floor while the camera travels with an object, by how a floor
+#: point moves in the image: across it, farther from the camera or closer, or down the frame.
+FLOOR_SLIDE_PHRASES: dict[str, str] = {
+    "right": "the floor slides past to the right",
+    "left": "the floor slides past to the left",
+    "away": "the floor recedes toward the horizon",
+    "closer": "the floor slides toward the camera",
+    "down": "the floor drops away below",
+}
+
+#: Words that state a size; descriptions lose them so that size comes from the scale word only.
+SIZE_WORDS = frozenset(
+    {
+        "big", "bigger", "enormous", "giant", "gigantic", "huge", "large", "little", "massive", "mini",
+        "miniature", "oversized", "small", "smallish", "tiny", "toy",
+    }
+)
+
+#: How a dimension is named by the axis it lies along.
+AXIS_WORDS = {"tall": "tall", "long": "long", "wide": "wide", "largest": "in its largest dimension"}
 
 EffectLevel = Literal["none", "low", "medium", "high"]
 #: Upper bounds (exclusive) of each level for an effect's main value in [0, 1].
@@ -232,10 +270,19 @@ EFFECT_PHRASES: dict[str, dict[str, str]] = {
 }
 
 
+VIEW_SIDES = ("front", "front-right", "right", "back-right", "back", "back-left", "left", "front-left")
+
+
 def view_side(yaw: float) -> str:
-    """Which side of the scene the camera looks from; objects face the front (yaw 0)."""
-    labels = ("front", "front-right", "right", "back-right", "back", "back-left", "left", "front-left")
-    return labels[round((yaw % 360) / 45) % 8]
+    """Which side of the scene the camera looks from, in the scene's terms (objects face the front,
+    yaw 0; the scene's right is the viewer's right when looking from the front, +x)."""
+    return VIEW_SIDES[round((yaw % 360) / 45) % 8]
+
+
+def view_side_phrase(yaw: float) -> str:
+    """'the front' or 'the scene's front-right': sides named from the scene, never from an object."""
+    side = view_side(yaw)
+    return "the front" if side == "front" else f"the scene's {side}"
 
 
 def view_height(pitch: float) -> str:

@@ -23,6 +23,7 @@ import bmesh  # noqa: E402  (bmesh and mathutils come with bpy)
 from mathutils import Vector  # noqa: E402
 
 from simian.render.blender import builtin_floors, builtin_objects, builtin_world  # noqa: E402
+from simian.scene_plan import Backdrop  # noqa: E402
 
 pytestmark = pytest.mark.blender
 
@@ -155,6 +156,9 @@ def background_scene(asset_id: str) -> bpy.types.Scene:
     probe = bpy.data.objects.new("probe", mesh)
     scene.collection.objects.link(probe)
     add_camera(scene, (0.0, 0.0, 0.3), (0.0, -3.0, 0.0))
+    if asset_id == builtin_world.STUDIO_ID:
+        backdrop = Backdrop((0.0, 0.0, 0.0), 2.5, cove_radius=0.8, height=8.0, facing_deg=90.0, half_arc_deg=150.0)
+        builtin_world.add_studio_set(scene, backdrop, (0.0, -3.0, 0.3))
     return scene
 
 
@@ -184,7 +188,7 @@ def floor_renders(render_dir: Path) -> dict[str, np.ndarray]:
 
 def test_every_catalogue_entry_has_a_builder_and_vice_versa() -> None:
     assert set(builtin_objects.OBJECT_BUILDERS) == set(OBJECT_IDS)
-    assert set(builtin_world.SKIES) == set(BACKGROUND_IDS)
+    assert set(builtin_world.SKIES) | {builtin_world.STUDIO_ID} == set(BACKGROUND_IDS)
     assert set(builtin_floors.FLOORS) == set(FLOOR_IDS)
 
 
@@ -273,8 +277,8 @@ def test_objects_render_visible_and_distinct(object_renders: dict[str, np.ndarra
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("asset_id", BACKGROUND_IDS)
-def test_background_sets_world_and_one_key_light(asset_id: str) -> None:
+@pytest.mark.parametrize("asset_id", sorted(builtin_world.SKIES))
+def test_sky_sets_world_and_one_key_light(asset_id: str) -> None:
     scene = fresh_scene()
     builtin_world.apply_background(scene, asset_id)
     builtin_world.apply_background(scene, asset_id)  # again: replaces, does not add
@@ -283,6 +287,24 @@ def test_background_sets_world_and_one_key_light(asset_id: str) -> None:
     assert scene.world is not None and scene.world.node_tree is not None
     assert any(n.type == "BACKGROUND" for n in scene.world.node_tree.nodes)
     assert max(scene.world.color) > 0.0
+
+
+def test_studio_is_a_set_of_backdrop_and_softboxes() -> None:
+    scene = fresh_scene()
+    builtin_world.apply_background(scene, "overcast")
+    builtin_world.apply_background(scene, builtin_world.STUDIO_ID)  # replaces the sky and its sun
+    assert not [o for o in scene.objects if o.type == "LIGHT"]
+    backdrop = Backdrop((0.0, 0.0, 0.0), radius=4.0, cove_radius=1.0, height=12.0, facing_deg=90.0, half_arc_deg=110.0)
+    builtin_world.add_studio_set(scene, backdrop, (0.0, -6.0, 2.0))
+    lights = [o for o in scene.objects if o.type == "LIGHT"]
+    assert len(lights) == 3 and all(o.data.type == "AREA" and o.data.energy > 0 for o in lights)
+    paper = scene.objects[builtin_world.BACKDROP_NAME]
+    bpy.context.view_layer.update()
+    corners = [paper.matrix_world @ Vector(c) for c in paper.bound_box]
+    assert min(c.z for c in corners) == pytest.approx(0.0, abs=0.01)  # coved into the floor
+    assert max(c.z for c in corners) == pytest.approx(12.0)
+    assert max(c.y for c in corners) == pytest.approx(4.0, abs=0.01)  # behind the objects, away from the camera
+    assert min(c.y for c in corners) < 0, "the arc wraps around the sides"
 
 
 def test_backgrounds_render_visible_and_distinct(background_renders: dict[str, np.ndarray]) -> None:
@@ -296,6 +318,8 @@ def test_backgrounds_render_visible_and_distinct(background_renders: dict[str, n
     assert sunset[0] > sunset[2], "the sunset sky should be warm"
     clear = background_renders["clear_sky"][-12:].reshape(-1, 3).mean(axis=0)
     assert clear[2] > clear[0], "the clear sky should be blue"
+    paper = background_renders[builtin_world.STUDIO_ID][-16:].reshape(-1, 3).mean(axis=0)
+    assert paper.min() > 0.2 and paper.max() - paper.min() < 0.05, f"the studio backdrop is lit grey paper: {paper}"
 
 
 # ------------------------------------------------------------------------------------------

@@ -17,6 +17,10 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 #: The modules whose content decides pixels (relative to the simian package), and the Blender-side folder.
 PIXEL_SOURCES = (
     "scene_plan.py",
+    "composition.py",
+    "projection.py",
+    "object_shapes.py",
+    "effects.py",
     "vocabulary.py",
     "assets/catalog.py",
     "assets/sources.py",

@@ -1,10 +1,14 @@
-"""Procedural built-in skies (the `builtin:` background catalogue) and their key lights.
+"""Procedural built-in backgrounds (the `builtin:` background catalogue) and their lights.
 
 Each sky is a world shader: a colour ramp over the view direction's height (ground below the
 horizon, horizon colour, zenith colour), plus a glow around the sun or moon and, at night, stars.
 The world both shows behind the objects and lights them; a SUN light with matching colour,
 direction and softness adds the key light and shadows, since a procedural gradient alone gives
 flat, shadowless lighting.
+
+The photo studio is a set instead of a sky: a dim studio world, a seamless paper backdrop coved
+into the floor behind the objects, and softboxes (large area lights) for key, fill and backdrop.
+Where the backdrop stands depends on the shot, so the set is built once the camera is planned.
 """
 
 from __future__ import annotations
@@ -12,12 +16,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import bmesh
 import bpy
 from mathutils import Vector
+
+from simian.scene_plan import Backdrop
 
 RGB = tuple[float, float, float]
 
 SUN_NAME = "simian_sky_sun"
+STUDIO_ID = "studio"
+STUDIO_REF = f"builtin:{STUDIO_ID}"
+BACKDROP_NAME = "simian_studio_backdrop"
+#: Light reaching the subject from each softbox, W/m^2 (a sun of the same irradiance looks alike).
+KEY_IRRADIANCE = 3.2
+FILL_IRRADIANCE = 1.1
+BACKDROP_IRRADIANCE = 1.6
+PAPER = (0.72, 0.72, 0.7)  # seamless backdrop paper, linear RGB
 
 
 @dataclass(frozen=True)
@@ -100,18 +115,6 @@ SKIES: dict[str, _Sky] = {
         disc=(4.0, 4.2, 4.5),
         disc_size=3.0,
         stars=3.0,
-    ),
-    "studio": _Sky(
-        zenith=(0.1, 0.1, 0.1),
-        sky_mid=(0.16, 0.16, 0.16),
-        horizon=(0.2, 0.2, 0.2),
-        ground=(0.18, 0.18, 0.18),
-        strength=1.0,
-        sun_color=(1.0, 1.0, 1.0),
-        sun_strength=3.5,
-        sun_elevation=40.0,
-        sun_azimuth=-45.0,
-        sun_angle=6.0,
     ),
 }
 
@@ -252,12 +255,113 @@ def _place_sun(scene: bpy.types.Scene, sky: _Sky) -> bpy.types.Object:
 
 
 def apply_background(scene: bpy.types.Scene, asset_id: str) -> None:
-    """Give `scene` the built-in sky `asset_id` (e.g. "sunset") and its key light.
+    """Give `scene` the built-in sky `asset_id` (e.g. "sunset") and its key light, or the studio's
+    dim world (its backdrop and softboxes follow with `add_studio_set`).
 
     Calling it again replaces the previous sky's light. Raises KeyError for unknown ids.
     """
+    if asset_id == STUDIO_ID:
+        scene.world = _studio_world()
+        old = scene.objects.get(SUN_NAME)
+        if old is not None:
+            bpy.data.objects.remove(old)
+        return
     sky = SKIES.get(asset_id)
     if sky is None:
-        raise KeyError(f"unknown built-in background {asset_id!r}; choose one of: {', '.join(sorted(SKIES))}")
+        known = ", ".join(sorted([*SKIES, STUDIO_ID]))
+        raise KeyError(f"unknown built-in background {asset_id!r}; choose one of: {known}")
     scene.world = _build_world(f"simian_sky_{asset_id}", sky)
     _place_sun(scene, sky)
+
+
+def _studio_world() -> bpy.types.World:
+    """The dark room around the set: a little neutral bounce light, nothing to see."""
+    world = bpy.data.worlds.new(f"simian_sky_{STUDIO_ID}")
+    if world.node_tree is None:
+        world.use_nodes = True
+    nt = world.node_tree
+    nt.nodes.clear()
+    background = nt.nodes.new("ShaderNodeBackground")
+    background.inputs["Color"].default_value = (0.03, 0.03, 0.032, 1.0)
+    background.inputs["Strength"].default_value = 1.0
+    output = nt.nodes.new("ShaderNodeOutputWorld")
+    nt.links.new(background.outputs["Background"], output.inputs["Surface"])
+    world.color = (0.03, 0.03, 0.032)
+    return world
+
+
+def _backdrop_mesh(
+    scene: bpy.types.Scene, backdrop: Backdrop, segments: int = 64, cove_steps: int = 10
+) -> bpy.types.Object:
+    """An arc of paper: flat on the floor at the cove's foot, curving up into a vertical wall."""
+    profile = [(backdrop.radius - backdrop.cove_radius, 0.002)]
+    for k in range(1, cove_steps + 1):
+        a = math.radians(90.0 * k / cove_steps)
+        foot = backdrop.radius - backdrop.cove_radius
+        profile.append((foot + backdrop.cove_radius * math.sin(a), backdrop.cove_radius * (1 - math.cos(a))))
+    profile.append((backdrop.radius, backdrop.height))
+    bm = bmesh.new()
+    rows = []
+    for s in range(segments + 1):
+        azimuth = math.radians(backdrop.facing_deg - backdrop.half_arc_deg + 2 * backdrop.half_arc_deg * s / segments)
+        c, si = math.cos(azimuth), math.sin(azimuth)
+        rows.append([
+            bm.verts.new((backdrop.center[0] + r * c, backdrop.center[1] + r * si, z)) for r, z in profile
+        ])
+    for s in range(segments):
+        for k in range(len(profile) - 1):
+            face = bm.faces.new([rows[s][k], rows[s + 1][k], rows[s + 1][k + 1], rows[s][k + 1]])
+            face.smooth = True
+    bmesh.ops.recalc_face_normals(bm, faces=bm.faces)
+    mesh = bpy.data.meshes.new(BACKDROP_NAME)
+    bm.to_mesh(mesh)
+    bm.free()
+    paper = bpy.data.materials.new("simian_studio_paper")
+    if paper.node_tree is None:
+        paper.use_nodes = True
+    bsdf = next(n for n in paper.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    bsdf.inputs["Base Color"].default_value = (*PAPER, 1.0)
+    bsdf.inputs["Roughness"].default_value = 0.95
+    paper.diffuse_color = (*PAPER, 1.0)
+    mesh.materials.append(paper)
+    obj = bpy.data.objects.new(BACKDROP_NAME, mesh)
+    scene.collection.objects.link(obj)
+    return obj
+
+
+def _softbox(
+    scene: bpy.types.Scene, name: str, at: Vector, aim: Vector, size: float, irradiance: float
+) -> bpy.types.Object:
+    """A square area light of side `size` at `at`, facing `aim`, giving about `irradiance` there."""
+    light = bpy.data.lights.new(name, type="AREA")
+    light.shape = "SQUARE"
+    light.size = size
+    distance = (aim - at).length
+    light.energy = irradiance * math.pi * distance**2  # a small Lambertian panel: E = P / (pi r^2)
+    light.color = (1.0, 0.98, 0.95)
+    obj = bpy.data.objects.new(name, light)
+    obj.location = at
+    obj.rotation_euler = (aim - at).to_track_quat("-Z", "Y").to_euler()
+    scene.collection.objects.link(obj)
+    return obj
+
+
+def add_studio_set(scene: bpy.types.Scene, backdrop: Backdrop, camera: tuple[float, float, float]) -> None:
+    """Build the backdrop where the plan put it and light the set from the camera's side."""
+    _backdrop_mesh(scene, backdrop)
+    center = Vector(backdrop.center)
+    subject = center + Vector((0.0, 0.0, max(0.3, backdrop.cove_radius)))
+    toward_camera = Vector((camera[0] - center.x, camera[1] - center.y, 0.0))
+    if toward_camera.length < 1e-6:
+        toward_camera = Vector((0.0, -1.0, 0.0))
+    toward_camera.normalize()
+    side = toward_camera.cross(Vector((0.0, 0.0, 1.0)))  # the camera's right, seen from the set
+    reach = backdrop.radius
+    size = max(0.5, 0.8 * reach)
+    key = subject + (toward_camera * 0.7 + side * 0.7).normalized() * reach * 1.2 + Vector((0, 0, reach * 0.9))
+    fill = subject + (toward_camera * 0.8 - side * 0.6).normalized() * reach * 1.4 + Vector((0, 0, reach * 0.4))
+    wall = center - toward_camera * backdrop.radius + Vector((0.0, 0.0, reach * 0.5))
+    top = subject + toward_camera * reach * 0.3 + Vector((0.0, 0.0, reach * 1.6))
+    _softbox(scene, "simian_softbox_key", key, subject, size, KEY_IRRADIANCE)
+    _softbox(scene, "simian_softbox_fill", fill, subject, size * 1.3, FILL_IRRADIANCE)
+    _softbox(scene, "simian_softbox_backdrop", top, wall, size * 1.5, BACKDROP_IRRADIANCE)

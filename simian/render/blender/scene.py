@@ -10,8 +10,10 @@ import math
 from pathlib import Path
 
 import bpy
+from bpy_extras import anim_utils
 from mathutils import Euler, Matrix, Vector
 
+from simian import effects
 from simian.assets.catalog import AssetRef
 from simian.assets.sources import SOURCES
 from simian.combination import Combination
@@ -22,6 +24,8 @@ from simian.scene_plan import ScenePlan, plan_scene
 from simian.vocabulary import SENSOR_WIDTH_MM
 
 FLOOR_SIZE = 400.0
+#: Depth beyond anything in the scene: a pixel this far shows the sky.
+SKY_DEPTH = FLOOR_SIZE * 10
 
 
 def reset_scene() -> bpy.types.Scene:
@@ -108,6 +112,8 @@ def _add_camera(scene: bpy.types.Scene, plan: ScenePlan, settings: RenderSetting
     camera = bpy.data.objects.new("camera", data)
     scene.collection.objects.link(camera)
     scene.camera = camera
+    if plan.combination.background.asset == builtin_world.STUDIO_REF and plan.backdrop is not None:
+        builtin_world.add_studio_set(scene, plan.backdrop, plan.camera_at(0.0).location)
     previous: Euler | None = None
     animated = plan.move.quantity != "none" or any(t.velocity != (0.0, 0.0, 0.0) for t in plan.objects)
     frames = range(1, settings.frames + 1) if animated else range(1, 2)
@@ -168,10 +174,30 @@ def _configure_engine(
         shading.color_type = "MATERIAL"
         scene.display.render_aa = "8" if settings.samples >= 8 else "FXAA"
         device = "GPU (OpenGL/EGL)"
-    blur = combination.postprocessing.motion_blur
-    scene.render.use_motion_blur = settings.engine != "workbench" and blur.level != "none" and blur.shutter > 0
-    scene.render.motion_blur_shutter = max(blur.shutter, 0.01)
+    blur = combination.postprocessing.motion_blur.level
+    scene.render.use_motion_blur = settings.engine != "workbench" and blur != "none"
+    if scene.render.use_motion_blur:
+        scene.render.motion_blur_shutter = effects.shutter_for(blur)
+        scene.render.motion_blur_position = "CENTER"
+        _extend_motion(scene)
     return device
+
+
+def _extend_motion(scene: bpy.types.Scene) -> None:
+    """Continue every animation in a straight line past the first and last frame, so that the
+    shutter interval of those frames sees motion too (no sharp first or last frame)."""
+    owners = [*scene.objects, *(o.data for o in scene.objects if o.data is not None)]
+    for owner in owners:
+        animation = getattr(owner, "animation_data", None)
+        if animation is None or animation.action is None:
+            continue
+        channels = anim_utils.animdata_get_channelbag_for_assigned_slot(animation)
+        if channels is None:
+            continue
+        for curve in channels.fcurves:
+            for key in curve.keyframe_points:
+                key.interpolation = "LINEAR"
+            curve.extrapolation = "LINEAR"
 
 
 def _socket(sockets: bpy.types.bpy_prop_collection, identifier: str) -> bpy.types.NodeSocket:
@@ -180,32 +206,72 @@ def _socket(sockets: bpy.types.bpy_prop_collection, identifier: str) -> bpy.type
 
 
 def _configure_compositor(scene: bpy.types.Scene, combination: Combination, settings: RenderSettings) -> None:
-    """Bloom (glare) and ambient occlusion (AO pass multiplied in), where the engine renders them."""
+    """Bloom (glare) and ambient occlusion (AO pass multiplied in) at their calibrated levels
+    (`simian.effects`), where the engine renders them."""
     pp = combination.postprocessing
-    bloom = pp.bloom.level != "none" and pp.bloom.intensity > 0
-    ao = pp.ambient_occlusion.level != "none" and settings.engine in ("cycles", "eevee")
-    if not (bloom or ao):
+    bloom = effects.BLOOM.get(pp.bloom.level)
+    occlusion = effects.AMBIENT_OCCLUSION.get(pp.ambient_occlusion.level)
+    if settings.engine not in ("cycles", "eevee"):
+        occlusion = None
+    if bloom is None and occlusion is None:
         return
+    if occlusion is not None:  # passes first: the render layer node lists only enabled passes
+        scene.view_layers[0].use_pass_ambient_occlusion = True
+        scene.view_layers[0].use_pass_z = True
     tree = bpy.data.node_groups.new("compositor", "CompositorNodeTree")
     tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
     layers = tree.nodes.new("CompositorNodeRLayers")
     output = tree.nodes.new("NodeGroupOutput")
     image = layers.outputs["Image"]
-    if ao:
-        scene.view_layers[0].use_pass_ambient_occlusion = True
-        scene.world.light_settings.distance = pp.ambient_occlusion.distance
+    if occlusion is not None:
+        largest = max(o.scale.factor for o in combination.objects)
+        scene.world.light_settings.distance = occlusion.distance * largest
         mix = tree.nodes.new("ShaderNodeMix")
         mix.data_type = "RGBA"
         mix.blend_type = "MULTIPLY"
-        mix.inputs["Factor"].default_value = pp.ambient_occlusion.factor
+        mix.inputs["Factor"].default_value = occlusion.factor
         tree.links.new(image, _socket(mix.inputs, "A_Color"))
-        tree.links.new(layers.outputs["Ambient Occlusion"], _socket(mix.inputs, "B_Color"))
+        # The raw AO pass is noisy at few samples; denoised, it darkens creases instead of adding grain.
+        denoise = tree.nodes.new("CompositorNodeDenoise")
+        denoise.inputs["HDR"].default_value = False
+        tree.links.new(layers.outputs["Ambient Occlusion"], denoise.inputs["Image"])
+        # The sky has no surface to occlude: where nothing was hit (infinite depth) AO counts as open.
+        sky = tree.nodes.new("ShaderNodeMath")
+        sky.operation = "GREATER_THAN"
+        sky.inputs[1].default_value = SKY_DEPTH
+        tree.links.new(layers.outputs["Depth"], sky.inputs[0])
+        deepened = tree.nodes.new("ShaderNodeMath")
+        deepened.operation = "POWER"
+        deepened.inputs[1].default_value = occlusion.contrast
+        tree.links.new(denoise.outputs["Image"], deepened.inputs[0])
+        opened = tree.nodes.new("ShaderNodeMath")
+        opened.operation = "MAXIMUM"
+        tree.links.new(deepened.outputs["Value"], opened.inputs[0])
+        tree.links.new(sky.outputs["Value"], opened.inputs[1])
+        tree.links.new(opened.outputs["Value"], _socket(mix.inputs, "B_Color"))
         image = _socket(mix.outputs, "Result_Color")
-    if bloom:
+    if bloom is not None:
         glare = tree.nodes.new("CompositorNodeGlare")
         glare.inputs["Type"].default_value = "Bloom"
-        glare.inputs["Threshold"].default_value = pp.bloom.threshold
-        glare.inputs["Strength"].default_value = pp.bloom.intensity
+        glare.inputs["Quality"].default_value = "High"
+        # Threshold = mean + spread x standard deviation of the frame's luminance (clipped to white, so a
+        # few blinding pixels do not lift it above everything else): the bright parts of any shot glow.
+        luminance = tree.nodes.new("CompositorNodeRGBToBW")
+        tree.links.new(image, luminance.inputs["Image"])
+        clipped = tree.nodes.new("ShaderNodeMath")
+        clipped.operation = "MINIMUM"
+        clipped.inputs[1].default_value = 1.0
+        tree.links.new(luminance.outputs["Val"], clipped.inputs[0])
+        levels = tree.nodes.new("CompositorNodeLevels")
+        tree.links.new(clipped.outputs["Value"], levels.inputs["Image"])
+        threshold = tree.nodes.new("ShaderNodeMath")
+        threshold.operation = "MULTIPLY_ADD"
+        threshold.inputs[1].default_value = bloom.spread
+        tree.links.new(levels.outputs["Standard Deviation"], threshold.inputs[0])
+        tree.links.new(levels.outputs["Mean"], threshold.inputs[2])
+        tree.links.new(threshold.outputs["Value"], glare.inputs["Threshold"])
+        glare.inputs["Strength"].default_value = bloom.strength
+        glare.inputs["Size"].default_value = bloom.size
         tree.links.new(image, glare.inputs["Image"])
         image = glare.outputs[0]
     tree.links.new(image, output.inputs[0])
@@ -252,7 +318,7 @@ def build_scene(
 ) -> str:
     """Build the whole scene; return the device used."""
     scene = reset_scene()
-    plan = plan_scene(combination, settings.duration_s)
+    plan = plan_scene(combination)
     _add_background(scene, combination, asset_paths)
     _add_floor(combination, asset_paths)
     _place_objects(combination, plan, settings, asset_paths)

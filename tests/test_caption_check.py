@@ -1,0 +1,135 @@
+"""`simian check`: captions verified claim by claim against Blender's projection of the scene."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from simian.caption_check import check_combination
+from simian.captions import Claim, describe
+from simian.combination import parse_combination
+from simian.combiner import CombinerOptions, combination_for
+
+from .conftest import run_simian
+
+pytestmark = pytest.mark.blender
+
+
+def _verified(stdout: str) -> tuple[int, int]:
+    match = re.search(r"^verified (\d+) of (\d+) claims$", stdout, re.MULTILINE)
+    assert match, stdout
+    return int(match.group(1)), int(match.group(2))
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--seed", "41", "--count", "100"],
+        ["--seed", "42", "--count", "100", "--movement", "--ontop", "--camera-follow"],
+    ],
+)
+def test_every_claim_of_random_combinations_is_verified(flags):
+    result = run_simian("check", *flags, timeout=600)
+    verified, total = _verified(result.stdout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert verified == total and total > 1000
+
+
+def test_false_claims_fail():
+    """The checker is not a rubber stamp: wrong sides, sizes, shots and moves are caught."""
+    c = next(
+        c for c in (combination_for(1, i, CombinerOptions(max_objects=3)) for i in range(100))
+        if c.animation.name == "static" and any(cl.kind == "side" for cl in describe(c).claims)
+    )
+    claims = describe(c).claims
+    side = next(cl for cl in claims if cl.kind == "side")
+    framing = next(cl for cl in claims if cl.kind == "framing")
+    size = next(cl for cl in claims if cl.kind == "size")
+    flipped = {"left": "right", "right": "left"}
+    forged = [
+        Claim("side", side.text, side.objects, flipped[side.word]),
+        Claim("framing", framing.text, (), "extreme close-up" if framing.word != "extreme close-up" else "wide shot"),
+        Claim("size", size.text, size.objects, size.word, (size.value or 1.0) * 1.5),
+        Claim("object_motion", "moves", (0,), "left", 0.5),
+        Claim("camera_move", "pans", (), "pan_left", 6.0),
+        Claim("effect", "bloom", (), "bloom", None, "low" if c.postprocessing.bloom.level != "low" else "high"),
+    ]
+    report = check_combination(c, extra_claims=forged)
+    judged = {v.claim: v for v in report.verdicts}
+    for claim in forged:
+        assert not judged[claim].ok, f"{claim.kind} should fail: {judged[claim].detail}"
+    assert all(v.ok for v in report.verdicts if v.claim not in forged)
+
+
+def test_a_moving_stack_and_its_captions_are_true():
+    """A recipe (as reference files have them) whose moving object carries another on top."""
+    data = combination_for(6, 1, CombinerOptions(max_objects=1)).model_dump(mode="json")
+    base = {**data["objects"][0], "asset": "builtin:table", "name": "table", "placement": 4,
+            "scale": {"factor": 1.0, "name": "medium"}, "movement": {"direction": "right", "speed": 0.3}}
+    top = {**data["objects"][0], "asset": "builtin:mug", "name": "mug", "placement": 4,
+           "scale": {"factor": 0.25, "name": "tiny"}, "movement": None}
+    data.update(objects=[base, top], caption=None, captions=None, animation={"name": "static", "speed_factor": 1.0})
+    c = parse_combination(data)
+    caption = describe(c).caption
+    assert "The mug sits on top of the table." in caption
+    assert "moves to the right at 0.30 meters per second, carrying the mug with it" in caption
+    report = check_combination(c)
+    kinds = {v.claim.kind for v in report.verdicts}
+    assert {"on_top", "object_motion"} <= kinds
+    assert not report.failures, [(v.claim.kind, v.detail) for v in report.failures]
+
+
+def test_rendered_outputs_are_checked_and_a_tampered_caption_fails(tmp_path):
+    out = tmp_path / "out"
+    render = run_simian(
+        "render", "--range", "0:3", "--seed", "12", "--movement", "--ontop", "--camera-follow",
+        "--width", "320", "--height", "180", "--frames", "6", "--samples", "1", "-o", str(out), timeout=900,
+    )
+    assert render.returncode == 0, render.stderr[-3000:]
+    good = run_simian("check", str(out))
+    verified, total = _verified(good.stdout)
+    assert good.returncode == 0 and verified == total and total > 20, good.stdout[-3000:]
+
+    sidecar = out / "00000001.json"
+    meta = json.loads(sidecar.read_text())
+    side = next((w for w in ("to the left of", "to the right of") if w in meta["caption"]), None)
+    swap = {"to the left of": "to the right of", "to the right of": "to the left of"}
+    tampered = meta["caption"].replace(side, swap[side]) if side else meta["caption"].replace("floor is", "floor was")
+    meta["caption"] = tampered
+    sidecar.write_text(json.dumps(meta))
+    bad = run_simian("check", str(out))
+    verified, total = _verified(bad.stdout)
+    assert bad.returncode == 1 and verified < total
+    assert "combination 1:" in bad.stdout
+
+
+def test_check_refuses_bad_input(tmp_path):
+    result = run_simian("check", str(tmp_path / "missing"))
+    assert result.returncode == 2 and "is not a folder" in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = run_simian("check", str(tmp_path / "empty"))
+    assert result.returncode == 2 and "no render sidecars" in result.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "00000000.json").write_text('{"combination": {"index": 0}, "settings": {}, "caption": "x"}')
+    result = run_simian("check", str(broken))
+    assert result.returncode == 2 and "00000000.json" in result.stderr and "objects" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_named_feature_must_face_the_camera():
+    data = combination_for(6, 1, CombinerOptions(max_objects=1)).model_dump(mode="json")
+    snowman = {**data["objects"][0], "asset": "builtin:snowman", "name": "snowman", "placement": 4,
+               "description": "a snowman with a carrot nose and a black hat", "movement": None}
+    data.update(objects=[snowman], caption=None, captions=None, orientation={"yaw": 180.0, "pitch": 15.0},
+                animation={"name": "static", "speed_factor": 1.0})
+    c = parse_combination(data)
+    told = next(cl for cl in describe(c).claims if cl.kind == "object")
+    assert "carrot nose" not in told.text
+    full = told.text.replace("with a black hat", "with a carrot nose and a black hat")
+    forged = Claim("object", full, (0,), "snowman")
+    report = check_combination(c, extra_claims=[forged])
+    verdicts = {v.claim: v for v in report.verdicts}
+    assert verdicts[told].ok and not verdicts[forged].ok and "faces away" in verdicts[forged].detail

@@ -1,0 +1,104 @@
+"""Caption wording: articles, sizes by axis, no contradicting size words, sides, follow, features,
+backgrounds that show, effects that show (pure Python, no Blender)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simian.captions import describe, with_captions, without_size_words
+from simian.combination import Combination, parse_combination
+from simian.combiner import CombinerOptions, combination_for
+from simian.vocabulary import SCALE_SYNONYMS, SIZE_WORDS
+
+
+def _recipe(**changes: Any) -> Combination:
+    """A valid one-object recipe with `changes` applied (objects given as dicts), captions redone."""
+    data = combination_for(8, 0, CombinerOptions(max_objects=1)).model_dump(mode="json")
+    base = {**data["objects"][0], "placement": 4, "movement": None, "camera_follow": False}
+    objects = [{**base, **o} for o in changes.pop("objects", [{}])]
+    data.update(objects=objects, caption=None, captions=None, **changes)
+    return with_captions(parse_combination(data))
+
+
+def test_articles_agree():
+    captions = [combination_for(14, i).caption for i in range(120)]
+    assert not [c for c in captions if " a extreme" in c or " a open" in c or " a orange" in c]
+    assert any("It is an extreme" in c for c in captions)
+
+
+def test_descriptions_carry_no_size_words():
+    assert without_size_words("a small wooden chair with a big back") == "a wooden chair with a back"
+    for index in range(80):
+        c = combination_for(15, index, CombinerOptions(random=True, max_objects=4))
+        for claim in describe(c).claims:
+            if claim.kind != "object":
+                continue
+            body = claim.text.split(",")[0].lower().replace("-", " ").split()
+            sized = [w for w in body if w in SIZE_WORDS]
+            synonyms = {w for words in SCALE_SYNONYMS.values() for s in words for w in s.split()}
+            assert len(sized) <= 1 and set(sized) <= synonyms, claim.text
+
+
+@pytest.mark.parametrize(
+    ("asset", "axis"),
+    [
+        ("builtin:traffic_cone", "tall"), ("builtin:tree", "tall"), ("builtin:snowman", "tall"),
+        ("builtin:car", "long"), ("builtin:dumbbell", "long"), ("builtin:table", "wide"),
+        ("builtin:donut", "wide"), ("objaverse:0123456789abcdef0123456789abcdef", "in its largest dimension"),
+    ],
+)
+def test_size_is_named_by_the_dominant_axis(asset, axis):
+    c = _recipe(objects=[{"asset": asset, "name": "thing", "description": "a thing",
+                          "scale": {"factor": 1.5, "name": "medium-large"}}])
+    assert f"about 1.5 meters (4.9 feet) {axis}" in c.caption
+
+
+def test_camera_follow_is_told_only_for_moving_objects():
+    still = _recipe(objects=[{"camera_follow": True}], animation={"name": "static", "speed_factor": 1.0})
+    assert "follow" not in still.caption and "travels with" not in still.caption
+    assert "The camera holds still." in still.caption
+    moving = _recipe(
+        objects=[{"camera_follow": True, "movement": {"direction": "right", "speed": 0.3}}],
+        animation={"name": "static", "speed_factor": 1.0},
+    )
+    assert "travels to the right across the floor at 0.30 meters per second" in moving.caption
+    assert "the camera travels with it, keeping the" in moving.caption and "in place in the frame" in moving.caption
+    assert "the floor slides past to the left" in moving.caption
+    assert "moves toward the camera" not in moving.caption
+
+
+def test_sides_are_the_scenes():
+    c = _recipe(orientation={"yaw": 90.0, "pitch": 20.0})
+    assert "from the scene's right," in c.caption and "right side" not in c.caption
+    assert "from the front," in _recipe(orientation={"yaw": 0.0, "pitch": 20.0}).caption
+
+
+def test_a_feature_facing_away_is_not_named():
+    snowman = [{"asset": "builtin:snowman", "name": "snowman",
+                "description": "a snowman with a carrot nose and a black hat"}]
+    assert "carrot nose" in _recipe(objects=snowman, orientation={"yaw": 10.0, "pitch": 15.0}).caption
+    back = _recipe(objects=snowman, orientation={"yaw": 180.0, "pitch": 15.0}).caption
+    assert "carrot nose" not in back and "snowman with a black hat" in back
+
+
+def test_the_background_is_named_only_when_it_shows():
+    low = _recipe(orientation={"yaw": 30.0, "pitch": 5.0}, framing={"fov": 60.0, "coverage_factor": 5.0, "name": "x"})
+    high = _recipe(orientation={"yaw": 30.0, "pitch": 50.0}, framing={"fov": 40.0, "coverage_factor": 1.5, "name": "x"})
+    name = low.background.name
+    assert f"The background is a {name}." in low.caption or "seamless photo studio backdrop" in low.caption
+    assert "The background is" not in high.caption and "lit by" in high.caption
+
+
+def test_motion_blur_is_claimed_only_where_things_move_enough():
+    pp = {"motion_blur": {"shutter": 1.0, "level": "high"}}
+    still = _recipe(animation={"name": "static", "speed_factor": 1.0}, postprocessing=pp)
+    assert "motion blur" not in still.caption
+    fast = _recipe(objects=[{"movement": {"direction": "right", "speed": 1.0}}], postprocessing=pp,
+                   animation={"name": "static", "speed_factor": 1.0})
+    assert "heavy motion blur" in fast.caption
+    drawn = [combination_for(16, i, CombinerOptions(movement=True)) for i in range(60)]
+    for c in drawn:
+        if c.postprocessing.motion_blur.level != "none":
+            assert "motion blur" in c.caption, "the combiner keeps blur only where it shows"
