@@ -125,7 +125,7 @@ class SceneView:
 
     def center(self, frame: int, i: int) -> tuple[float, float, float]:
         lo, hi = self.at(frame)["bounds"][i]
-        return tuple((a + b) / 2 for a, b in zip(lo, hi, strict=True))  # type: ignore[return-value]
+        return ((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2)
 
     def ray(self, frame: int, x: float, y: float) -> tuple[Any, Any]:
         """Origin and direction of the camera ray through image point (x, y) (top-left origin)."""
@@ -380,7 +380,7 @@ class ClaimChecker:
 
     def _claim_fov(self, claim: Claim) -> tuple[bool, str]:
         fov = self.view.at(self.first)["fov"]
-        return abs(fov - claim.value) <= 0.5, f"Blender's camera has {fov:.2f} degrees"  # type: ignore[operator]
+        return claim.value is not None and abs(fov - claim.value) <= 0.5, f"Blender's camera has {fov:.2f} degrees"
 
     def _claim_view_side(self, claim: Claim) -> tuple[bool, str]:
         heading, _ = _heading_pitch(self.view.at(self.first)["camera"])
@@ -391,7 +391,7 @@ class ClaimChecker:
     def _claim_elevation(self, claim: Claim) -> tuple[bool, str]:
         _, pitch = _heading_pitch(self.view.at(self.first)["camera"])
         words = {view_height(pitch + slack) for slack in (-0.5, 0.0, 0.5)}  # the word's bounds are whole degrees
-        ok = abs(pitch - claim.value) <= 1.0 and view_height(claim.value) in words  # type: ignore[arg-type]
+        ok = claim.value is not None and abs(pitch - claim.value) <= 1.0 and view_height(claim.value) in words
         return ok, f"the camera looks {pitch:.1f} degrees down"
 
     def _claim_camera_still(self, claim: Claim) -> tuple[bool, str]:
@@ -508,10 +508,14 @@ class ClaimChecker:
             glare = next((n for n in nodes if n.bl_idname == "CompositorNodeGlare"), None)
             want = effects.BLOOM[claim.level]
             spread = next((n for n in nodes if n.bl_idname == "ShaderNodeMath" and n.operation == "MULTIPLY_ADD"), None)
-            ok = glare is not None and spread is not None and glare.inputs["Threshold"].is_linked
-            ok = ok and abs(spread.inputs[1].default_value - want.spread) < 1e-4  # type: ignore[union-attr]
             settings = (("Strength", want.strength), ("Size", want.size))
-            ok = ok and all(abs(glare.inputs[k].default_value - v) < 1e-4 for k, v in settings)
+            ok = (
+                glare is not None
+                and spread is not None
+                and glare.inputs["Threshold"].is_linked
+                and abs(spread.inputs[1].default_value - want.spread) < 1e-4
+                and all(abs(glare.inputs[k].default_value - v) < 1e-4 for k, v in settings)
+            )
         else:
             mix = next((n for n in nodes if n.bl_idname == "ShaderNodeMix"), None)
             power = next((n for n in nodes if n.bl_idname == "ShaderNodeMath" and n.operation == "POWER"), None)

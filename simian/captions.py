@@ -344,7 +344,7 @@ def _background(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
 def visible_effects(c: Combination, plan: ScenePlan) -> list[tuple[str, str]]:
     """(effect, level) pairs the video shows: calibrated levels, motion blur only where things move enough."""
     pp = c.postprocessing
-    shown = []
+    shown: list[tuple[str, str]] = []
     for name, level in (("bloom", pp.bloom.level), ("ambient_occlusion", pp.ambient_occlusion.level)):
         if level != "none" and effects.is_visible(name, level, c.background.asset, c.stage.floor):
             shown.append((name, level))

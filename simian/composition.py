@@ -67,12 +67,13 @@ def on_screen_size(box: Box2D, aspect: float) -> float:
 
 def subjects_span(boxes: list[Box2D | None]) -> float:
     """The larger of the width and height fractions the union of the boxes covers (inf if any is behind)."""
-    if any(b is None for b in boxes):
+    present = [b for b in boxes if b is not None]
+    if len(present) < len(boxes) or not present:
         return math.inf
-    union = boxes[0]
-    for box in boxes[1:]:
-        union = union.union(box)  # type: ignore[union-attr]
-    return max(union.width, union.height)  # type: ignore[union-attr]
+    union = present[0]
+    for box in present[1:]:
+        union = union.union(box)
+    return max(union.width, union.height)
 
 
 def _frame_order(frames: int) -> Iterator[int]:

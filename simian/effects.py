@@ -139,12 +139,12 @@ def is_visible(effect: str, level: str, background: str, floor: str | None = Non
     if not shares:
         return False
     known_background = background in BUILTIN_BACKGROUNDS
-    known_floor = floor is not None and floor in BUILTIN_FLOORS
-    if known_background and known_floor and f"{_key(background)}+{_key(floor)}" in shares:
-        return shares[f"{_key(background)}+{_key(floor)}"] >= PERCEPTIBLE_SHARE
+    floor_key = _key(floor) if floor is not None and floor in BUILTIN_FLOORS else None
+    if known_background and floor_key is not None and f"{_key(background)}+{floor_key}" in shares:
+        return shares[f"{_key(background)}+{floor_key}"] >= PERCEPTIBLE_SHARE
     candidates = [
         share for key, share in shares.items()
         if (not known_background or key.split("+")[0] == _key(background))
-        and (not known_floor or "+" not in key or key.split("+")[1] == _key(floor))  # type: ignore[arg-type]
+        and (floor_key is None or "+" not in key or key.split("+")[1] == floor_key)
     ]
     return bool(candidates) and min(candidates) >= PERCEPTIBLE_SHARE

@@ -288,8 +288,8 @@ def _target(c: Combination, draft: ScenePlan) -> Vec3:
             lo, hi = draft.object_bounds(i, t)
             lows.append(lo)
             highs.append(hi)
-    lo = tuple(min(p[k] for p in lows) for k in range(3))
-    hi = tuple(max(p[k] for p in highs) for k in range(3))
+    lo = (min(p[0] for p in lows), min(p[1] for p in lows), min(p[2] for p in lows))
+    hi = (max(p[0] for p in highs), max(p[1] for p in highs), max(p[2] for p in highs))
     if followed is not None:  # a followed object that does not move is simply the centre of attention
         flo, fhi = draft.object_bounds(followed, 0.0)
         return ((flo[0] + fhi[0]) / 2, (flo[1] + fhi[1]) / 2, (lo[2] + hi[2]) / 2)

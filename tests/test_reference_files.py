@@ -84,11 +84,6 @@ def test_reference_files_load_whole(tmp_path, flags):
         assert all(sum("camera_follow" in o for o in e["objects"]) == 1 for e in entries)
 
 
-@pytest.mark.xfail(
-    reason="a stack moves with its base: Combination still refuses a moving object that shares its placement",
-    raises=InvalidInputError,
-    strict=True,
-)
 def test_stacks_move_with_their_base(tmp_path):
     """--ontop with --movement (or --random): every object moves, stacks included; ours ride on their base."""
     for flags in [f for f in ALL_FLAGS if f.stacks_may_move]:
