@@ -27,6 +27,7 @@ from redis.retry import Retry
 
 from simian.errors import SimianError
 from simian.orchestration.names import FARM_ID_KEY, FARM_VARIABLE, RESULT_BLOCK, RESULT_BLOCK_TYPE
+from simian.retry import RetriesExhausted, RetryPolicy, TransientError
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -263,20 +264,21 @@ class RunLedger:
         return cls(client, range_run_id, outage_s=settings.simian_redis_outage_s, where=settings.redis_display())
 
     def _patiently(self, what: str, call: Callable[[], T]) -> T:
-        """`call()`, retried with exponential backoff while Redis is unreachable, for up to `outage_s`."""
-        began, pause = time.monotonic(), 0.5
-        while True:
+        """`call()`, retried with the one retry policy while Redis is unreachable, for up to `outage_s`."""
+
+        def attempt() -> T:
             try:
                 return call()
             except REDIS_DOWN as exc:
-                if time.monotonic() - began >= self.outage_s:
-                    raise RedisUnavailableError(
-                        f"Redis at {self.where} stayed unreachable for {self.outage_s:g} s while {what}: {exc}"
-                    ) from None
-                logger.warning("Redis at %s unreachable while %s (%s); retrying in %.1f s", self.where, what, exc,
-                               pause)
-                time.sleep(pause)
-                pause = min(10.0, pause * 2)
+                raise TransientError(f"Redis at {self.where} unreachable: {exc}") from exc
+
+        policy = RetryPolicy(attempts=1_000_000, backoff_s=0.5, max_backoff_s=10.0, deadline_s=self.outage_s)
+        try:
+            return policy.call(attempt, what=what, logger=logger)
+        except RetriesExhausted as exc:
+            raise RedisUnavailableError(
+                f"Redis at {self.where} stayed unreachable for {self.outage_s:g} s while {what}: {exc}"
+            ) from None
 
     def record(self, index: int, outcome: dict[str, Any]) -> None:
         key = f"{self.prefix}:outcomes"
