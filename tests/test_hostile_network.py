@@ -106,7 +106,8 @@ class Sandbox:
     def render(self, source: str, *flags: str, env: dict[str, str], timeout: float = 120) -> Run:
         """`simian render --index 0` from `source` (a file or URL); exit status, output, time and peak RSS."""
         before = self.files()
-        argv = [sys.executable, "-m", "simian.cli", *flags, "render", "--index", "0", "--combinations", source]
+        argv = [sys.executable, "-c", _PEAK_RSS, str(self.root / "peak-rss")]
+        argv += [sys.executable, "-m", "simian.cli", *flags, "render", "--index", "0", "--combinations", source]
         argv += ["--width", "64", "--height", "48", "--frames", "6", "--samples", "2", "-o", str(self.out)]
         stdout_path, stderr_path = self.root / "cli.stdout", self.root / "cli.stderr"
         started = time.monotonic()
@@ -124,8 +125,9 @@ class Sandbox:
             stdout_path.read_text(errors="replace"),
             stderr_path.read_text(errors="replace"),
             seconds,
-            usage.ru_maxrss / 1024,
+            int((self.root / "peak-rss").read_text()) / 1024,
         )
+        (self.root / "peak-rss").unlink()
         stdout_path.unlink()
         stderr_path.unlink()
         assert self.files() == before, "the run wrote outside its output and cache folders"
@@ -134,6 +136,20 @@ class Sandbox:
     def no_partial_downloads(self) -> None:
         leftovers = [p for p in self.cache.rglob("*") if p.name.endswith((".part", ".incomplete"))]
         assert leftovers == [], leftovers
+
+
+# Runs the command and records its peak RSS. Linux carries a forking parent's peak RSS into the child's
+# record across exec, and pytest may have grown large (bpy imported by other tests): a small launcher in
+# between keeps the measurement to the command alone. Signals reach the command, its status comes back.
+_PEAK_RSS = """
+import resource, signal, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+signal.signal(signal.SIGINT, lambda *_: child.send_signal(signal.SIGINT))
+signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+status = child.wait()
+open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(128 - status if status < 0 else status)
+"""
 
 
 def _wait4(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, int, os.struct_rusage]:
