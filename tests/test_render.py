@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ import pytest
 from simian.combiner import CombinerOptions, combination_for, combine
 from simian.vocabulary import CAMERA_MOVES
 
-from .conftest import TINY, decode_frames, run_simian
+from .conftest import REPO, TINY, decode_frames, run_simian
 
 pytestmark = pytest.mark.blender
 
@@ -179,3 +181,26 @@ def test_other_engines_render(engine, tmp_path):
     frames = decode_frames(out / "00000002.mp4")
     assert len(frames) == 2 and frames[0].std() > 3
     assert _sidecar(out, 2)["settings"]["engine"] == engine
+
+
+def test_a_process_that_imported_bpy_itself_still_renders_in_a_child(tmp_path):
+    """The spawned Blender child inherits its parent's sys.path; after the parent imported bpy that holds
+    Blender's script folders, where `import bpy` finds the wrong package (as in a pytest run that collected
+    bpy-importing tests first)."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "if __name__ == '__main__':\n"
+        "    import bpy  # noqa: F401\n"
+        "    from simian.combiner import combination_for\n"
+        "    from simian.render import Renderer, RenderSettings\n"
+        "    with Renderer(cache_dir=Path(sys.argv[1])) as renderer:\n"
+        "        result = renderer.render(combination_for(2, 0), RenderSettings(width=64, height=48, frames=3,\n"
+        "                                 samples=1), Path(sys.argv[1]))\n"
+        "    print(result.media)\n"
+    )
+    run = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300,
+                         cwd=REPO)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(decode_frames(Path(run.stdout.strip()))) == 3

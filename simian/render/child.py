@@ -95,6 +95,13 @@ def _render_job(
     )
 
 
+def _drop_blender_script_paths() -> None:
+    """A parent that imported bpy itself hands its sys.path to this spawned child, Blender's script folders
+    included; there `import bpy` would find Blender's inner `bpy` package before the module. Blender adds
+    them back when it loads."""
+    sys.path[:] = [p for p in sys.path if f"{os.sep}scripts{os.sep}" not in p or f"{os.sep}bpy{os.sep}" not in p]
+
+
 def child_main(
     conn: Connection, log_path: str, blender_dir: str, parent_pid: int, events_path: str | None = None
 ) -> None:
@@ -104,6 +111,7 @@ def child_main(
     # Blender's user folder (config, extension cache) and its thumbnail cache, kept out of $HOME; read at import.
     os.environ["BLENDER_USER_RESOURCES"] = blender_dir
     os.environ["XDG_CACHE_HOME"] = os.path.join(blender_dir, "cache")
+    _drop_blender_script_paths()
     import bpy  # noqa: F401  (imported once: the point of a warm process)
 
     backends: list[str] | None = None
