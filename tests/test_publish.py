@@ -113,7 +113,8 @@ def test_local_dataset_loads_with_datasets(tmp_path):
     card = (root / "README.md").read_text()
     assert card.startswith("---\n") and "license: other" in card and "text-to-video" in card
     assert "Videos:** 3" in card
-    dataset = load_dataset("videofolder", data_dir=str(root), split="train").cast_column("video", Video(decode=False))
+    dataset = load_dataset("videofolder", data_dir=str(root), split="train", cache_dir=str(tmp_path / "hf-cache"))
+    dataset = dataset.cast_column("video", Video(decode=False))
     assert dataset.num_rows == 3
     rows = {Path(row["video"]["path"]).name: row for row in dataset}
     for index in range(3):
@@ -140,5 +141,6 @@ def test_hub_snapshot_loads_with_datasets(hub, tmp_path):
                            parent_commit=publisher.head())
     snapshot = snapshot_download(REPO, repo_type="dataset", endpoint=hub.url, token=TOKEN,
                                  local_dir=tmp_path / "snapshot")
-    dataset = load_dataset(snapshot, split="train").cast_column("video", Video(decode=False))
+    dataset = load_dataset(snapshot, split="train", cache_dir=str(tmp_path / "hf-cache"))
+    dataset = dataset.cast_column("video", Video(decode=False))
     assert sorted(dataset["caption"]) == ["caption 0", "caption 1", "caption 2"]
