@@ -128,6 +128,7 @@ def topology(tmp_path_factory):
         "REDIS_PASSWORD": REDIS_PASSWORD,
         "SIMIAN_ENV_FILE": str(root / "empty.env"),
         "SIMIAN_CACHE_DIR": str(root / "cache"),
+        "SIMIAN_OUTPUT_ROOT": str(root.parent),  # the test's datasets live in pytest's temporary folders
     }
     (root / "empty.env").write_text("")
     for argv in ([sys.executable, "-m", "simian.cli", "init", "--render-slots", "2"],
@@ -165,7 +166,7 @@ def test_range_completes_and_is_cached_on_the_scaled_out_control_plane(topology,
     assert second.returncode == 0, second.stdout[-3000:]
     auth = tuple(AUTH.split(":"))
     tables = httpx.post(f"{topology['api']}/artifacts/filter", auth=auth, json={"sort": "CREATED_DESC"}).json()
-    latest = next(t for t in tables if t["key"] == "simian-range-0-6")
+    latest = next(t for t in tables if t["key"].startswith("simian-range-0-6-"))
     rows = {row["what"]: row["value"] for row in json.loads(latest["data"])}
     assert rows["rendered"] == 0 and rows["cached (not rendered again)"] == 6
     # Without the auth string the API refuses.
