@@ -177,6 +177,11 @@ def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     crashed = [name for name, state in children if state == "Crashed"]
     assert len(crashed) == 1, children
     assert (f"{crashed[0]}-retry1", "Completed") in children, children
+    with _client(stack) as client:
+        table = next(a for a in client.read_artifacts() if a.key == f"simian-range-0-8-{run_id[:8]}")
+    rows = {row["what"]: row["value"] for row in json.loads(table.data)}
+    assert rows["rendered"] == 8 and rows["cached (not rendered again)"] == 0, (
+        "videos rendered by the crashed attempt count as rendered in this run, not as cached", rows)
 
 
 def test_range_publishes_to_the_hub_in_few_commits_and_keeps_the_token_secret(stack, tmp_path):
