@@ -75,9 +75,9 @@ def add_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, model: 
         annotation = _scalar(field.annotation)
         if annotation is bool:
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=_help(field))
-        elif (choices := _choice_list(annotation)) is not None:
+        elif (listed := _choice_list(annotation)) is not None:
             parser.add_argument(
-                flag, dest=name, type=_comma_separated(choices), default=None, metavar=",".join(choices),
+                flag, dest=name, type=_comma_separated(listed), default=None, metavar=",".join(listed),
                 help=_help(field),
             )
         elif typing.get_origin(annotation) is Literal:
