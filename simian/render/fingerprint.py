@@ -14,7 +14,8 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
-#: The modules whose content decides pixels, of the video or of its passes (relative to the simian package), and the Blender-side folder.
+#: The modules whose content decides pixels, of the video or of its passes (relative to the simian package), and
+#: the Blender-side folder.
 PIXEL_SOURCES = (
     "scene_plan.py",
     "composition.py",
