@@ -5,7 +5,10 @@ with or without passes."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from simian.render import Renderer, RenderResult, RenderSettings
 from simian.render.passes import load
 from simian.scene_plan import plan_scene
 
-from .conftest import decode_frames
+from .conftest import REPO, decode_frames, run_simian
 
 pytestmark = pytest.mark.blender
 
@@ -211,3 +214,61 @@ def test_flow_of_the_still_scene_under_a_pan_is_the_cameras_rotation(rendered: R
         assert median == pytest.approx(walked, abs=0.15), f"frame {frame}: the walker's flow is its own motion"
         assert abs(walked[0] - expected[ids == 1][:, 0].mean()) > 0.5, "the walker moves unlike the still scene"
     assert np.isnan(flows[-1]).all(), "the last frame has no next frame"
+
+
+def _readme_loaders() -> list[str]:
+    """The loader snippets of the README's ground-truth section, as users copy them."""
+    section = (REPO / "README.md").read_text().split("### Ground truth", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_render_with_passes_acceptance(rendered: Rendered, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    out = tmp_path / "OUT"
+    result = run_simian("render", "--index", "0", "--seed", "7", "--width", "160", "--height", "96", "--frames", "12",
+                        "--samples", "4", "--passes", "depth,segmentation", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "00000000.camera.txt", "00000000.depth.npz", "00000000.json", "00000000.mp4", "00000000.segmentation.npz"
+    ]
+    sidecar = json.loads((out / "00000000.json").read_text())
+    recipe = combination_for(7, 0)
+    assert len(sidecar["camera"]["intrinsics"]) == len(sidecar["camera"]["camera_to_world"]) == 12
+    assert sidecar["camera"]["convention"] == "opencv" and sidecar["camera"]["width"] == 160
+    assert [o["name"] for o in sidecar["objects"]] == [o.name for o in recipe.objects]
+    for obj in sidecar["objects"]:
+        assert len(obj["box"]) == len(obj["in_frame"]) == len(obj["position"]) == 12
+        assert all(box is not None and 0 <= box[0] < box[2] <= 160 and 0 <= box[1] < box[3] <= 96 for box in obj["box"])
+    assert len(sidecar["visible_objects"]) == len(recipe.objects)
+    assert sidecar["camera_file"] == "00000000.camera.txt"
+    assert sidecar["passes"] == {"depth": "00000000.depth.npz", "normal": None,
+                                 "segmentation": "00000000.segmentation.npz", "flow": None}
+    assert len((out / "00000000.camera.txt").read_text().splitlines()) == 1 + 12
+
+    monkeypatch.chdir(tmp_path)
+    loaders = _readme_loaders()
+    assert len(loaders) == 2
+    names: dict[str, object] = {}
+    exec(loaders[0], names)  # noqa: S102 (the README's own snippet, run as a user would)
+    assert len(names["video"]) == 12  # type: ignore[arg-type]
+    assert names["depth"].shape == names["ids"].shape == (12, 96, 160)  # type: ignore[attr-defined]
+    assert names["depth"].dtype == np.float32 and len(names["K"]) == 12  # type: ignore[attr-defined,arg-type]
+    assert names["camera_to_world"].shape == (12, 4, 4)  # type: ignore[attr-defined]
+    assert names["first"].any()  # type: ignore[attr-defined]
+    for name in ("normal", "flow"):  # the other passes, from the render above
+        shutil.copyfile(rendered.result.passes[name], out / f"00000000.{name}.npz")
+    exec(loaders[1], names)  # noqa: S102
+    assert names["normal"].shape == (SETTINGS.frames, 72, 128, 3)  # type: ignore[attr-defined]
+    assert names["flow"].shape == (SETTINGS.frames, 72, 128, 2)  # type: ignore[attr-defined]
+    assert names["cameras"].shape == (12, 19)  # type: ignore[attr-defined]
+
+
+def test_a_pass_the_engine_cannot_render_is_refused_before_rendering(tmp_path: Path):
+    out = tmp_path / "OUT"
+    result = run_simian("render", "--index", "0", "--seed", "7", "--engine", "eevee", "--passes", "segmentation",
+                        "-o", str(out))
+    assert result.returncode == 2
+    assert "passes: the eevee engine does not render segmentation" in result.stderr
+    assert "use engine cycles" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists(), "refused before anything was written"
+    result = run_simian("render", "--index", "0", "--seed", "7", "--passes", "depth,albedo", "-o", str(out))
+    assert result.returncode == 2 and "'albedo' is not one of depth, normal, segmentation, flow" in result.stderr
