@@ -22,13 +22,17 @@ from simian.render.settings import RenderSettings
 #: Blender reports a pixel that hit nothing (sky) as very far; anything beyond this is no surface.
 NO_SURFACE_DEPTH = 1.0e4
 NORMAL_SCALE = 127
+#: Flow is stored in fixed point, as KITTI does: 1/64 pixel steps in int16 (up to +-511 px per frame), and this
+#: value in both channels where a pixel has no flow (the last frame, a point passing behind the camera).
+FLOW_SCALE = 64
+FLOW_NONE = -32768
 
 #: Stored array of each pass: dtype and channels (0: frames x height x width).
 STORED: dict[str, tuple[type[np.generic], int]] = {
     "depth": (np.float16, 0),
     "normal": (np.int8, 3),
     "segmentation": (np.uint8, 0),
-    "flow": (np.float16, 2),
+    "flow": (np.int16, 2),
 }
 
 #: How each pass is stored, for people (README and the dataset card say the same).
@@ -36,7 +40,8 @@ FORMATS: dict[str, str] = {
     "depth": "float16, metres along the camera's z axis (planar depth); inf where no surface (sky)",
     "normal": "int8 x, y, z of the unit surface normal in camera axes, times 127; 0 0 0 where no surface",
     "segmentation": "uint8 instance id: object i of the caption (0-based) is i + 1; 0 is floor, sky, set",
-    "flow": "float16 forward optical flow to the next frame in pixels (dx right, dy down); NaN on the last frame",
+    "flow": "int16 forward optical flow to the next frame in 1/64 pixels (dx right, dy down); -32768 where none "
+    "(the last frame)",
 }
 
 
@@ -88,7 +93,7 @@ def forward_flow(
 
     `displacements[k]` is how far object id k + 1 moves between the two frames; the floor, the set and the
     sky (id 0) stand still. Sky pixels are directions at infinity: only the camera's rotation and zoom move
-    them. A point that passes behind the next camera has no flow (NaN).
+    them. A point that passes behind the next camera, or moves more than the stored range, has no flow.
     """
     height, width = raw_depth.shape
     u, v = _grid(height, width)
@@ -108,12 +113,13 @@ def forward_flow(
     safe_z = np.where(ahead, z, 1.0)
     u_next = following.fx * seen[..., 0] / safe_z + following.cx
     v_next = following.fy * seen[..., 1] / safe_z + following.cy
-    flow = np.stack([u_next - u, v_next - v], axis=-1)
-    return np.where(ahead[..., None], flow, np.nan).astype(np.float16)
+    steps = np.round(np.stack([u_next - u, v_next - v], axis=-1) * FLOW_SCALE)
+    valid = ahead & (np.abs(steps) < -FLOW_NONE).all(axis=-1)
+    return np.where(valid[..., None], steps, FLOW_NONE).astype(np.int16)
 
 
 def last_frame_flow(height: int, width: int) -> np.ndarray:
-    return np.full((height, width, 2), np.nan, dtype=np.float16)
+    return np.full((height, width, 2), FLOW_NONE, dtype=np.int16)
 
 
 def silhouettes(ids: np.ndarray, count: int) -> list[tuple[list[float] | None, int]]:
