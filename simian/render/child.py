@@ -103,6 +103,17 @@ def _render_job(
     )
 
 
+def _is_blender_scripts(entry: str) -> bool:
+    parts = Path(entry).parts
+    return "scripts" in parts and ("bpy" in parts or "blender" in parts)
+
+
+def _drop_blender_script_paths() -> None:
+    """A parent that imported bpy itself hands Blender's script folders on in sys.path (spawn copies it), where
+    `scripts/modules/bpy` would shadow the bpy module; importing bpy adds them again."""
+    sys.path[:] = [entry for entry in sys.path if not _is_blender_scripts(entry)]
+
+
 def child_main(
     conn: Connection, log_path: str, blender_dir: str, parent_pid: int, events_path: str | None = None
 ) -> None:
@@ -112,6 +123,7 @@ def child_main(
     # Blender's user folder (config, extension cache) and its thumbnail cache, kept out of $HOME; read at import.
     os.environ["BLENDER_USER_RESOURCES"] = blender_dir
     os.environ["XDG_CACHE_HOME"] = os.path.join(blender_dir, "cache")
+    _drop_blender_script_paths()
     import bpy  # noqa: F401  (imported once: the point of a warm process)
 
     backends: list[str] | None = None

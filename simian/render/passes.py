@@ -19,8 +19,9 @@ import numpy as np
 from simian.ground_truth import CameraFrame, Vec3
 from simian.render.settings import RenderSettings
 
-#: Blender reports a pixel that hit nothing (sky) as very far; anything beyond this is no surface.
-NO_SURFACE_DEPTH = 1.0e4
+#: A pixel that hit nothing (sky) is reported at the camera's clip end (EEVEE) or far beyond it (Cycles,
+#: workbench): any depth past this share of the clip end is no surface.
+FAR_SHARE = 0.999
 NORMAL_SCALE = 127
 #: Flow is stored in fixed point, as KITTI does: 1/64 pixel steps in int16 (up to +-511 px per frame), and this
 #: value in both channels where a pixel has no flow (the last frame, a point passing behind the camera).
@@ -63,17 +64,19 @@ def _rotation(camera: CameraFrame) -> np.ndarray:
     return np.array(camera.rotation, dtype=np.float64)
 
 
-def depth_metres(raw: np.ndarray) -> np.ndarray:
-    return np.where(raw > NO_SURFACE_DEPTH, np.inf, raw).astype(np.float16)
+def no_surface(raw_depth: np.ndarray, clip_end: float) -> np.ndarray:
+    return raw_depth >= FAR_SHARE * clip_end
 
 
-def camera_normals(raw_world: np.ndarray, raw_depth: np.ndarray | None, camera: CameraFrame) -> np.ndarray:
+def depth_metres(raw: np.ndarray, clip_end: float) -> np.ndarray:
+    return np.where(no_surface(raw, clip_end), np.inf, raw).astype(np.float16)
+
+
+def camera_normals(raw_world: np.ndarray, raw_depth: np.ndarray, clip_end: float, camera: CameraFrame) -> np.ndarray:
     """World-space normals (Blender's normal pass) turned into the camera's axes, unit length, as int8."""
     normals = raw_world.astype(np.float64) @ _rotation(camera)  # n_cam = R^T n_world, row vectors
     length = np.linalg.norm(normals, axis=-1, keepdims=True)
-    hit = length[..., 0] > 1e-6
-    if raw_depth is not None:
-        hit &= raw_depth <= NO_SURFACE_DEPTH
+    hit = (length[..., 0] > 1e-6) & ~no_surface(raw_depth, clip_end)
     unit = np.where(hit[..., None], normals / np.maximum(length, 1e-12), 0.0)
     return np.round(unit * NORMAL_SCALE).astype(np.int8)
 
@@ -84,6 +87,7 @@ def instance_ids(raw_index: np.ndarray) -> np.ndarray:
 
 def forward_flow(
     raw_depth: np.ndarray,
+    clip_end: float,
     ids: np.ndarray,
     camera: CameraFrame,
     following: CameraFrame,
@@ -98,7 +102,7 @@ def forward_flow(
     height, width = raw_depth.shape
     u, v = _grid(height, width)
     rays = np.stack([(u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy, np.ones_like(u)], axis=-1)
-    sky = raw_depth > NO_SURFACE_DEPTH
+    sky = no_surface(raw_depth, clip_end)
     depth = np.where(sky, 1.0, raw_depth.astype(np.float64))
     rotation, following_rotation = _rotation(camera), _rotation(following)
     moves = np.zeros((256, 3))

@@ -103,6 +103,7 @@ def write(combination: Combination, settings: RenderSettings, folder: Path, targ
     plan = plan_scene(combination)
     cameras = ground_truth.camera_frames(plan, settings.frames, settings.fps, settings.width, settings.height)
     buffers = raw_buffers(settings)
+    clip_end = float(bpy.context.scene.camera.data.clip_end)
     count = len(combination.objects)
     stored: dict[str, list[np.ndarray]] = {name: [] for name in settings.passes}
     visible: list[dict[str, Any]] = [{"id": i + 1, "box": [], "pixels": []} for i in range(count)]
@@ -110,9 +111,9 @@ def write(combination: Combination, settings: RenderSettings, folder: Path, targ
         raw = {b: read(folder, b, camera.frame, 3 if b == "normal" else 1) for b in buffers}
         ids = passes.instance_ids(raw["index"]) if "index" in raw else None
         if "depth" in stored:
-            stored["depth"].append(passes.depth_metres(raw["depth"]))
+            stored["depth"].append(passes.depth_metres(raw["depth"], clip_end))
         if "normal" in stored:
-            stored["normal"].append(passes.camera_normals(raw["normal"], raw["depth"], camera))
+            stored["normal"].append(passes.camera_normals(raw["normal"], raw["depth"], clip_end, camera))
         if "segmentation" in stored and ids is not None:
             stored["segmentation"].append(ids)
             for track, (box, pixels) in zip(visible, passes.silhouettes(ids, count), strict=True):
@@ -125,7 +126,7 @@ def write(combination: Combination, settings: RenderSettings, folder: Path, targ
                 for i in range(count):
                     now, then = plan.object_offset(i, camera.time_s), plan.object_offset(i, following.time_s)
                     moves.append((then[0] - now[0], then[1] - now[1], then[2] - now[2]))
-                stored["flow"].append(passes.forward_flow(raw["depth"], ids, camera, following, moves))
+                stored["flow"].append(passes.forward_flow(raw["depth"], clip_end, ids, camera, following, moves))
             else:
                 stored["flow"].append(passes.last_frame_flow(settings.height, settings.width))
     for name, frames in stored.items():
