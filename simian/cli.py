@@ -119,10 +119,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderSettings) -> None:
     """Refuse an output folder where an index of the range is taken by something a render cannot replace:
-    a link or a file where its PNG frame folder goes, a folder where its video or sidecar goes.
+    a link or a file where its PNG frame folder goes, a folder where its video, sidecar or a ground-truth file
+    goes.
 
     One listing of the folder, whatever the length of the range."""
-    from simian.dataset import FLAT
+    from simian.dataset import FLAT, ground_truth
     from simian.dataset.layout import media_suffix
 
     if not out_dir.is_dir():
@@ -135,7 +136,9 @@ def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderS
         index = int(stem)
         if entry.name == FLAT.media(index, suffix):
             wants_folder = settings.images
-        elif entry.name == FLAT.sidecar(index):
+        elif entry.name == FLAT.sidecar(index) or entry.name in ground_truth.files(
+            settings, FLAT.media(index, suffix)
+        ).values():
             wants_folder = False
         else:
             continue

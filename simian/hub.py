@@ -1,13 +1,15 @@
 """Publishing to a Hugging Face dataset repo with the real `huggingface_hub` client.
 
 Many files per commit; retries for 429 (honouring Retry-After), 5xx, connection resets and
-commit conflicts from concurrent writers; files already in the repo with the same sha256
-are skipped; 401/403 stop at once with the variable to fix. The token is never logged.
+commit conflicts from concurrent writers; files already in the repo with the same content
+(sha256 of LFS files, git blob id of small text files) are skipped; 401/403 stop at once with
+the variable to fix. The token is never logged.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,6 +46,12 @@ class HubFile:
     path_in_repo: str
     local_path: Path
     sha256: str
+
+
+def git_blob_id(path: Path) -> str:
+    """The id git gives a file's content: sha1 of "blob <size>\\0" and the bytes."""
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _status(exc: BaseException) -> int | None:
@@ -139,17 +147,36 @@ class HubPublisher:
     def _paths_info(self, paths: list[str]) -> list[Any]:
         return list(self.api.get_paths_info(self.repo_id, paths, repo_type="dataset"))
 
-    def existing_sha256(self, paths: Sequence[str]) -> dict[str, str]:
-        """sha256 of those paths already in the repo (LFS files; others by content)."""
-        found: dict[str, str] = {}
+    def _infos(self, paths: Sequence[str]) -> list[Any]:
+        infos: list[Any] = []
         for start in range(0, len(paths), 500):
             batch = list(paths[start : start + 500])
-            infos = self._call("read paths", functools.partial(self._paths_info, batch))
-            for info in infos:
-                lfs = getattr(info, "lfs", None)
-                if lfs is not None:
-                    found[info.path] = lfs.sha256
-        return found
+            infos += self._call("read paths", functools.partial(self._paths_info, batch))
+        return infos
+
+    def existing_sha256(self, paths: Sequence[str]) -> dict[str, str]:
+        """sha256 of those paths already in the repo as LFS files."""
+        return {info.path: info.lfs.sha256 for info in self._infos(paths) if getattr(info, "lfs", None) is not None}
+
+    def existing_paths(self, paths: Sequence[str]) -> set[str]:
+        """Those paths that are in the repo, whatever their content."""
+        return {info.path for info in self._infos(paths)}
+
+    def _already_there(self, files: Sequence[HubFile]) -> set[str]:
+        """Paths of `files` the repo holds with the same content: LFS files by sha256, files git stores itself
+        (small text) by their git blob id."""
+        by_path = {f.path_in_repo: f for f in files}
+        same = set()
+        for info in self._infos(list(by_path)):
+            lfs = getattr(info, "lfs", None)
+            local = by_path[info.path]
+            if lfs is not None:
+                matches = lfs.sha256 == local.sha256
+            else:
+                matches = getattr(info, "blob_id", None) == git_blob_id(local.local_path)
+            if matches:
+                same.add(info.path)
+        return same
 
     def publish(
         self,
@@ -159,8 +186,8 @@ class HubPublisher:
         before_commit: Callable[[], None] | None = None,
     ) -> int:
         """Commit the files not yet in the repo, `batch_size` per commit; return the number committed."""
-        present = self.existing_sha256([f.path_in_repo for f in files])
-        todo = [f for f in files if present.get(f.path_in_repo) != f.sha256]
+        present = self._already_there(files)
+        todo = [f for f in files if f.path_in_repo not in present]
         if len(todo) < len(files):
             logger.info(
                 "%d of %d files are already in %s with the same content",

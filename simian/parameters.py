@@ -17,6 +17,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from simian.errors import shorten
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -28,7 +30,8 @@ def is_cli_only(field: FieldInfo) -> bool:
 def _help(field: FieldInfo) -> str:
     text = (field.description or "").replace("%", "%%")
     if field.default is not None and not field.is_required():
-        text += f" (default: {field.default})"
+        shown = ",".join(field.default) if isinstance(field.default, tuple | list) else field.default
+        text += f" (default: {shown or 'none'})"
     return text
 
 
@@ -41,6 +44,29 @@ def _scalar(annotation: Any) -> Any:
     return annotation
 
 
+def _choice_list(annotation: Any) -> tuple[str, ...] | None:
+    """The choices of `tuple[Literal[...], ...]` or `list[Literal[...]]`; None for other annotations."""
+    if typing.get_origin(annotation) not in (tuple, list):
+        return None
+    item = typing.get_args(annotation)[0]
+    return tuple(typing.get_args(item)) if typing.get_origin(item) is Literal else None
+
+
+def _comma_separated(choices: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    """`depth,segmentation` -> ("depth", "segmentation"); an empty value is the empty list."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in text.split(",") if name.strip())
+        unknown = [name for name in names if name not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"{shorten(', '.join(unknown), 80)!r} is not one of {', '.join(choices)} (comma-separated)"
+            )
+        return names
+
+    return parse
+
+
 def add_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, model: type[BaseModel]) -> None:
     """One `--flag` per field of `model`: type, choices and help from the field. Defaults are left to the
     model (argparse's default is None), so `given_values` can tell what the user set explicitly."""
@@ -49,6 +75,11 @@ def add_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, model: 
         annotation = _scalar(field.annotation)
         if annotation is bool:
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=_help(field))
+        elif (listed := _choice_list(annotation)) is not None:
+            parser.add_argument(
+                flag, dest=name, type=_comma_separated(listed), default=None, metavar=",".join(listed),
+                help=_help(field),
+            )
         elif typing.get_origin(annotation) is Literal:
             choices = list(typing.get_args(annotation))
             parser.add_argument(flag, dest=name, choices=choices, default=None, help=_help(field))

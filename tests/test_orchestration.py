@@ -11,6 +11,7 @@ from pathlib import Path
 from uuid import UUID
 
 import httpx
+import numpy as np
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
@@ -19,6 +20,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from simian.combiner import combination_for
 from simian.errors import SimianError
 from simian.orchestration.redis_store import check_redis
+from simian.render.passes import load
 from simian.settings import Settings
 
 from .conftest import decode_frames
@@ -213,6 +215,44 @@ def test_range_publishes_to_the_hub_in_few_commits_and_keeps_the_token_secret(st
 
             leaks = _token_leaks(stack, token, [run_id, rerun_id])
             assert leaks == [], leaks
+        finally:
+            stack.write_env_file({})
+
+
+def test_range_with_passes_publishes_them_beside_the_videos_locally_and_to_the_hub(stack, tmp_path):
+    """`prefect deployment run simian/render-range -p start=0 -p end=4 -p passes='["depth"]'`: the depth files and
+    camera files lie beside the videos, metadata.jsonl references them, the Hub holds the same files."""
+    token = "hf_secret_token_for_the_double_43"
+    repo = "simian-tests/passes"
+    with HubTestDouble(tmp_path / "hub", token=token) as hub:
+        stack.write_env_file({"HF_ENDPOINT": hub.url, "HF_TOKEN": token, "HF_REPO_ID": repo})
+        try:
+            out = tmp_path / "dataset"
+            params = ["start=0", "end=4", 'passes=["depth"]', "seed=2", "chunk_size=2", *TINY, f"output={out}"]
+            result, _ = stack.run_range(*params)
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+            rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+            assert [r["index"] for r in rows] == [0, 1, 2, 3]
+            files = hub.repo_files(repo)
+            hub_rows = [json.loads(line) for line in files["metadata.jsonl"].decode().splitlines()]
+            assert hub_rows == rows, "the control host writes the rows the render machines wrote"
+            for row in rows:
+                stem = row["file_name"].removesuffix(".mp4")
+                assert row["passes"] == {"depth": f"{stem}.depth.npz", "normal": None, "segmentation": None,
+                                         "flow": None}
+                assert row["camera_file"] == f"{stem}.camera.txt"
+                assert len(row["camera"]["camera_to_world"]) == 6 and row["settings"]["passes"] == ["depth"]
+                depth = load(out / row["passes"]["depth"], "depth")
+                assert depth.shape == (6, 48, 64) and np.isfinite(depth).any()
+                assert len(decode_frames(out / row["file_name"])) == depth.shape[0]
+                for path in (row["passes"]["depth"], row["camera_file"]):
+                    assert files[path] == (out / path).read_bytes(), f"{path} is published with its video"
+            card = files["README.md"].decode()
+            assert "## Ground truth" in card and "`depth` (4 videos)" in card and "OpenCV" in card
+            commits = len(hub.commits)
+            result, _ = stack.run_range(*params)
+            assert result.returncode == 0
+            assert len(hub.commits) == commits, "a second run makes no commit: camera files are recognised too"
         finally:
             stack.write_env_file({})
 

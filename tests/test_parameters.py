@@ -119,3 +119,20 @@ def test_dataset_folders_are_confined_to_the_output_root(tmp_path):
     (tmp_path / "link").symlink_to("/etc")
     with pytest.raises(InvalidInputError, match="system folder"):
         confine_output("link", rooted)
+
+
+def test_passes_are_part_of_the_cache_key_and_of_the_dataset_identity():
+    from simian.orchestration.tasks import render_cache_key
+
+    plain = RangeJob.from_parameters({"start": 0, "end": 1, "seed": 3})
+    depth = RangeJob.from_parameters({"start": 0, "end": 1, "seed": 3, "passes": ["depth"]})
+    both = RangeJob.from_parameters({"start": 0, "end": 1, "seed": 3, "passes": ["segmentation", "depth", "depth"]})
+    combination = plain.source().get(0)
+    keys = {render_cache_key(job, combination) for job in (plain, depth, both)}
+    assert len(keys) == 3
+    assert both.render.passes == ("depth", "segmentation"), "one order, no repeats: one key per set of passes"
+    assert "passes" not in plain.render.cache_dict(), "keys of videos without passes are what they were"
+    assert plain.identity() != depth.identity()
+    args = build_parser().parse_args(["render", "--index", "0", "--seed", "1", "--passes", "segmentation,depth",
+                                      "-o", "x"])
+    assert args.passes == ("segmentation", "depth")

@@ -94,7 +94,8 @@ def test_metadata_merge_keeps_earlier_ranges():
 
 
 def test_local_dataset_loads_with_datasets(tmp_path):
-    """A dataset folder in the published layout loads as a videofolder with captions."""
+    """A dataset folder in the published layout loads as a videofolder with captions and the ground-truth columns;
+    the camera and pass files beside the videos do not disturb it."""
     from datasets import Video, load_dataset
 
     from simian.combiner import combination_for
@@ -103,7 +104,7 @@ def test_local_dataset_loads_with_datasets(tmp_path):
 
     root = tmp_path / "dataset"
     sink = FolderSink(root)
-    settings = RenderSettings(width=64, height=48, frames=6, samples=2)
+    settings = RenderSettings(width=64, height=48, frames=6, samples=2, passes=("depth", "segmentation"))
     with Renderer() as renderer, sink.scratch() as scratch:
         for index in range(3):
             combination = combination_for(2, index)
@@ -121,6 +122,14 @@ def test_local_dataset_loads_with_datasets(tmp_path):
         meta = json.loads((root / f"data/0000/{index:08d}.json").read_text())
         assert rows[f"{index:08d}.mp4"]["caption"] == meta["caption"] == combination_for(2, index).caption
         assert rows[f"{index:08d}.mp4"]["index"] == index
+        row = rows[f"{index:08d}.mp4"]
+        assert len(row["camera"]["camera_to_world"]) == 6 and len(row["camera"]["intrinsics"][0]) == 4
+        assert [o["id"] for o in row["objects"]] == list(range(1, len(combination_for(2, index).objects) + 1))
+        assert row["passes"] == {"depth": f"data/0000/{index:08d}.depth.npz", "normal": None,
+                                 "segmentation": f"data/0000/{index:08d}.segmentation.npz", "flow": None}
+        assert (root / row["passes"]["depth"]).is_file() and (root / row["camera_file"]).is_file()
+        assert len(meta["visible_objects"]) == len(row["objects"])
+    assert "## Ground truth" in card and "`segmentation` (3 videos)" in card
     lines = (root / METADATA).read_text().splitlines()
     assert len(lines) == 3 and json.loads(lines[0])["file_name"] == "data/0000/00000000.mp4"
 

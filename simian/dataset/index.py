@@ -14,6 +14,7 @@ from typing import Any
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from simian import atomic
+from simian.dataset import ground_truth
 from simian.dataset.identity import DEFAULT_CONFIG, IDENTITY_FILE, config_folder, read_identities
 from simian.dataset.layout import DATASET, row_from_sidecar
 
@@ -111,6 +112,7 @@ sizes, left/right, movement and camera moves in the caption match the video.
 - **Seeds:** {seed_lines}
 - **Object sources:** {source_lines}
 
+{ground_truth.card_text(rows)}
 ## Render settings
 
 {settings_lines or "-"}

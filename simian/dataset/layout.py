@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from simian.combination import Combination
+from simian.dataset import ground_truth
 from simian.render.fingerprint import renderer_fingerprint
 from simian.render.settings import RenderSettings
 
 SHARD_SIZE = 1000
 
 #: The columns of `metadata.jsonl`, in the order `build_row` writes them.
-ROW_KEYS = ("file_name", "index", "caption", "captions", "combination", "settings", "renderer_version", "sha256")
+ROW_KEYS = (
+    "file_name", "index", "caption", "captions", "combination", "settings", "renderer_version", "sha256"
+) + ground_truth.ROW_KEYS
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ def build_row(combination: Combination, settings: RenderSettings, *, file_name: 
         "renderer_version": renderer_fingerprint(),
         "sha256": sha256,
     }
+    row.update(ground_truth.columns(combination, settings, file_name))
     return row
 
 

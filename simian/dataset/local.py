@@ -18,6 +18,7 @@ from typing import Any
 
 from simian import atomic
 from simian.combination import Combination
+from simian.dataset import ground_truth
 from simian.dataset.layout import DATASET, Layout, build_row, media_suffix
 from simian.render import RenderResult, RenderSettings
 from simian.render.outputs import sha256_of
@@ -78,11 +79,19 @@ class FolderSink:
         except (OSError, ValueError):
             return None
 
+    def _beside_present(self, sidecar: dict[str, Any]) -> bool:
+        """Whether every ground-truth file the sidecar lists (camera file, passes) is in the folder."""
+        listed = [sidecar.get("camera_file"), *(sidecar.get("passes") or {}).values()]
+        return all((self.root / path).is_file() for path in listed if isinstance(path, str))
+
     def holds(self, index: int, sha256: str, suffix: str = ".mp4") -> bool:
-        """True when the video of `index` is in the folder with this checksum (a cache hit is still valid)."""
+        """True when the video of `index` is in the folder with this checksum, its ground-truth files beside it
+        (a cache hit is still valid)."""
         sidecar = self.read_sidecar(index)
         media = self.root / self.layout.media(index, suffix)
-        return sidecar is not None and media.exists() and sidecar.get("sha256") == sha256
+        return (
+            sidecar is not None and media.exists() and sidecar.get("sha256") == sha256 and self._beside_present(sidecar)
+        )
 
     def adopt(self, combination: Combination, cache_key: str) -> Published | None:
         """The video already in the folder for this cache key, when its sidecar says so and its bytes still match
@@ -91,25 +100,33 @@ class FolderSink:
         if sidecar is None or sidecar.get("cache_key") != cache_key or not isinstance(sidecar.get("file_name"), str):
             return None
         media = self.root / sidecar["file_name"]
-        if not media.exists() or sha256_of(media) != sidecar.get("sha256"):
+        if not media.exists() or sha256_of(media) != sidecar.get("sha256") or not self._beside_present(sidecar):
             return None
         return Published(combination.index, sidecar["file_name"], sidecar["sha256"])
 
     def publish(
         self, combination: Combination, settings: RenderSettings, result: RenderResult, cache_key: str | None = None
     ) -> Published:
-        """Move the render into place (replacing what was there) and write its sidecar last."""
+        """Move the render and its pass files into place (replacing what was there), write the camera file beside
+        them and the sidecar last."""
         file_name = self.layout.media(combination.index, media_suffix(settings))
         row = build_row(combination, settings, file_name=file_name, sha256=result.sha256)
         target = self.root / file_name
         previous = self.read_sidecar(combination.index)
         if previous is not None and previous.get("sha256") == result.sha256 and target.exists():
-            result.discard()
+            atomic.remove(result.media)
         elif target.is_dir():
             with atomic.atomic_target(target) as tmp:
                 result.media.rename(tmp)
         else:
             atomic.move(result.media, target)
+        beside = ground_truth.files(settings, file_name)
+        for name, path in result.passes.items():
+            atomic.move(path, self.root / beside[name])
+        camera_text = ground_truth.camera_file_text(combination, settings, file_name)
+        atomic.write_text(self.root / beside["camera"], camera_text)
         sidecar = {**row, **result.facts.as_dict(), **({"cache_key": cache_key} if cache_key else {})}
+        if result.visible:
+            sidecar["visible_objects"] = result.visible
         atomic.write_text(self.root / self.layout.sidecar(combination.index), json.dumps(sidecar, indent=2) + "\n")
         return Published(combination.index, file_name, result.sha256)

@@ -11,13 +11,23 @@ from prefect import task
 from prefect.concurrency.sync import rate_limit
 from prefect.logging import get_run_logger
 
-from simian.dataset import CARD, METADATA, build_row, dataset_card, dump_metadata, finalise_local, merge_metadata
+from simian.dataset import (
+    CARD,
+    METADATA,
+    build_row,
+    dataset_card,
+    dump_metadata,
+    finalise_local,
+    ground_truth,
+    merge_metadata,
+)
 from simian.dataset.identity import IDENTITY_FILE, dump_identities, merged, read_identities
 from simian.dataset.index import in_config, parse_metadata
 from simian.hub import RETRYABLE_STATUS, HubError, HubFile, HubPublisher
 from simian.net import redact_credentials
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import COMMIT_LIMIT
+from simian.render.outputs import sha256_of
 from simian.retry import RetriesExhausted, RetryPolicy, TransientError, retry_after_of
 from simian.settings import Settings, load_settings
 
@@ -56,8 +66,8 @@ def hub_path(job: RangeJob, file_name: str) -> str:
 
 @task(name="publish-to-hub", task_run_name="publish-{start}-{end}")
 def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int, dict[str, Any]]) -> list[int]:
-    """Commit the chunk's videos (skipping those already there), a batch per commit, at the farm's commit rate.
-    Returns the indices whose videos are now in the repo."""
+    """Commit the chunk's videos with their ground-truth files (skipping those already there), a batch per commit,
+    at the farm's commit rate. Returns the indices whose videos are now in the repo."""
     run_logger = get_run_logger()
     publisher = hub_publisher(job, load_settings())  # the range run created the repo already
     assert publisher is not None
@@ -65,6 +75,10 @@ def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int
     files = [
         HubFile(hub_path(job, o["file_name"]), job.config_dir() / o["file_name"], o["sha256"]) for o in done.values()
     ]
+    for o in done.values():
+        for path in ground_truth.files(job.render, o["file_name"]).values():
+            local = job.config_dir() / path
+            files.append(HubFile(hub_path(job, path), local, sha256_of(local)))
     committed = publisher.publish(
         files,
         message=f"Add videos {start}..{end - 1}",
@@ -149,11 +163,18 @@ def finalise_dataset(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> dict
     if publisher is not None:
         rows = rows_from_outcomes(job, outcomes)
         in_repo = publisher.existing_sha256([hub_path(job, row["file_name"]) for row in rows.values()])
-        confirmed = {i: row for i, row in rows.items() if in_repo.get(hub_path(job, row["file_name"])) == row["sha256"]}
+        beside = {i: [hub_path(job, p) for p in ground_truth.files(job.render, row["file_name"]).values()]
+                  for i, row in rows.items()}
+        present = publisher.existing_paths([p for paths in beside.values() for p in paths])
+        confirmed = {
+            i: row
+            for i, row in rows.items()
+            if in_repo.get(hub_path(job, row["file_name"])) == row["sha256"] and set(beside[i]) <= present
+        }
         result["hub_missing"] = sorted(set(rows) - set(confirmed))
         if result["hub_missing"]:
             run_logger.error(
-                "%d videos are not in %s with their checksum; their rows are left out: %s",
+                "%d videos are not in %s with their checksum and ground-truth files; their rows are left out: %s",
                 len(result["hub_missing"]),
                 job.hf_repo_id,
                 result["hub_missing"][:20],

@@ -61,6 +61,7 @@ def _render_job(
     job: dict[str, Any], backends: list[str] | None, events_path: str | None = None
 ) -> tuple[dict[str, Any], list[str] | None]:
     from simian.combination import Combination
+    from simian.render.blender import passes as blender_passes
     from simian.render.blender import scene as blender_scene
     from simian.render.blender.device import available_gpu_backends
     from simian.render.settings import RenderSettings
@@ -72,14 +73,19 @@ def _render_job(
     target = Path(job["target"])
     if settings.images:
         target.mkdir(parents=True, exist_ok=True)
+    work = Path(job["passes_work"]) if settings.passes else None
     started = time.perf_counter()
-    device = blender_scene.build_scene(combination, settings, job["asset_paths"], target, backends or [])
+    device = blender_scene.build_scene(combination, settings, job["asset_paths"], target, backends or [], work)
     built = time.perf_counter()
     print(f"simian: rendering combination {combination.index} on {device}", flush=True)
     _record_event(events_path, "started", combination.index)
     blender_scene.render_animation()
     _record_event(events_path, "rendered", combination.index)
     done = time.perf_counter()
+    visible: list[Any] = []
+    if work is not None:
+        targets = {name: Path(path) for name, path in job["passes"].items()}
+        visible = blender_passes.write(combination, settings, work, targets)
     import bpy
 
     return (
@@ -90,16 +96,22 @@ def _render_job(
             "pid": os.getpid(),
             "build_seconds": built - started,
             "render_seconds": done - built,
+            "passes_seconds": time.perf_counter() - done,
+            "visible": visible,
         },
         backends,
     )
 
 
+def _is_blender_scripts(entry: str) -> bool:
+    parts = Path(entry).parts
+    return "scripts" in parts and ("bpy" in parts or "blender" in parts)
+
+
 def _drop_blender_script_paths() -> None:
-    """A parent that imported bpy itself hands its sys.path to this spawned child, Blender's script folders
-    included; there `import bpy` would find Blender's inner `bpy` package before the module. Blender adds
-    them back when it loads."""
-    sys.path[:] = [p for p in sys.path if f"{os.sep}scripts{os.sep}" not in p or f"{os.sep}bpy{os.sep}" not in p]
+    """A parent that imported bpy itself hands Blender's script folders on in sys.path (spawn copies it), where
+    `scripts/modules/bpy` would shadow the bpy module; importing bpy adds them again."""
+    sys.path[:] = [entry for entry in sys.path if not _is_blender_scripts(entry)]
 
 
 def child_main(

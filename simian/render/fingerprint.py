@@ -14,7 +14,8 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
-#: The modules whose content decides pixels (relative to the simian package), and the Blender-side folder.
+#: The modules whose content decides pixels, of the video or of its passes (relative to the simian package), and
+#: the Blender-side folder.
 PIXEL_SOURCES = (
     "scene_plan.py",
     "composition.py",
@@ -26,6 +27,8 @@ PIXEL_SOURCES = (
     "assets/sources.py",
     "render/settings.py",
     "render/child.py",
+    "ground_truth.py",  # the cameras and motion the flow pass is computed from
+    "render/passes.py",  # how pass buffers become stored pass files
 )
 BLENDER_FOLDER = "render/blender"
 

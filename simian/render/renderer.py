@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -29,6 +29,7 @@ from simian.combination import Combination
 from simian.errors import SimianError
 from simian.render.child import child_main
 from simian.render.outputs import OutputVerificationError, sha256_of, verify_media
+from simian.render.passes import PassVerificationError, pass_suffix, verify_pass
 from simian.render.settings import RenderSettings
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class RenderFacts:
     render_seconds: float
     total_seconds: float
     created_at: str
+    passes_seconds: float = 0.0  # turning the rendered pass buffers into the stored pass files
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,25 +95,32 @@ class RenderFacts:
             "build_seconds": round(self.build_seconds, 4),
             "render_seconds": round(self.render_seconds, 4),
             "total_seconds": round(self.total_seconds, 4),
+            "passes_seconds": round(self.passes_seconds, 4),
             "created_at": self.created_at,
         }
 
 
 @dataclass(frozen=True)
 class RenderResult:
-    """A verified render, still at its temporary path (a file, or a folder of PNG frames)."""
+    """A verified render, still at its temporary path (a file, or a folder of PNG frames), with its verified
+    ground-truth pass files (per pass name) and, when segmentation was rendered, each object's visible box and
+    pixel count per frame (`{"id", "box": [...], "pixels": [...]}` per object)."""
 
     index: int
     media: Path
     sha256: str
     facts: RenderFacts
+    passes: dict[str, Path] = field(default_factory=dict)
+    visible: list[dict[str, Any]] = field(default_factory=list)
 
     def discard(self) -> None:
-        atomic.remove(self.media)
+        for path in (self.media, *self.passes.values()):
+            atomic.remove(path)
 
 
-#: A partial render's name ends with its writer's pid: one left by a killed process can be told apart.
-_PARTIAL_PID = re.compile(r"\.partial-(\d+)(?:\.mp4)?$")
+#: A partial render's name ends with its writer's pid (and then its kind): one left by a killed process can be
+#: told apart.
+_PARTIAL_PID = re.compile(r"\.partial-(\d+)(?:\.[a-z0-9.-]+)?$")
 
 
 def _alive(pid: int) -> bool:
@@ -303,29 +312,39 @@ class Renderer:
         stem = atomic.temporary_name(scratch / f"{combination.index:08d}")
         stem = stem.with_name(f"{stem.name}-{os.getpid()}")
         target = stem if settings.images else stem.with_name(stem.name + ".mp4")
+        passes: dict[str, Path] = {name: stem.with_name(stem.name + pass_suffix(name)) for name in settings.passes}
+        work = stem.with_name(stem.name + ".pass-frames")  # the compositor's float frames, read back and removed
         job = {
             "combination": combination.model_dump(mode="json"),
             "settings": settings.model_dump(mode="json"),
             "asset_paths": self.resolve_assets(combination),
             "target": str(target),
+            "passes": {name: str(path) for name, path in passes.items()},
+            "passes_work": str(work),
         }
         log_path = self._job_log(combination.index)
         job["log"] = str(log_path)
+        written = [target, *passes.values()]
         try:
             reply = self._run_in_child(job, combination.index, log_path)
             try:
                 verify_media(target, settings)
-            except OutputVerificationError as exc:
+                for name, path in passes.items():
+                    verify_pass(path, name, settings)
+            except (OutputVerificationError, PassVerificationError) as exc:
                 raise RenderFailedError(combination.index, str(exc), log_path=log_path) from None
             digest = sha256_of(target)
         except RenderError:
-            atomic.remove(target)
+            for path in (*written, work):
+                atomic.remove(path)
             raise  # the log stays for the user to read; the error names it
         except BaseException:  # interrupted (Ctrl-C): stop Blender before removing what it is writing
             self._stop_child(kill=True)
-            atomic.remove(target)
+            for path in (*written, work):
+                atomic.remove(path)
             log_path.unlink(missing_ok=True)
             raise
+        atomic.remove(work)
         log_path.unlink(missing_ok=True)
         facts = RenderFacts(
             device=reply["device"],
@@ -335,5 +354,8 @@ class Renderer:
             render_seconds=reply["render_seconds"],
             total_seconds=time.perf_counter() - started,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            passes_seconds=reply["passes_seconds"],
         )
-        return RenderResult(index=combination.index, media=target, sha256=digest, facts=facts)
+        return RenderResult(
+            index=combination.index, media=target, sha256=digest, facts=facts, passes=passes, visible=reply["visible"]
+        )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, ValidationInfo, field_validator
 
 from simian.errors import invalid_input
 
@@ -15,6 +15,17 @@ Engine = Literal["cycles", "eevee", "workbench"]
 Device = Literal["auto", "cpu", "cuda", "optix", "hip"]
 
 ENGINE_IDS: dict[str, str] = {"cycles": "CYCLES", "eevee": "BLENDER_EEVEE", "workbench": "BLENDER_WORKBENCH"}
+
+PassName = Literal["depth", "normal", "segmentation", "flow"]
+#: Ground-truth passes in their canonical order (the order files and columns are listed in).
+PASS_NAMES: tuple[PassName, ...] = ("depth", "normal", "segmentation", "flow")
+#: What each engine renders: Blender's workbench has only a depth buffer, and only Cycles renders the
+#: object index that segmentation and flow are made from (flow moves each surface with its object).
+ENGINE_PASSES: dict[str, tuple[PassName, ...]] = {
+    "cycles": PASS_NAMES,
+    "eevee": ("depth", "normal"),
+    "workbench": ("depth",),
+}
 
 #: Marks a field the command line offers but range runs do not (their dataset layout is videos).
 CLI_ONLY: dict[str, JsonValue] = {"cli_only": True}
@@ -32,6 +43,11 @@ class RenderSettings(BaseModel):
     device: Device = Field(
         default="auto", description="Render device; auto picks OptiX, then CUDA, then HIP, then the CPU"
     )
+    passes: tuple[PassName, ...] = Field(
+        default=(),
+        description="Ground-truth passes written beside each video from the same render: depth, normal, "
+        "segmentation, flow (Cycles renders all; EEVEE depth and normal; workbench depth)",
+    )
     images: bool = Field(
         default=False,
         description="Write PNG frames into a folder instead of an H.264 video",
@@ -45,13 +61,29 @@ class RenderSettings(BaseModel):
             raise ValueError(f"{value} is odd; H.264 yuv420p needs even sizes, use {value + 1} or {value - 1}")
         return value
 
+    @field_validator("passes")
+    @classmethod
+    def _engine_renders(cls, value: tuple[PassName, ...], info: ValidationInfo) -> tuple[PassName, ...]:
+        """Canonical order without repeats (one cache key per set), and only what the engine renders."""
+        engine = info.data.get("engine", "cycles")
+        supported = ENGINE_PASSES.get(engine, ())
+        refused = [name for name in PASS_NAMES if name in value and name not in supported]
+        if refused:
+            offer = ", ".join(supported) or "none"
+            raise ValueError(
+                f"the {engine} engine does not render {', '.join(refused)} (it renders {offer}); "
+                f"use engine cycles, or leave out {', '.join(refused)}"
+            )
+        return tuple(name for name in PASS_NAMES if name in value)
+
     @property
     def duration_s(self) -> float:
         return self.frames / self.fps
 
     def cache_dict(self) -> dict[str, Any]:
-        """What decides the pixels: everything but the device (devices agree within noise)."""
-        return self.model_dump(mode="json", exclude={"device"})
+        """What decides the outputs: everything but the device (devices agree within noise). No passes is
+        left out, so the keys of videos rendered before passes existed stay what they were."""
+        return self.model_dump(mode="json", exclude={"device"} | (set() if self.passes else {"passes"}))
 
 
 def parse_render_settings(**values: Any) -> RenderSettings:

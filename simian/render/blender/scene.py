@@ -17,7 +17,7 @@ from simian import effects
 from simian.assets.catalog import AssetRef
 from simian.assets.sources import SOURCES
 from simian.combination import Combination
-from simian.render.blender import builtin_floors, builtin_objects, builtin_world, external_assets
+from simian.render.blender import builtin_floors, builtin_objects, builtin_world, external_assets, passes
 from simian.render.blender.device import configure_cycles_device
 from simian.render.settings import ENGINE_IDS, RenderSettings
 from simian.scene_plan import ScenePlan, plan_scene
@@ -315,16 +315,20 @@ def build_scene(
     asset_paths: dict[str, str],
     target: Path,
     gpu_backends: list[str],
+    passes_folder: Path | None = None,
 ) -> str:
-    """Build the whole scene; return the device used."""
+    """Build the whole scene, with the ground-truth passes of `settings` written per frame into `passes_folder`;
+    return the device used."""
     scene = reset_scene()
     plan = plan_scene(combination)
     _add_background(scene, combination, asset_paths)
     _add_floor(combination, asset_paths)
-    _place_objects(combination, plan, settings, asset_paths)
+    roots = _place_objects(combination, plan, settings, asset_paths)
     _add_camera(scene, plan, settings)
     device = _configure_engine(scene, combination, settings, gpu_backends)
     _configure_compositor(scene, combination, settings)
+    if passes_folder is not None:
+        passes.enable(scene, settings, roots, passes_folder)
     _configure_output(scene, settings, target)
     return device
 
