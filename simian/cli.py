@@ -117,6 +117,16 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_presets(args: argparse.Namespace) -> int:
+    """The clip presets, their shapes and where each shape comes from."""
+    from simian.presets import preset_table
+
+    for line in preset_table():
+        print(line)
+    print("\nUse one with --preset NAME (flow parameter preset); explicit --width/--height/--frames/--fps override it.")
+    return 0
+
+
 def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderSettings) -> None:
     """Refuse an output folder where an index of the range is taken by something a render cannot replace:
     a link or a file where its PNG frame folder goes, a folder where its video or sidecar goes.
@@ -350,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a combination")
     schema.set_defaults(func=cmd_schema)
+
+    presets = sub.add_parser("presets", help="list the clip presets (training formats) and where each shape comes from")
+    presets.set_defaults(func=cmd_presets)
 
     render = sub.add_parser("render", help="render combinations into videos with caption sidecars")
     which = render.add_mutually_exclusive_group(required=True)
