@@ -242,7 +242,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         total += len(report.verdicts)
         verified += len(report.verdicts) - len(report.failures)
         for verdict in report.failures:
-            print(f"combination {report.index}: {verdict.claim.kind} {verdict.claim.text!r}: {verdict.detail}")
+            claim = verdict.claim
+            print(f"combination {report.index}: {claim.field}: {claim.kind} {claim.text!r}: {verdict.detail}")
     print(f"verified {verified} of {total} claims")
     return 0 if verified == total else 1
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from simian.captions import with_captions
+from simian.caption_styles import with_all_captions
 from simian.combination import Combination, parse_combination
 from simian.combiner import CombinerOptions, combination_for, rng_for
 from simian.errors import InvalidInputError, shorten
@@ -114,10 +114,8 @@ class FileSource:
             raise InvalidInputError(
                 f"{where}: field 'index': {shorten(str(combination.index))} is above the largest index, {MAX_INDEX}"
             )
-        if combination.caption is None or combination.captions is None:
-            seed = combination.seed if combination.seed is not None else (self.seed or 0)
-            combination = with_captions(combination, rng_for(seed, index))
-        return combination
+        seed = combination.seed if combination.seed is not None else (self.seed or 0)
+        return with_all_captions(combination, rng_for(seed, index))
 
     def validate(self, start: int, end: int) -> None:
         """Every entry of [start, end) parses and its assets pass the offline checks (files exist, ids exist)."""

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS, BUILTIN_OBJECTS
+from simian.caption_styles import with_styles
 from simian.captions import CENTRING_MOVES, describe, first_frame_span, motion_blur_shows
 from simian.combination import (
     AmbientOcclusion,
@@ -273,7 +274,8 @@ def combination_for(seed: int, index: int, options: CombinerOptions | None = Non
     combination = _settle(*result)
     plan = plan_scene(combination)
     description = describe(combination, rng, plan)
-    return combination.model_copy(update={"captions": description.sections, "caption": description.caption})
+    combination = combination.model_copy(update={"captions": description.sections, "caption": description.caption})
+    return with_styles(combination, plan, description)
 
 
 def combine(seed: int, count: int, options: CombinerOptions | None = None) -> dict[str, Any]:
