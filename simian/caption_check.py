@@ -52,6 +52,11 @@ class Verdict:
 class CombinationReport:
     index: int
     verdicts: tuple[Verdict, ...]
+    variant: int = 0
+
+    @property
+    def label(self) -> str:
+        return str(self.index) if self.variant == 0 else f"{self.index}-v{self.variant}"
 
     @property
     def failures(self) -> list[Verdict]:
@@ -626,15 +631,17 @@ def check_combination(
                 verdicts.append(Verdict(claim, False, f"the {claim.field} does not say this"))
                 continue
             verdicts.append(checker.judge(claim))
-    return CombinationReport(combination.index, tuple(verdicts))
+    return CombinationReport(combination.index, tuple(verdicts), combination.variant)
 
 
-def seed_reports(seed: int, count: int, options: Any = None) -> Iterator[CombinationReport]:
-    """Reports for combinations 0..count-1 drawn from `seed`, checked at the planned clip."""
+def seed_reports(seed: int, count: int, options: Any = None, variants: int = 1) -> Iterator[CombinationReport]:
+    """Reports for combinations 0..count-1 drawn from `seed` (each under its `variants` camera moves), checked at
+    the planned clip."""
     from simian.combiner import combination_for
 
     for index in range(count):
-        yield check_combination(combination_for(seed, index, options))
+        for variant in range(variants):
+            yield check_combination(combination_for(seed, index, options, variant))
 
 
 @dataclass(frozen=True)
@@ -674,4 +681,4 @@ def rendered_outputs(directory: Path) -> list[RenderedOutput]:
         outputs.append(RenderedOutput(path, combination, settings, caption))
     if not outputs:
         raise InvalidInputError(f"check: no render sidecars (JSON with 'combination' and 'settings') under {directory}")
-    return sorted(outputs, key=lambda o: o.combination.index)
+    return sorted(outputs, key=lambda o: (o.combination.index, o.combination.variant))

@@ -127,7 +127,23 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderSettings) -> None:
+def _camera_variants(text: str) -> int:
+    from simian.combination import MAX_CAMERA_VARIANTS
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CAMERA_VARIANTS:
+        raise argparse.ArgumentTypeError(
+            f"{shorten(text, 40)!r}: give how many camera moves per scene, 1 to {MAX_CAMERA_VARIANTS}"
+        )
+    return value
+
+
+def _check_output_targets(
+    out_dir: Path, start: int, end: int, settings: RenderSettings, variants: int = 1
+) -> None:
     """Refuse an output folder where an index of the range is taken by something a render cannot replace:
     a link or a file where its PNG frame folder goes, a folder where its video or sidecar goes.
 
@@ -139,13 +155,17 @@ def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderS
         return
     suffix = media_suffix(settings)
     for entry in os.scandir(out_dir):
-        stem = entry.name.partition(".")[0]
-        if not stem.isdigit() or len(stem) > 19 or not start <= int(stem) < end:
+        number, _, variant_text = entry.name.partition(".")[0].partition("-v")
+        if not number.isdigit() or len(number) > 19 or not start <= int(number) < end:
             continue
-        index = int(stem)
-        if entry.name == FLAT.media(index, suffix):
+        if variant_text and (not variant_text.isdigit() or len(variant_text) > 2):
+            continue
+        index, variant = int(number), int(variant_text or 0)
+        if variant >= variants:
+            continue
+        if entry.name == FLAT.media(index, suffix, variant):
             wants_folder = settings.images
-        elif entry.name == FLAT.sidecar(index):
+        elif entry.name == FLAT.sidecar(index, variant):
             wants_folder = False
         else:
             continue
@@ -170,6 +190,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from simian.parameters import given_values
     from simian.render import Renderer, RenderError, RenderSettings, ensure_writable_dir, parse_render_settings
     from simian.settings import load_settings
+    from simian.variants import video_keys
 
     config = load_settings()
     render_settings = parse_render_settings(**given_values(args, RenderSettings))
@@ -182,20 +203,22 @@ def cmd_render(args: argparse.Namespace) -> int:
         )
     source.validate(start, end)  # a file: every entry of the range, before Blender starts
     out_dir = Path(args.output)
-    _check_output_targets(out_dir, start, end, render_settings)
+    variants = args.camera_variants
+    _check_output_targets(out_dir, start, end, render_settings, variants)
     ensure_writable_dir(out_dir)
     sink = FolderSink(out_dir, FLAT)
     timeout = args.timeout if args.timeout is not None else config.simian_render_timeout_s
-    count = end - start
+    keys = video_keys(start, end, variants)
+    count = len(keys)
     failures = 0
     began = time.perf_counter()
     renderer = Renderer(
         timeout_s=timeout, cache_dir=config.simian_cache_dir, resolve_assets=AssetResolver(config)
     )
     with renderer:
-        for n, index in enumerate(range(start, end), 1):  # each combination derived when its turn comes
-            combination = source.get(index)
+        for n, key in enumerate(keys, 1):  # each combination derived when its turn comes
             try:
+                combination = source.get(key.index, key.variant)
                 result = renderer.render(combination, render_settings, out_dir)
             except (RenderError, SimianError) as exc:
                 failures += 1
@@ -236,14 +259,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         if args.count is None or args.count < 1:
             raise InvalidInputError("check: --count must be 1 or more with --seed")
-        reports = list(seed_reports(args.seed, args.count, _combiner_options(args)))
+        reports = list(seed_reports(args.seed, args.count, _combiner_options(args), args.camera_variants))
     total = verified = 0
     for report in reports:
         total += len(report.verdicts)
         verified += len(report.verdicts) - len(report.failures)
         for verdict in report.failures:
             claim = verdict.claim
-            print(f"combination {report.index}: {claim.field}: {claim.kind} {claim.text!r}: {verdict.detail}")
+            print(f"combination {report.label}: {claim.field}: {claim.kind} {claim.text!r}: {verdict.detail}")
     print(f"verified {verified} of {total} claims")
     return 0 if verified == total else 1
 
@@ -374,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--combinations", help="a combinations file or http(s) URL")
     add_flags(render.add_argument_group("render settings"), RenderSettings)
     render.add_argument("--timeout", type=_seconds, default=None, help="seconds per combination before it is killed")
+    render.add_argument(
+        "--camera-variants", type=_camera_variants, default=1, metavar="N",
+        help="render each scene under N camera moves (same objects, background, floor, lighting); variant v of "
+        "scene i is OUT/<i>-v<v>.mp4, variant 0 the scene's own camera (default: 1)",
+    )
     render.add_argument("-o", "--output", required=True, help="output folder")
     _add_combiner_flags(render)
     render.set_defaults(func=cmd_render)
@@ -382,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", help="rendered outputs with their sidecars (or a dataset folder)")
     check.add_argument("--seed", type=int, help="check the plans of combinations drawn from this seed")
     check.add_argument("--count", type=int, help="how many combinations (0..N-1) with --seed")
+    check.add_argument("--camera-variants", type=_camera_variants, default=1, metavar="N",
+                       help="with --seed: check each scene's N camera variants")
     _add_combiner_flags(check)
     check.set_defaults(func=cmd_check)
 

@@ -21,13 +21,14 @@ from simian.combination import Combination, parse_combination
 from simian.combiner import CombinerOptions, combination_for, rng_for
 from simian.errors import InvalidInputError, shorten
 from simian.reference_format import from_reference, is_reference_entry
+from simian.variants import CAPTION_FIELDS, camera_variant
 
 #: The largest index anything downstream stores (a signed 64-bit integer: Redis, SQLite, Arrow columns).
 MAX_INDEX = 2**63 - 2
 
 
 class CombinationSource(Protocol):
-    def get(self, index: int) -> Combination: ...
+    def get(self, index: int, variant: int = 0) -> Combination: ...
 
     def validate(self, start: int, end: int) -> None: ...
 
@@ -43,10 +44,10 @@ class SeedSource:
     seed: int
     options: CombinerOptions = field(default_factory=CombinerOptions)
 
-    def get(self, index: int) -> Combination:
+    def get(self, index: int, variant: int = 0) -> Combination:
         if index < 0:
             raise InvalidInputError(f"index: {index} is negative; indices start at 0")
-        return combination_for(self.seed, index, self.options)
+        return combination_for(self.seed, index, self.options, variant)
 
     def validate(self, start: int, end: int) -> None:
         """Nothing to check: the combiner draws valid recipes from built-in assets only."""
@@ -97,7 +98,8 @@ class FileSource:
                     f"index of combinations[{first}]; each entry needs its own index (outputs are named by it)"
                 )
 
-    def get(self, index: int) -> Combination:
+    def get(self, index: int, variant: int = 0) -> Combination:
+        """Entry `index`; with `variant`, that scene under another camera move (`simian.variants`)."""
         if not 0 <= index < len(self.entries):
             raise InvalidInputError(
                 f"index: {index} is out of range for {self.describe()}, which holds {len(self.entries)} "
@@ -114,7 +116,15 @@ class FileSource:
             raise InvalidInputError(
                 f"{where}: field 'index': {shorten(str(combination.index))} is above the largest index, {MAX_INDEX}"
             )
+        if combination.variant != 0:
+            raise InvalidInputError(
+                f"{where}: field 'variant': {combination.variant}; a file's entries are scenes (variant 0), their "
+                "camera variants are derived with camera_variants"
+            )
         seed = combination.seed if combination.seed is not None else (self.seed or 0)
+        if variant:
+            scene = combination.model_copy(update=dict.fromkeys(CAPTION_FIELDS))
+            combination, _ = camera_variant(scene, variant, seed)
         return with_all_captions(combination, rng_for(seed, index))
 
     def validate(self, start: int, end: int) -> None:

@@ -35,6 +35,7 @@ from simian.combination import (
 )
 from simian.object_shapes import FACING_FEATURES, feature_visible, shape_for
 from simian.scene_plan import ScenePlan, horizontal_axes, plan_scene, rest_positions
+from simian.variants import camera_variant
 from simian.vocabulary import (
     CAMERA_MOVES,
     FOV_RANGE,
@@ -253,8 +254,9 @@ def _settle(c: Combination, plan: ScenePlan) -> Combination:
     return c.model_copy(update=update)
 
 
-def combination_for(seed: int, index: int, options: CombinerOptions | None = None) -> Combination:
-    """Entry `index` of the file `simian combine --seed seed` would write, computed alone.
+def combination_for(seed: int, index: int, options: CombinerOptions | None = None, variant: int = 0) -> Combination:
+    """Entry `index` of the file `simian combine --seed seed` would write, computed alone; with `variant`, that
+    scene under another camera move (`simian.variants`), its scene worded alike.
 
     A drawn recipe whose shot cannot keep every object whole and visible is redrawn from the same
     random stream, so (seed, index) always gives the same final recipe.
@@ -271,8 +273,7 @@ def combination_for(seed: int, index: int, options: CombinerOptions | None = Non
     if result is None:
         fallback = _fallback(draft)  # type: ignore[arg-type]
         result = (fallback, plan_scene(fallback))
-    combination = _settle(*result)
-    plan = plan_scene(combination)
+    combination, plan = camera_variant(_settle(*result), variant, seed)
     description = describe(combination, rng, plan)
     combination = combination.model_copy(update={"captions": description.sections, "caption": description.caption})
     return with_styles(combination, plan, description)

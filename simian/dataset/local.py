@@ -71,23 +71,24 @@ class FolderSink:
             (self.root / SCRATCH).rmdir()
         return removed
 
-    def read_sidecar(self, index: int) -> dict[str, Any] | None:
-        path = self.root / self.layout.sidecar(index)
+    def read_sidecar(self, index: int, variant: int = 0) -> dict[str, Any] | None:
+        path = self.root / self.layout.sidecar(index, variant)
         try:
             return dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return None
 
-    def holds(self, index: int, sha256: str, suffix: str = ".mp4") -> bool:
-        """True when the video of `index` is in the folder with this checksum (a cache hit is still valid)."""
-        sidecar = self.read_sidecar(index)
-        media = self.root / self.layout.media(index, suffix)
+    def holds(self, index: int, sha256: str, suffix: str = ".mp4", variant: int = 0) -> bool:
+        """True when the video of `index` (camera `variant`) is in the folder with this checksum (a cache hit is
+        still valid)."""
+        sidecar = self.read_sidecar(index, variant)
+        media = self.root / self.layout.media(index, suffix, variant)
         return sidecar is not None and media.exists() and sidecar.get("sha256") == sha256
 
     def adopt(self, combination: Combination, cache_key: str) -> Published | None:
         """The video already in the folder for this cache key, when its sidecar says so and its bytes still match
         the recorded checksum; None otherwise (then it must be rendered)."""
-        sidecar = self.read_sidecar(combination.index)
+        sidecar = self.read_sidecar(combination.index, combination.variant)
         if sidecar is None or sidecar.get("cache_key") != cache_key or not isinstance(sidecar.get("file_name"), str):
             return None
         media = self.root / sidecar["file_name"]
@@ -99,10 +100,10 @@ class FolderSink:
         self, combination: Combination, settings: RenderSettings, result: RenderResult, cache_key: str | None = None
     ) -> Published:
         """Move the render into place (replacing what was there) and write its sidecar last."""
-        file_name = self.layout.media(combination.index, media_suffix(settings))
+        file_name = self.layout.media(combination.index, media_suffix(settings), combination.variant)
         row = build_row(combination, settings, file_name=file_name, sha256=result.sha256)
         target = self.root / file_name
-        previous = self.read_sidecar(combination.index)
+        previous = self.read_sidecar(combination.index, combination.variant)
         if previous is not None and previous.get("sha256") == result.sha256 and target.exists():
             result.discard()
         elif target.is_dir():
@@ -111,5 +112,6 @@ class FolderSink:
         else:
             atomic.move(result.media, target)
         sidecar = {**row, **result.facts.as_dict(), **({"cache_key": cache_key} if cache_key else {})}
-        atomic.write_text(self.root / self.layout.sidecar(combination.index), json.dumps(sidecar, indent=2) + "\n")
+        sidecar_path = self.root / self.layout.sidecar(combination.index, combination.variant)
+        atomic.write_text(sidecar_path, json.dumps(sidecar, indent=2) + "\n")
         return Published(combination.index, file_name, result.sha256)

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from simian.combination import MAX_CAMERA_VARIANTS, Combination
 from simian.combination_source import CombinationSource, FileSource, load_file_source, open_source
 from simian.combiner import CombinerOptions
 from simian.dataset.identity import DEFAULT_CONFIG, DatasetIdentity, check_config_name, claim_local, config_folder
@@ -21,6 +22,7 @@ from simian.errors import InvalidInputError, invalid_input
 from simian.parameters import flat_fields
 from simian.render.settings import RenderSettings
 from simian.settings import load_settings, resolve_project_path
+from simian.variants import VideoKey, video_keys
 
 #: Nested models whose fields are flow parameters of their own.
 NESTED: dict[str, type[BaseModel]] = {"render": RenderSettings, "combiner": CombinerOptions}
@@ -39,6 +41,13 @@ class RangeJob(BaseModel):
         default=None, description="Combinations file path or http(s) URL (instead of seed)"
     )
     combiner: CombinerOptions = Field(default_factory=CombinerOptions)
+    camera_variants: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_CAMERA_VARIANTS,
+        description=f"Render each scene under this many camera moves, 1-{MAX_CAMERA_VARIANTS} (same objects, "
+        "background, floor, lighting; they share a scene_id)",
+    )
     chunk_size: int = Field(
         default=4,
         ge=1,
@@ -88,6 +97,15 @@ class RangeJob(BaseModel):
             return _cached_file_source(self.combinations)
         return open_source(seed=self.seed, options=self.combiner)
 
+    def combination(self, key: VideoKey) -> Combination:
+        """The recipe of one video: scene `key.index` under camera variant `key.variant`."""
+        return self.source().get(key.index, key.variant)
+
+    def video_keys(self, start: int | None = None, end: int | None = None) -> list[VideoKey]:
+        """Every video of [start, end) (default: the range), each scene followed by its camera variants."""
+        return video_keys(self.start if start is None else start, self.end if end is None else end,
+                          self.camera_variants)
+
     def output_dir(self) -> Path:
         """The dataset's root folder: absolute after `parse_job`; chunks on other machines get the same path."""
         return Path(self.output)
@@ -103,6 +121,8 @@ class RangeJob(BaseModel):
             recipes: dict[str, Any] = {"combinations_sha256": source.digest}
         else:
             recipes = {"seed": self.seed, "combiner": self.combiner.model_dump(mode="json")}
+        if self.camera_variants > 1:  # recorded only when asked for, so datasets without variants keep their identity
+            recipes["camera_variants"] = self.camera_variants
         return DatasetIdentity(recipes=recipes, render=self.render.cache_dict())
 
     def chunks(self) -> list[tuple[int, int]]:
