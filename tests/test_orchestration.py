@@ -104,6 +104,33 @@ def test_range_renders_is_cached_on_rerun_and_rerenders_on_new_width(stack, tmp_
     assert rows["rendered"] == 0 and rows["cached (not rendered again)"] == 4 and rows["failed"] == 0
 
 
+def test_camera_variants_of_a_range_render_once_each_and_are_cached_by_video(stack, tmp_path):
+    out = tmp_path / "dataset"
+    params = ("start=0", "end=2", "seed=5", "chunk_size=1", "camera_variants=2", *TINY, f"output={out}")
+    result, run_id = stack.run_range(*params)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    videos, _ = _dataset_files(out)
+    names = sorted(f"{i:08d}{s}.mp4" for i in range(2) for s in ("", "-v1"))
+    assert sorted(v.name for v in videos) == names
+    states = _task_states(stack, run_id)
+    assert sorted(states) == sorted(f"render-{n.removesuffix('.mp4')}" for n in names)
+    assert all(s == ["Completed"] for s in states.values()), states
+    rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and len({r["scene_id"] for r in rows}) == 2
+    assert sorted(r["variant"] for r in rows) == [0, 0, 1, 1]
+    for row in rows:
+        expected = combination_for(5, row["index"], variant=row["variant"])
+        assert row["caption_camera"] == expected.caption_camera and row["caption_short"] == expected.caption_short
+    identity = json.loads((out / "simian-dataset.json").read_text())
+    assert identity["configs"]["default"]["recipes"]["camera_variants"] == 2
+
+    result, rerun_id = stack.run_range(*params)
+    assert result.returncode == 0
+    assert all(s == ["Cached"] for s in _task_states(stack, rerun_id).values())
+    fewer, _ = stack.run_range("start=0", "end=2", "seed=5", *TINY, f"output={out}", timeout=120)
+    assert fewer.returncode != 0, "one camera per scene is another recipe source: refused, not mixed in"
+
+
 def test_bad_parameters_fail_before_any_render(stack, tmp_path):
     out = tmp_path / "dataset"
     for params, needle in (
