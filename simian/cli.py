@@ -184,9 +184,10 @@ def _check_output_targets(
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from simian.assets.resolver import AssetResolver
+    from simian.assets.resolver import AssetResolver, refuse_unlicensed
     from simian.combination_source import open_source
     from simian.dataset import FLAT, FolderSink
+    from simian.licenses import parse_allowed
     from simian.parameters import given_values
     from simian.render import Renderer, RenderError, RenderSettings, ensure_writable_dir, parse_render_settings
     from simian.settings import load_settings
@@ -202,6 +203,10 @@ def cmd_render(args: argparse.Namespace) -> int:
             f"{flag}: {source.describe()} holds {len(source)} combinations, so indices must be below {len(source)}"
         )
     source.validate(start, end)  # a file: every entry of the range, before Blender starts
+    resolver = AssetResolver(config)
+    allowed = parse_allowed(args.licenses, "--licenses") if args.licenses is not None else None
+    if allowed is not None:
+        refuse_unlicensed(source, start, end, allowed, resolver)
     out_dir = Path(args.output)
     variants = args.camera_variants
     _check_output_targets(out_dir, start, end, render_settings, variants)
@@ -212,9 +217,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     count = len(keys)
     failures = 0
     began = time.perf_counter()
-    renderer = Renderer(
-        timeout_s=timeout, cache_dir=config.simian_cache_dir, resolve_assets=AssetResolver(config)
-    )
+    renderer = Renderer(timeout_s=timeout, cache_dir=config.simian_cache_dir, resolve_assets=resolver)
     with renderer:
         for n, key in enumerate(keys, 1):  # each combination derived when its turn comes
             try:
@@ -224,7 +227,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                 failures += 1
                 logger.error("[%d/%d] %s", n, count, exc)
                 continue
-            published = sink.publish(combination, render_settings, result)
+            published = sink.publish(combination, render_settings, result, licenses=resolver.licenses(combination))
             logger.info(
                 "[%d/%d] %s rendered in %.2f s (Blender %.2f s, %s)",
                 n,
@@ -401,6 +404,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--camera-variants", type=_camera_variants, default=1, metavar="N",
         help="render each scene under N camera moves (same objects, background, floor, lighting); variant v of "
         "scene i is OUT/<i>-v<v>.mp4, variant 0 the scene's own camera (default: 1)",
+    )
+    render.add_argument(
+        "--licenses", default=None, metavar="IDS",
+        help="allow only assets under these licences, comma-separated (e.g. cc0,cc-by-4.0; built-in assets are "
+        "mit); scenes using others are refused before rendering, naming each asset",
     )
     render.add_argument("-o", "--output", required=True, help="output folder")
     _add_combiner_flags(render)

@@ -99,7 +99,16 @@ class FileSource:
                 )
 
     def get(self, index: int, variant: int = 0) -> Combination:
-        """Entry `index`; with `variant`, that scene under another camera move (`simian.variants`)."""
+        """Entry `index` with its captions; with `variant`, that scene under another camera move (`simian.variants`)."""
+        combination = self.scene(index)
+        seed = combination.seed if combination.seed is not None else (self.seed or 0)
+        if variant:
+            scene = combination.model_copy(update=dict.fromkeys(CAPTION_FIELDS))
+            combination, _ = camera_variant(scene, variant, seed)
+        return with_all_captions(combination, rng_for(seed, index))
+
+    def scene(self, index: int) -> Combination:
+        """Entry `index` as the file has it, validated (captions the file lacks are not written)."""
         if not 0 <= index < len(self.entries):
             raise InvalidInputError(
                 f"index: {index} is out of range for {self.describe()}, which holds {len(self.entries)} "
@@ -121,18 +130,14 @@ class FileSource:
                 f"{where}: field 'variant': {combination.variant}; a file's entries are scenes (variant 0), their "
                 "camera variants are derived with camera_variants"
             )
-        seed = combination.seed if combination.seed is not None else (self.seed or 0)
-        if variant:
-            scene = combination.model_copy(update=dict.fromkeys(CAPTION_FIELDS))
-            combination, _ = camera_variant(scene, variant, seed)
-        return with_all_captions(combination, rng_for(seed, index))
+        return combination
 
     def validate(self, start: int, end: int) -> None:
         """Every entry of [start, end) parses and its assets pass the offline checks (files exist, ids exist)."""
         from simian.assets.resolver import check_assets
 
         for index in range(start, end):
-            check_assets(self.get(index), f"{self.describe()}: combinations[{index}]")
+            check_assets(self.scene(index), f"{self.describe()}: combinations[{index}]")
 
     def __len__(self) -> int:
         return len(self.entries)

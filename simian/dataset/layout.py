@@ -5,11 +5,13 @@ The one row builder lives here; the local folder, its finaliser and the Hub fina
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from simian.caption_styles import structured_json
 from simian.combination import Combination
+from simian.licenses import AssetLicense, unique_by_asset
 from simian.render.fingerprint import renderer_fingerprint
 from simian.render.settings import RenderSettings
 from simian.variants import scene_id
@@ -19,7 +21,7 @@ SHARD_SIZE = 1000
 #: The columns of `metadata.jsonl`, in the order `build_row` writes them.
 ROW_KEYS = (
     "file_name", "index", "caption", "captions", "combination", "settings", "renderer_version", "sha256",
-    "scene_id", "variant", "caption_short", "caption_camera", "captions_structured",
+    "scene_id", "variant", "caption_short", "caption_camera", "captions_structured", "licenses",
 )
 
 
@@ -62,8 +64,16 @@ def media_suffix(settings: RenderSettings) -> str:
     return "" if settings.images else ".mp4"
 
 
-def build_row(combination: Combination, settings: RenderSettings, *, file_name: str, sha256: str) -> dict[str, Any]:
-    """The metadata row of one video: what `datasets` loads as its columns."""
+def build_row(
+    combination: Combination,
+    settings: RenderSettings,
+    *,
+    file_name: str,
+    sha256: str,
+    licenses: Sequence[AssetLicense] | None = None,
+) -> dict[str, Any]:
+    """The metadata row of one video: what `datasets` loads as its columns (`licenses`: of the scene's assets,
+    from `AssetResolver.licenses`)."""
     row = {
         "file_name": file_name,
         "index": combination.index,
@@ -78,6 +88,7 @@ def build_row(combination: Combination, settings: RenderSettings, *, file_name: 
         "caption_short": combination.caption_short,
         "caption_camera": combination.caption_camera,
         "captions_structured": structured_json(combination.captions_structured),
+        "licenses": None if licenses is None else [lic.model_dump() for lic in unique_by_asset(licenses)],
     }
     return row
 

@@ -11,7 +11,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from simian import atomic
 from simian.combination import Combination
 from simian.dataset.layout import DATASET, Layout, build_row, media_suffix
+from simian.licenses import AssetLicense
 from simian.render import RenderResult, RenderSettings
 from simian.render.outputs import sha256_of
 
@@ -97,11 +98,16 @@ class FolderSink:
         return Published(combination.index, sidecar["file_name"], sidecar["sha256"])
 
     def publish(
-        self, combination: Combination, settings: RenderSettings, result: RenderResult, cache_key: str | None = None
+        self,
+        combination: Combination,
+        settings: RenderSettings,
+        result: RenderResult,
+        cache_key: str | None = None,
+        licenses: Sequence[AssetLicense] | None = None,
     ) -> Published:
         """Move the render into place (replacing what was there) and write its sidecar last."""
         file_name = self.layout.media(combination.index, media_suffix(settings), combination.variant)
-        row = build_row(combination, settings, file_name=file_name, sha256=result.sha256)
+        row = build_row(combination, settings, file_name=file_name, sha256=result.sha256, licenses=licenses)
         target = self.root / file_name
         previous = self.read_sidecar(combination.index, combination.variant)
         if previous is not None and previous.get("sha256") == result.sha256 and target.exists():

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simian.combination import MAX_CAMERA_VARIANTS, Combination
 from simian.combination_source import CombinationSource, FileSource, load_file_source, open_source
@@ -19,6 +19,7 @@ from simian.combiner import CombinerOptions
 from simian.dataset.identity import DEFAULT_CONFIG, DatasetIdentity, check_config_name, claim_local, config_folder
 from simian.dataset.location import confine_output
 from simian.errors import InvalidInputError, invalid_input
+from simian.licenses import parse_allowed
 from simian.parameters import flat_fields
 from simian.render.settings import RenderSettings
 from simian.settings import load_settings, resolve_project_path
@@ -48,6 +49,11 @@ class RangeJob(BaseModel):
         description=f"Render each scene under this many camera moves, 1-{MAX_CAMERA_VARIANTS} (same objects, "
         "background, floor, lighting; they share a scene_id)",
     )
+    licenses: list[str] | None = Field(
+        default=None,
+        description="Allow only assets under these licences, e.g. [\"cc0\", \"cc-by-4.0\"] (built-in assets are "
+        "mit); scenes using others are refused before rendering, naming each asset. Unset: any licence",
+    )
     chunk_size: int = Field(
         default=4,
         ge=1,
@@ -70,6 +76,11 @@ class RangeJob(BaseModel):
     hf_private: bool = Field(default=True, description="Create the Hub repo as private")
     hf_batch_size: int = Field(default=100, ge=1, le=10000, description="Files per Hub commit, 1-10000")
     dry_run: bool = Field(default=False, description="Plan only: cache keys and cache hits, no render, no upload")
+
+    @field_validator("licenses")
+    @classmethod
+    def _known_licenses(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else list(parse_allowed(value, where=""))
 
     @model_validator(mode="after")
     def _check(self) -> RangeJob:
@@ -182,3 +193,13 @@ def claim_dataset(job: RangeJob) -> None:
     settings = load_settings()
     confine_output(job.output, settings)
     claim_local(job.output_dir(), job.config, job.identity(), settings.simian_cache_dir / "locks", not job.dry_run)
+
+
+def refuse_unlicensed_range(job: RangeJob) -> None:
+    """Before anything is submitted: with an allow-list, every asset of the range has an allowed licence, or the run
+    fails naming each one that has not (Objaverse licences come from the dataset's annotations)."""
+    if job.licenses is None:
+        return
+    from simian.assets.resolver import AssetResolver, refuse_unlicensed
+
+    refuse_unlicensed(job.source(), job.start, job.end, job.licenses, AssetResolver(load_settings()))

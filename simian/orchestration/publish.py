@@ -11,6 +11,7 @@ from prefect import task
 from prefect.concurrency.sync import rate_limit
 from prefect.logging import get_run_logger
 
+from simian.assets.resolver import AssetResolver
 from simian.dataset import CARD, METADATA, build_row, dataset_card, dump_metadata, finalise_local, merge_metadata
 from simian.dataset.identity import IDENTITY_FILE, dump_identities, merged, read_identities
 from simian.dataset.index import in_config, parse_metadata
@@ -86,12 +87,16 @@ def publish_chunk_to_hub(
 
 
 def rows_from_outcomes(job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) -> dict[VideoKey, dict[str, Any]]:
-    """Metadata rows from the recipe source and the outcomes: the control host needs none of the video files."""
-    return {
-        key: build_row(job.combination(key), job.render, file_name=outcome["file_name"], sha256=outcome["sha256"])
-        for key, outcome in sorted(outcomes.items())
-        if outcome.get("status") in ("rendered", "cached")
-    }
+    """Metadata rows from the recipe source and the outcomes: the control host needs none of the video files (the
+    licences of Objaverse objects come from the dataset's annotations, through the guarded client)."""
+    resolver = AssetResolver(load_settings())
+    rows = {}
+    for key, outcome in sorted(outcomes.items()):
+        if outcome.get("status") in ("rendered", "cached"):
+            combination = job.combination(key)
+            rows[key] = build_row(combination, job.render, file_name=outcome["file_name"], sha256=outcome["sha256"],
+                                  licenses=resolver.licenses(combination))
+    return rows
 
 
 def _commit_on_head(

@@ -21,6 +21,7 @@ from simian.combination import Combination
 from simian.dataset import FolderSink
 from simian.dataset.layout import stem
 from simian.errors import AssetFetchError, shorten
+from simian.licenses import refuse
 from simian.orchestration.job import RangeJob
 from simian.orchestration.locking import RedisLeaseLockManager
 from simian.orchestration.redis_store import result_storage_block
@@ -29,6 +30,15 @@ from simian.settings import Settings, load_settings
 from simian.variants import VideoKey
 
 _renderer: Renderer | None = None
+_resolver: AssetResolver | None = None
+
+
+def asset_resolver(settings: Settings) -> AssetResolver:
+    """One asset resolver per flow-run process: its clients keep what they loaded (Objaverse's paths, annotations)."""
+    global _resolver
+    if _resolver is None:
+        _resolver = AssetResolver(settings)
+    return _resolver
 
 
 def warm_renderer(settings: Settings, timeout_s: float) -> Renderer:
@@ -38,7 +48,7 @@ def warm_renderer(settings: Settings, timeout_s: float) -> Renderer:
         _renderer = Renderer(
             timeout_s=timeout_s,
             cache_dir=settings.simian_cache_dir,
-            resolve_assets=AssetResolver(settings),
+            resolve_assets=asset_resolver(settings),
             events_path=settings.simian_render_events,
         )
     _renderer.timeout_s = timeout_s
@@ -115,6 +125,9 @@ def render_combination(index: int, job: RangeJob, range_run_id: str, variant: in
     key = VideoKey(index, variant)
     combination = job.combination(key)
     check_assets(combination, f"combination {key.label()}")
+    resolver = asset_resolver(settings)
+    if job.licenses is not None:  # the range run checked already; a file may hold another licence by now
+        refuse(resolver.refusals(combination, job.licenses, f"combination {key.label()}"), job.licenses)
     sink = FolderSink(job.config_dir())
     cache_key = render_cache_key(job, combination)
     adopted = sink.adopt(combination, cache_key)
@@ -131,7 +144,8 @@ def render_combination(index: int, job: RangeJob, range_run_id: str, variant: in
         }
     with sink.scratch() as scratch:
         result = warm_renderer(settings, job.timeout_s).render(combination, job.render, scratch)
-        published = sink.publish(combination, job.render, result, cache_key=cache_key)
+        licenses = resolver.licenses(combination)
+        published = sink.publish(combination, job.render, result, cache_key=cache_key, licenses=licenses)
     facts = result.facts
     logger.info(
         "combination %s: %s in %.2f s (Blender %.2f s on %s)",
