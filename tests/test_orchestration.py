@@ -225,7 +225,7 @@ def test_range_publishes_to_the_hub_in_few_commits_and_keeps_the_token_secret(st
                 local = json.loads((out / row["file_name"]).with_suffix(".json").read_text())
                 assert hashlib.sha256(files[row["file_name"]]).hexdigest() == local["sha256"] == row["sha256"]
                 assert row["caption"] == local["caption"] == combination_for(4, row["index"]).caption
-            assert files["README.md"].startswith(b"---\n") and b"\nlicense: other\n" in files["README.md"]
+            assert files["README.md"].startswith(b"---\n") and b"\nlicense: mit\n" in files["README.md"]
             commits = len(hub.commits)
             assert commits <= 4, f"the identity record, 2 chunk commits and 1 finaliser commit expected, got {commits}"
 
