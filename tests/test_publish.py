@@ -125,7 +125,9 @@ def test_local_dataset_loads_with_datasets(tmp_path):
     for column, (kind, meaning) in COLUMNS.items():
         assert f"| `{column}` | {kind} | {meaning} |" in card
 
-    dataset = load_dataset("videofolder", data_dir=str(root), split="train").cast_column("video", Video(decode=False))
+    # A cache of its own: `datasets` keys its cache by path, so another run's dataset at this path could be served.
+    dataset = load_dataset("videofolder", data_dir=str(root), split="train", cache_dir=str(tmp_path / "hf-datasets"))
+    dataset = dataset.cast_column("video", Video(decode=False))
     assert dataset.num_rows == 4 and set(dataset.column_names) == set(COLUMNS)
     features = dataset.features
     for column in ("index", "variant"):
@@ -175,5 +177,6 @@ def test_hub_snapshot_loads_with_datasets(hub, tmp_path):
                            parent_commit=publisher.head())
     snapshot = snapshot_download(REPO, repo_type="dataset", endpoint=hub.url, token=TOKEN,
                                  local_dir=tmp_path / "snapshot")
-    dataset = load_dataset(snapshot, split="train").cast_column("video", Video(decode=False))
+    dataset = load_dataset(snapshot, split="train", cache_dir=str(tmp_path / "hf-datasets"))
+    dataset = dataset.cast_column("video", Video(decode=False))
     assert sorted(dataset["caption"]) == ["caption 0", "caption 1", "caption 2"]
