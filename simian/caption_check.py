@@ -616,9 +616,11 @@ def check_combination(
     import bpy
 
     from simian.render.blender.scene import build_scene
+    from simian.scene_plan import plan_scene
 
     settings = settings or RenderSettings(device="cpu")
-    claims = [*describe(combination).claims, *style_claims(combination), *extra_claims]
+    plan = plan_scene(combination, settings.clip())
+    claims = [*describe(combination, plan=plan).claims, *style_claims(combination, plan), *extra_claims]
     texts = {"caption_short": combination.caption_short, "caption_camera": combination.caption_camera}
     with tempfile.TemporaryDirectory(prefix="simian-check-") as tmp:
         build_scene(combination, settings, asset_paths or {}, Path(tmp) / "unused.mp4", [])
@@ -634,14 +636,17 @@ def check_combination(
     return CombinationReport(combination.index, tuple(verdicts), combination.variant)
 
 
-def seed_reports(seed: int, count: int, options: Any = None, variants: int = 1) -> Iterator[CombinationReport]:
-    """Reports for combinations 0..count-1 drawn from `seed` (each under its `variants` camera moves), checked at
-    the planned clip."""
+def seed_reports(
+    seed: int, count: int, options: Any = None, variants: int = 1, settings: RenderSettings | None = None
+) -> Iterator[CombinationReport]:
+    """Reports for combinations 0..count-1 drawn from `seed` (each under its `variants` camera moves), planned and
+    checked for the clip of `settings` (default: the planned clip)."""
     from simian.combiner import combination_for
 
+    settings = settings or RenderSettings(device="cpu")
     for index in range(count):
         for variant in range(variants):
-            yield check_combination(combination_for(seed, index, options, variant))
+            yield check_combination(combination_for(seed, index, options, variant, settings.clip()), settings)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from simian.captions import (
 )
 from simian.combination import Combination, ObjectMovement
 from simian.object_shapes import shape_for, visible_description
-from simian.scene_plan import ScenePlan, follow_index, plan_scene
+from simian.scene_plan import PLANNED_CLIP, Clip, ScenePlan, follow_index, plan_scene
 from simian.structured_caption import (
     Effect,
     Movement,
@@ -457,14 +457,14 @@ def with_styles(c: Combination, plan: ScenePlan | None = None, description: Desc
     return c.model_copy(update=update)
 
 
-def with_all_captions(c: Combination, rng: random.Random | None = None) -> Combination:
-    """The recipe with every caption field it lacks written (a file's entries may carry some, or none)."""
-    from simian.captions import with_captions
-
+def with_all_captions(c: Combination, rng: random.Random | None = None, clip: Clip = PLANNED_CLIP) -> Combination:
+    """The recipe with every caption field it lacks written for `clip` (a file's entries may carry some, or none)."""
+    plan = plan_scene(c, clip)
     if c.caption is None or c.captions is None:
-        c = with_captions(c, rng)
+        description = describe(c, rng, plan)
+        c = c.model_copy(update={"captions": description.sections, "caption": description.caption})
     if c.caption_short is None or c.caption_camera is None or c.captions_structured is None:
-        styles = write_styles(c)
+        styles = write_styles(c, plan)
         c = c.model_copy(update={
             "caption_short": c.caption_short if c.caption_short is not None else styles.short,
             "caption_camera": c.caption_camera if c.caption_camera is not None else styles.camera,

@@ -95,7 +95,11 @@ def cmd_combine(args: argparse.Namespace) -> int:
         raise InvalidInputError(
             f"--output: {shorten(args.output)} is a folder; give the file to write, e.g. {out / 'combinations.json'}"
         )
-    data = combine(args.seed, args.count, _combiner_options(args))
+    from simian.parameters import given_values
+    from simian.render import RenderSettings, parse_render_settings
+
+    clip = parse_render_settings(**given_values(args, RenderSettings)).clip()
+    data = combine(args.seed, args.count, _combiner_options(args), clip)
     text = json.dumps(data, indent=2) + "\n"
     if args.output == "-":
         sys.stdout.write(text)
@@ -195,7 +199,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     config = load_settings()
     render_settings = parse_render_settings(**given_values(args, RenderSettings))
-    source = open_source(args.seed, args.combinations, _combiner_options(args))
+    source = open_source(args.seed, args.combinations, _combiner_options(args), render_settings.clip())
     start, end = (args.index, args.index + 1) if args.range is None else args.range
     if end > len(source):
         flag = "--index" if args.range is None else "--range"
@@ -262,7 +266,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         if args.count is None or args.count < 1:
             raise InvalidInputError("check: --count must be 1 or more with --seed")
-        reports = list(seed_reports(args.seed, args.count, _combiner_options(args), args.camera_variants))
+        from simian.parameters import given_values
+        from simian.render import RenderSettings, parse_render_settings
+
+        settings = parse_render_settings(**{"device": "cpu", **given_values(args, RenderSettings)})
+        reports = list(seed_reports(args.seed, args.count, _combiner_options(args), args.camera_variants, settings))
     total = verified = 0
     for report in reports:
         total += len(report.verdicts)
@@ -383,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     combine.add_argument("--count", type=int, required=True)
     combine.add_argument("-o", "--output", default="combinations.json", help="file to write, or - for stdout")
     _add_combiner_flags(combine)
+    add_flags(combine.add_argument_group("the clip the recipes are framed and captioned for (render them with the "
+                                         "same)"), RenderSettings)
     combine.set_defaults(func=cmd_combine)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a combination")
@@ -420,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--count", type=int, help="how many combinations (0..N-1) with --seed")
     check.add_argument("--camera-variants", type=_camera_variants, default=1, metavar="N",
                        help="with --seed: check each scene's N camera variants")
+    add_flags(check.add_argument_group("the clip to plan and check for (with --seed)"), RenderSettings)
     _add_combiner_flags(check)
     check.set_defaults(func=cmd_check)
 

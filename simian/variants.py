@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from simian.captions import CENTRING_MOVES, first_frame_span
 from simian.combination import MAX_CAMERA_VARIANTS, CameraAnimation, Combination
 from simian.errors import InvalidInputError
-from simian.scene_plan import ScenePlan, plan_scene
+from simian.scene_plan import PLANNED_CLIP, Clip, ScenePlan, plan_scene
 from simian.vocabulary import CAMERA_MOVES, SPEED_FACTOR_RANGE, shot_size_for
 
 #: The parts of a recipe that make its camera; a scene's variants differ in these and in their captions only.
@@ -68,14 +68,14 @@ def _candidate_moves(base: Combination, seed: int) -> list[str]:
     return moves
 
 
-def _fitted(base: Combination, move: str, seed: int) -> tuple[Combination, ScenePlan] | None:
+def _fitted(base: Combination, move: str, seed: int, clip: Clip) -> tuple[Combination, ScenePlan] | None:
     """The scene under `move` at a speed drawn for this move, slowed until the shot keeps every rule; None if
     no speed does."""
     speed = _rng(seed, base.index, "speed", move).uniform(*SPEED_FACTOR_RANGE)
     for factor in SLOWDOWNS:
         animation = CameraAnimation(name=move, speed_factor=max(0.1, round(speed * factor, 2)))  # type: ignore[arg-type]
         candidate = base.model_copy(update={"animation": animation})
-        plan = plan_scene(candidate)
+        plan = plan_scene(candidate, clip)
         if not plan.problems:
             return candidate, plan
         if not any(p.kind in ("out_of_frame", "move_limited") for p in plan.problems):
@@ -83,17 +83,19 @@ def _fitted(base: Combination, move: str, seed: int) -> tuple[Combination, Scene
     return None
 
 
-def camera_variant(base: Combination, variant: int, seed: int) -> tuple[Combination, ScenePlan]:
+def camera_variant(
+    base: Combination, variant: int, seed: int, clip: Clip = PLANNED_CLIP
+) -> tuple[Combination, ScenePlan]:
     """Variant `variant` of a scene (`base` without captions): its recipe and plan, the shot size it gives recorded.
 
     Raises InvalidInputError when fewer other moves keep this scene's shot than the variant number asks for."""
     if not 0 <= variant < MAX_CAMERA_VARIANTS:
         raise InvalidInputError(f"variant: {variant} is not a camera variant; use 0 to {MAX_CAMERA_VARIANTS - 1}")
     if variant == 0:
-        return base, plan_scene(base)
+        return base, plan_scene(base, clip)
     found = 0
     for move in _candidate_moves(base, seed):
-        fitted = _fitted(base, move, seed)
+        fitted = _fitted(base, move, seed, clip)
         if fitted is None:
             continue
         found += 1

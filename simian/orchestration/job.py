@@ -22,6 +22,7 @@ from simian.errors import InvalidInputError, invalid_input
 from simian.licenses import parse_allowed
 from simian.parameters import flat_fields
 from simian.render.settings import RenderSettings
+from simian.scene_plan import Clip
 from simian.settings import load_settings, resolve_project_path
 from simian.variants import VideoKey, video_keys
 
@@ -105,8 +106,8 @@ class RangeJob(BaseModel):
 
     def source(self) -> CombinationSource:
         if self.combinations is not None:
-            return _cached_file_source(self.combinations)
-        return open_source(seed=self.seed, options=self.combiner)
+            return _cached_file_source(self.combinations, self.render.clip())
+        return open_source(seed=self.seed, options=self.combiner, clip=self.render.clip())
 
     def combination(self, key: VideoKey) -> Combination:
         """The recipe of one video: scene `key.index` under camera variant `key.variant`."""
@@ -150,8 +151,8 @@ def flow_fields() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _cached_file_source(location: str) -> CombinationSource:
-    return load_file_source(location)
+def _cached_file_source(location: str, clip: Clip) -> CombinationSource:
+    return load_file_source(location, clip)
 
 
 def _parameter_name(path: str) -> str:

@@ -5,7 +5,7 @@ Defined once here; the CLI flags, the flow parameters and their help text all de
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,6 +19,9 @@ from pydantic import (
 )
 
 from simian.errors import invalid_input
+
+if TYPE_CHECKING:
+    from simian.scene_plan import Clip
 from simian.presets import PresetName, frame_problem, height_problem, width_problem, with_preset
 
 Engine = Literal["cycles", "eevee", "workbench"]
@@ -107,6 +110,12 @@ class RenderSettings(BaseModel):
     @property
     def duration_s(self) -> float:
         return self.frames / self.fps
+
+    def clip(self) -> Clip:
+        """The clip these settings render: what the scene plan frames the shot for."""
+        from simian.scene_plan import Clip
+
+        return Clip(frames=self.frames, fps=self.fps, width=self.width, height=self.height)
 
     def cache_dict(self) -> dict[str, Any]:
         """What decides the pixels: everything but the device (devices agree within noise) and the preset's name

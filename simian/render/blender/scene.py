@@ -318,7 +318,7 @@ def build_scene(
 ) -> str:
     """Build the whole scene; return the device used."""
     scene = reset_scene()
-    plan = plan_scene(combination)
+    plan = plan_scene(combination, settings.clip())
     _add_background(scene, combination, asset_paths)
     _add_floor(combination, asset_paths)
     _place_objects(combination, plan, settings, asset_paths)
