@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from prefect.client.schemas.objects import StateType
@@ -131,3 +132,8 @@ def test_render_a_range_with_a_preset_and_camera_variants(tmp_path):
         assert a["combination"]["animation"] != b["combination"]["animation"]
     frames = decode_frames(out / "00000001-v1.mp4")
     assert len(frames) == 17 and frames[0].shape[:2] == (128, 128)
+    # Shots are framed for the square 17-frame clip, so every claim of every caption holds in it.
+    checked = run_simian("check", str(out), timeout=600)
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    verified = re.search(r"^verified (\d+) of (\d+) claims$", checked.stdout, re.MULTILINE)
+    assert verified and verified.group(1) == verified.group(2) and int(verified.group(2)) > 150, checked.stdout[-500:]
