@@ -459,11 +459,14 @@ def with_styles(c: Combination, plan: ScenePlan | None = None, description: Desc
 
 def with_all_captions(c: Combination, rng: random.Random | None = None, clip: Clip = PLANNED_CLIP) -> Combination:
     """The recipe with every caption field it lacks written for `clip` (a file's entries may carry some, or none)."""
+    lacks_styles = c.caption_short is None or c.caption_camera is None or c.captions_structured is None
+    if c.caption is not None and c.captions is not None and not lacks_styles:
+        return c
     plan = plan_scene(c, clip)
     if c.caption is None or c.captions is None:
         description = describe(c, rng, plan)
         c = c.model_copy(update={"captions": description.sections, "caption": description.caption})
-    if c.caption_short is None or c.caption_camera is None or c.captions_structured is None:
+    if lacks_styles:
         styles = write_styles(c, plan)
         c = c.model_copy(update={
             "caption_short": c.caption_short if c.caption_short is not None else styles.short,

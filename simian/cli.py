@@ -217,8 +217,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     ensure_writable_dir(out_dir)
     sink = FolderSink(out_dir, FLAT)
     timeout = args.timeout if args.timeout is not None else config.simian_render_timeout_s
-    keys = video_keys(start, end, variants)
-    count = len(keys)
+    keys = video_keys(start, end, variants)  # derived as the renders come, so any range starts at once
+    count = (end - start) * variants
     failures = 0
     began = time.perf_counter()
     renderer = Renderer(timeout_s=timeout, cache_dir=config.simian_cache_dir, resolve_assets=resolver)

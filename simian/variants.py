@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from simian.captions import CENTRING_MOVES, first_frame_span
@@ -44,8 +45,12 @@ class VideoKey:
         return cls(int(index), int(variant or 0))
 
 
-def video_keys(start: int, end: int, variants: int) -> list[VideoKey]:
-    return [VideoKey(index, v) for index in range(start, end) for v in range(variants)]
+def video_keys(start: int, end: int, variants: int) -> Iterator[VideoKey]:
+    """Every video of scenes [start, end), each scene followed by its variants; derived as they are asked for, so a
+    range of any length costs no memory."""
+    for index in range(start, end):
+        for variant in range(variants):
+            yield VideoKey(index, variant)
 
 
 def scene_id(c: Combination) -> str:

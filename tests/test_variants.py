@@ -82,8 +82,8 @@ def test_variants_belong_to_the_recipe_source_of_a_dataset():
     assert "camera_variants" not in one.identity().recipes, "datasets without variants keep their identity"
     assert two.identity().recipes["camera_variants"] == 2
     assert any("recipes.camera_variants" in d for d in one.identity().differences(two.identity()))
-    assert two.video_keys() == [VideoKey(0, 0), VideoKey(0, 1), VideoKey(1, 0), VideoKey(1, 1)]
-    assert [VideoKey.parse(k.label()) for k in two.video_keys()] == two.video_keys()
+    assert list(two.video_keys()) == [VideoKey(0, 0), VideoKey(0, 1), VideoKey(1, 0), VideoKey(1, 1)]
+    assert [VideoKey.parse(k.label()) for k in two.video_keys()] == list(two.video_keys()) and two.video_count() == 4
 
 
 def test_the_summary_accounts_for_every_variant():

@@ -7,6 +7,7 @@ flat parameters are split into them here.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,13 @@ class RangeJob(BaseModel):
         """The recipe of one video: scene `key.index` under camera variant `key.variant`."""
         return self.source().get(key.index, key.variant)
 
-    def video_keys(self, start: int | None = None, end: int | None = None) -> list[VideoKey]:
+    def video_keys(self, start: int | None = None, end: int | None = None) -> Iterator[VideoKey]:
         """Every video of [start, end) (default: the range), each scene followed by its camera variants."""
         return video_keys(self.start if start is None else start, self.end if end is None else end,
                           self.camera_variants)
+
+    def video_count(self) -> int:
+        return (self.end - self.start) * self.camera_variants
 
     def output_dir(self) -> Path:
         """The dataset's root folder: absolute after `parse_job`; chunks on other machines get the same path."""

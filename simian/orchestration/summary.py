@@ -92,9 +92,8 @@ def summarise(
 ) -> RangeSummary:
     summary = RangeSummary(job.start, job.end, job.dry_run, str(job.config_dir()), job.hf_repo_id)
     chunk_of = {i: c for c in chunks for i in range(c.start, c.end)}
-    keys = job.video_keys()
-    summary.videos = len(keys)
-    for key in keys:
+    summary.videos = job.video_count()
+    for key in job.video_keys():
         outcome = outcomes.get(key)
         status = outcome.get("status") if outcome else None
         if outcome is None or status not in ("rendered", "cached", "planned"):
