@@ -253,7 +253,7 @@ def main() -> None:
             before += judge_effects(old_tree, old, claims, work, f"old-{tag}", old_boxes)
             new_claims = list(describe(new).claims)
             report = check_combination(new, SETTINGS)
-            after = [v for v in report.verdicts if v.claim.kind != "effect"]
+            after = [v for v in report.verdicts if v.claim.kind != "effect" and v.claim.field == "caption"]
             new_boxes = [list(frame) for frame in plan_scene(new).frame_boxes]
             after += judge_effects(REPO, new, new_claims, work, f"new-{tag}", new_boxes)
             rows.append({"seed": seed, "index": index, "before": summarise(before), "after": summarise(after),

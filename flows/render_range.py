@@ -15,7 +15,7 @@ from prefect.runtime import flow_run
 
 from simian.errors import SimianError, shorten
 from simian.orchestration.fanout import fan_out
-from simian.orchestration.job import NESTED, RangeJob, claim_dataset, parse_job
+from simian.orchestration.job import NESTED, RangeJob, claim_dataset, parse_job, refuse_unlicensed_range
 from simian.orchestration.names import FLOW_RANGE
 from simian.orchestration.publish import finalise_dataset, open_hub
 from simian.orchestration.redis_store import RunLedger
@@ -39,6 +39,7 @@ def render_range(**parameters: Any) -> dict[str, Any]:
     began = time.perf_counter()
     settings = load_settings()
     ledger = RunLedger.open(settings, run_id)
+    refuse_unlicensed_range(job)
     claim_dataset(job)
     if not job.dry_run:
         open_hub(job, settings)

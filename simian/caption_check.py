@@ -19,6 +19,7 @@ from typing import Any
 
 from simian import composition, effects
 from simian.assets.catalog import BUILTIN_OBJECTS
+from simian.caption_styles import style_claims
 from simian.captions import Claim, describe, floor_image_motion, size_phrase
 from simian.combination import Combination
 from simian.object_shapes import FACING_FEATURES, feature_visible, shape_for
@@ -30,6 +31,8 @@ from simian.vocabulary import shot_size_for, view_height, view_side
 FRACTION_TOLERANCE = 0.003  # of the frame, for margins and sizes
 RATE_TOLERANCE = 0.03  # relative, for rates and speeds
 SIZE_TOLERANCE = 0.02  # relative, for object dimensions
+POSITION_TOLERANCE_M = 0.005  # for world positions stated in millimetres
+FRAME_POSITION_TOLERANCE = 0.005  # of the frame, for image positions stated to a thousandth
 #: An object counts as visible when at least this share of its silhouette is not hidden.
 MIN_VISIBLE_SHARE = 0.3
 #: A followed object keeps its place when its box centre drifts less than this (frame fractions).
@@ -49,6 +52,11 @@ class Verdict:
 class CombinationReport:
     index: int
     verdicts: tuple[Verdict, ...]
+    variant: int = 0
+
+    @property
+    def label(self) -> str:
+        return str(self.index) if self.variant == 0 else f"{self.index}-v{self.variant}"
 
     @property
     def failures(self) -> list[Verdict]:
@@ -306,8 +314,24 @@ class ClaimChecker:
         dj = self.view.project(self.view.center(self.first, j), self.first)[2]
         return (di < dj) == (claim.word == "in front of"), f"depth {di:.2f} vs {dj:.2f} m"
 
+    def _claim_position(self, claim: Claim) -> tuple[bool, str]:
+        axis = {"x": 0, "y": 1}[claim.word]
+        measured = self.view.center(self.first, claim.objects[0])[axis]
+        ok = claim.value is not None and abs(measured - claim.value) <= POSITION_TOLERANCE_M
+        return ok, f"Blender's box centre is at {claim.word} = {measured:.4f} m"
+
+    def _claim_frame_position(self, claim: Claim) -> tuple[bool, str]:
+        box = self.view.at(self.first)["boxes"][claim.objects[0]]
+        if box is None:
+            return False, "behind the camera at the first frame"
+        measured = box.center[{"x": 0, "y": 1}[claim.word]]
+        ok = claim.value is not None and abs(measured - claim.value) <= FRAME_POSITION_TOLERANCE
+        return ok, f"its image box centre is at {claim.word} = {measured:.4f} of the frame"
+
     def _claim_on_top(self, claim: Claim) -> tuple[bool, str]:
         top, base = claim.objects
+        if top == base:
+            return False, "it names no other object to stand on"
         for frame in self.view.frames:
             (tlo, thi), (blo, bhi) = self.view.at(frame)["bounds"][top], self.view.at(frame)["bounds"][base]
             gap = tlo[2] - bhi[2]
@@ -563,7 +587,10 @@ def _animated_curves(scene: Any) -> Iterator[Any]:
 
 
 def _worded(claim: Claim, caption: str) -> bool:
-    """Whether the caption says the claim (object phrases vary in wording: their size must appear)."""
+    """Whether the caption says the claim (object phrases vary in wording: their size must appear). The short and
+    camera captions are checked for their own words, whatever the case."""
+    if claim.field != "caption":
+        return claim.text.lower() in caption.lower()
     if claim.kind == "object":
         return claim.word.split(" ")[-1] in caption
     if claim.kind == "size":
@@ -582,33 +609,44 @@ def check_combination(
     """Build the scene in bpy (no render) and judge each claim of the combination's caption
     (plus `extra_claims`, e.g. claims read from another caption).
 
-    With `caption` (a rendered output's), each claim must also be worded in it.
+    With `caption` (a rendered output's), each claim must also be worded in it. The recipe's caption styles are
+    judged too: the short and camera captions' claims (worded in the recipe's texts) and the structured caption's,
+    read back from its data.
     """
     import bpy
 
     from simian.render.blender.scene import build_scene
+    from simian.scene_plan import plan_scene
 
     settings = settings or RenderSettings(device="cpu")
-    claims = [*describe(combination).claims, *extra_claims]
+    plan = plan_scene(combination, settings.clip())
+    claims = [*describe(combination, plan=plan).claims, *style_claims(combination, plan), *extra_claims]
+    texts = {"caption_short": combination.caption_short, "caption_camera": combination.caption_camera}
     with tempfile.TemporaryDirectory(prefix="simian-check-") as tmp:
         build_scene(combination, settings, asset_paths or {}, Path(tmp) / "unused.mp4", [])
         view = SceneView(bpy.context.scene, settings, len(combination.objects))
         checker = ClaimChecker(combination, view, rules or composition.DEFAULT_RULES)
         verdicts = []
         for claim in claims:
-            if caption is not None and not _worded(claim, caption):
-                verdicts.append(Verdict(claim, False, "the caption does not say this"))
+            text = texts.get(claim.field, caption if claim.field == "caption" else None)
+            if text is not None and not _worded(claim, text):
+                verdicts.append(Verdict(claim, False, f"the {claim.field} does not say this"))
                 continue
             verdicts.append(checker.judge(claim))
-    return CombinationReport(combination.index, tuple(verdicts))
+    return CombinationReport(combination.index, tuple(verdicts), combination.variant)
 
 
-def seed_reports(seed: int, count: int, options: Any = None) -> Iterator[CombinationReport]:
-    """Reports for combinations 0..count-1 drawn from `seed`, checked at the planned clip."""
+def seed_reports(
+    seed: int, count: int, options: Any = None, variants: int = 1, settings: RenderSettings | None = None
+) -> Iterator[CombinationReport]:
+    """Reports for combinations 0..count-1 drawn from `seed` (each under its `variants` camera moves), planned and
+    checked for the clip of `settings` (default: the planned clip)."""
     from simian.combiner import combination_for
 
+    settings = settings or RenderSettings(device="cpu")
     for index in range(count):
-        yield check_combination(combination_for(seed, index, options))
+        for variant in range(variants):
+            yield check_combination(combination_for(seed, index, options, variant, settings.clip()), settings)
 
 
 @dataclass(frozen=True)
@@ -648,4 +686,4 @@ def rendered_outputs(directory: Path) -> list[RenderedOutput]:
         outputs.append(RenderedOutput(path, combination, settings, caption))
     if not outputs:
         raise InvalidInputError(f"check: no render sidecars (JSON with 'combination' and 'settings') under {directory}")
-    return sorted(outputs, key=lambda o: o.combination.index)
+    return sorted(outputs, key=lambda o: (o.combination.index, o.combination.variant))

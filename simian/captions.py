@@ -70,6 +70,8 @@ ClaimKind = Literal[
     "lit_by",  # the named background lights the scene
     "floor",  # the floor is in view at the first frame
     "effect",  # a post-processing effect at a level
+    "position",  # the object's box centre along world x or y at the first frame, in metres
+    "frame_position",  # the object's image box centre along x or y at the first frame, in frame fractions
 ]
 
 
@@ -83,6 +85,8 @@ class Claim:
     word: str = ""
     value: float | None = None
     level: str = ""
+    #: The caption field that states it: caption, caption_short, caption_camera or captions_structured.
+    field: str = "caption"
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def article(phrase: str) -> str:
     return "an" if phrase[:1].lower() in "aeiou" else "a"
 
 
-def _join(items: Sequence[str]) -> str:
+def join_list(items: Sequence[str]) -> str:
     if len(items) == 1:
         return items[0]
     return ", ".join(items[:-1]) + " and " + items[-1]
@@ -254,7 +258,7 @@ def _motion_claims(c: Combination, plan: ScenePlan, names: list[str]) -> tuple[l
         told.add(carrier)
         riders = [r for r in [carrier, *_riders(plan, carrier)] if r != i]
         speed = f"at {o.movement.speed:.2f} meters per second"
-        others = _join([_the(names[r]) for r in riders]) if riders else ""
+        others = join_list([_the(names[r]) for r in riders]) if riders else ""
         if not riders:
             carrying = ""
         elif i == carrier:
@@ -367,7 +371,7 @@ def _postprocessing(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
     if not shown:
         return "The image shows no post-processing effects.", []
     phrases = [EFFECT_PHRASES[name][level] for name, level in shown]
-    text = f"The image has {_join(phrases)}."
+    text = f"The image has {join_list(phrases)}."
     return text, [Claim("effect", text, (), name, None, level) for name, level in shown]
 
 

@@ -95,7 +95,11 @@ def cmd_combine(args: argparse.Namespace) -> int:
         raise InvalidInputError(
             f"--output: {shorten(args.output)} is a folder; give the file to write, e.g. {out / 'combinations.json'}"
         )
-    data = combine(args.seed, args.count, _combiner_options(args))
+    from simian.parameters import given_values
+    from simian.render import RenderSettings, parse_render_settings
+
+    clip = parse_render_settings(**given_values(args, RenderSettings)).clip()
+    data = combine(args.seed, args.count, _combiner_options(args), clip)
     text = json.dumps(data, indent=2) + "\n"
     if args.output == "-":
         sys.stdout.write(text)
@@ -117,7 +121,33 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderSettings) -> None:
+def cmd_presets(args: argparse.Namespace) -> int:
+    """The clip presets, their shapes and where each shape comes from."""
+    from simian.presets import preset_table
+
+    for line in preset_table():
+        print(line)
+    print("\nUse one with --preset NAME (flow parameter preset); explicit --width/--height/--frames/--fps override it.")
+    return 0
+
+
+def _camera_variants(text: str) -> int:
+    from simian.combination import MAX_CAMERA_VARIANTS
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CAMERA_VARIANTS:
+        raise argparse.ArgumentTypeError(
+            f"{shorten(text, 40)!r}: give how many camera moves per scene, 1 to {MAX_CAMERA_VARIANTS}"
+        )
+    return value
+
+
+def _check_output_targets(
+    out_dir: Path, start: int, end: int, settings: RenderSettings, variants: int = 1
+) -> None:
     """Refuse an output folder where an index of the range is taken by something a render cannot replace:
     a link or a file where its PNG frame folder goes, a folder where its video, sidecar or a ground-truth file
     goes.
@@ -130,14 +160,18 @@ def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderS
         return
     suffix = media_suffix(settings)
     for entry in os.scandir(out_dir):
-        stem = entry.name.partition(".")[0]
-        if not stem.isdigit() or len(stem) > 19 or not start <= int(stem) < end:
+        number, _, variant_text = entry.name.partition(".")[0].partition("-v")
+        if not number.isdigit() or len(number) > 19 or not start <= int(number) < end:
             continue
-        index = int(stem)
-        if entry.name == FLAT.media(index, suffix):
+        if variant_text and (not variant_text.isdigit() or len(variant_text) > 2):
+            continue
+        index, variant = int(number), int(variant_text or 0)
+        if variant >= variants:
+            continue
+        if entry.name == FLAT.media(index, suffix, variant):
             wants_folder = settings.images
-        elif entry.name == FLAT.sidecar(index) or entry.name in ground_truth.files(
-            settings, FLAT.media(index, suffix)
+        elif entry.name == FLAT.sidecar(index, variant) or entry.name in ground_truth.files(
+            settings, FLAT.media(index, suffix, variant)
         ).values():
             wants_folder = False
         else:
@@ -157,16 +191,18 @@ def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderS
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from simian.assets.resolver import AssetResolver
+    from simian.assets.resolver import AssetResolver, refuse_unlicensed
     from simian.combination_source import open_source
     from simian.dataset import FLAT, FolderSink
+    from simian.licenses import parse_allowed
     from simian.parameters import given_values
     from simian.render import Renderer, RenderError, RenderSettings, ensure_writable_dir, parse_render_settings
     from simian.settings import load_settings
+    from simian.variants import video_keys
 
     config = load_settings()
     render_settings = parse_render_settings(**given_values(args, RenderSettings))
-    source = open_source(args.seed, args.combinations, _combiner_options(args))
+    source = open_source(args.seed, args.combinations, _combiner_options(args), render_settings.clip())
     start, end = (args.index, args.index + 1) if args.range is None else args.range
     if end > len(source):
         flag = "--index" if args.range is None else "--range"
@@ -174,27 +210,31 @@ def cmd_render(args: argparse.Namespace) -> int:
             f"{flag}: {source.describe()} holds {len(source)} combinations, so indices must be below {len(source)}"
         )
     source.validate(start, end)  # a file: every entry of the range, before Blender starts
+    resolver = AssetResolver(config)
+    allowed = parse_allowed(args.licenses, "--licenses") if args.licenses is not None else None
+    if allowed is not None:
+        refuse_unlicensed(source, start, end, allowed, resolver)
     out_dir = Path(args.output)
-    _check_output_targets(out_dir, start, end, render_settings)
+    variants = args.camera_variants
+    _check_output_targets(out_dir, start, end, render_settings, variants)
     ensure_writable_dir(out_dir)
     sink = FolderSink(out_dir, FLAT)
     timeout = args.timeout if args.timeout is not None else config.simian_render_timeout_s
-    count = end - start
+    keys = video_keys(start, end, variants)  # derived as the renders come, so any range starts at once
+    count = (end - start) * variants
     failures = 0
     began = time.perf_counter()
-    renderer = Renderer(
-        timeout_s=timeout, cache_dir=config.simian_cache_dir, resolve_assets=AssetResolver(config)
-    )
+    renderer = Renderer(timeout_s=timeout, cache_dir=config.simian_cache_dir, resolve_assets=resolver)
     with renderer:
-        for n, index in enumerate(range(start, end), 1):  # each combination derived when its turn comes
-            combination = source.get(index)
+        for n, key in enumerate(keys, 1):  # each combination derived when its turn comes
             try:
+                combination = source.get(key.index, key.variant)
                 result = renderer.render(combination, render_settings, out_dir)
             except (RenderError, SimianError) as exc:
                 failures += 1
                 logger.error("[%d/%d] %s", n, count, exc)
                 continue
-            published = sink.publish(combination, render_settings, result)
+            published = sink.publish(combination, render_settings, result, licenses=resolver.licenses(combination))
             logger.info(
                 "[%d/%d] %s rendered in %.2f s (Blender %.2f s, %s)",
                 n,
@@ -229,13 +269,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         if args.count is None or args.count < 1:
             raise InvalidInputError("check: --count must be 1 or more with --seed")
-        reports = list(seed_reports(args.seed, args.count, _combiner_options(args)))
+        from simian.parameters import given_values
+        from simian.render import RenderSettings, parse_render_settings
+
+        settings = parse_render_settings(**{"device": "cpu", **given_values(args, RenderSettings)})
+        reports = list(seed_reports(args.seed, args.count, _combiner_options(args), args.camera_variants, settings))
     total = verified = 0
     for report in reports:
         total += len(report.verdicts)
         verified += len(report.verdicts) - len(report.failures)
         for verdict in report.failures:
-            print(f"combination {report.index}: {verdict.claim.kind} {verdict.claim.text!r}: {verdict.detail}")
+            claim = verdict.claim
+            print(f"combination {report.label}: {claim.field}: {claim.kind} {claim.text!r}: {verdict.detail}")
     print(f"verified {verified} of {total} claims")
     return 0 if verified == total else 1
 
@@ -349,10 +394,15 @@ def build_parser() -> argparse.ArgumentParser:
     combine.add_argument("--count", type=int, required=True)
     combine.add_argument("-o", "--output", default="combinations.json", help="file to write, or - for stdout")
     _add_combiner_flags(combine)
+    add_flags(combine.add_argument_group("the clip the recipes are framed and captioned for (render them with the "
+                                         "same)"), RenderSettings)
     combine.set_defaults(func=cmd_combine)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a combination")
     schema.set_defaults(func=cmd_schema)
+
+    presets = sub.add_parser("presets", help="list the clip presets (training formats) and where each shape comes from")
+    presets.set_defaults(func=cmd_presets)
 
     render = sub.add_parser("render", help="render combinations into videos with caption sidecars")
     which = render.add_mutually_exclusive_group(required=True)
@@ -363,6 +413,16 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--combinations", help="a combinations file or http(s) URL")
     add_flags(render.add_argument_group("render settings"), RenderSettings)
     render.add_argument("--timeout", type=_seconds, default=None, help="seconds per combination before it is killed")
+    render.add_argument(
+        "--camera-variants", type=_camera_variants, default=1, metavar="N",
+        help="render each scene under N camera moves (same objects, background, floor, lighting); variant v of "
+        "scene i is OUT/<i>-v<v>.mp4, variant 0 the scene's own camera (default: 1)",
+    )
+    render.add_argument(
+        "--licenses", default=None, metavar="IDS",
+        help="allow only assets under these licences, comma-separated (e.g. cc0,cc-by-4.0; built-in assets are "
+        "mit); scenes using others are refused before rendering, naming each asset",
+    )
     render.add_argument("-o", "--output", required=True, help="output folder")
     _add_combiner_flags(render)
     render.set_defaults(func=cmd_render)
@@ -371,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", help="rendered outputs with their sidecars (or a dataset folder)")
     check.add_argument("--seed", type=int, help="check the plans of combinations drawn from this seed")
     check.add_argument("--count", type=int, help="how many combinations (0..N-1) with --seed")
+    check.add_argument("--camera-variants", type=_camera_variants, default=1, metavar="N",
+                       help="with --seed: check each scene's N camera variants")
+    add_flags(check.add_argument_group("the clip to plan and check for (with --seed)"), RenderSettings)
     _add_combiner_flags(check)
     check.set_defaults(func=cmd_check)
 

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from simian.assets.catalog import AssetRef
 from simian.errors import InvalidInputError, invalid_input
+from simian.structured_caption import StructuredCaption
 from simian.vocabulary import AnimationName, EffectLevel, MovementDirection
 
 
@@ -110,11 +111,21 @@ class SectionCaptions(_Strict):
     postprocessing: str
 
 
+#: Camera variants of one scene: variant 0 is the scene's own camera, 1.. are other camera moves.
+MAX_CAMERA_VARIANTS = 8
+
+
 class Combination(_Strict):
-    """One scene recipe. `captions` and `caption` are derived from the rest by the combiner."""
+    """One scene recipe. The caption fields are derived from the rest by the combiner."""
 
     index: int = Field(ge=0)
     seed: int | None = Field(default=None, description="Seed the combination was drawn from, if any")
+    variant: int = Field(
+        default=0,
+        ge=0,
+        lt=MAX_CAMERA_VARIANTS,
+        description="Camera variant of the scene: 0 is its own camera, 1.. other camera moves (--camera-variants)",
+    )
     objects: list[SceneObject] = Field(min_length=1, max_length=9)
     background: Background
     orientation: Orientation
@@ -124,6 +135,9 @@ class Combination(_Strict):
     postprocessing: PostProcessing = PostProcessing()
     captions: SectionCaptions | None = None
     caption: str | None = None
+    caption_short: str | None = Field(default=None, description="One sentence: the objects, the setting, the camera")
+    caption_camera: str | None = Field(default=None, description="The camera move alone, in CameraBench terms")
+    captions_structured: StructuredCaption | None = Field(default=None, description="The caption as typed data")
 
     @model_validator(mode="after")
     def _check_scene(self) -> Combination:

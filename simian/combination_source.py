@@ -16,18 +16,20 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from simian.captions import with_captions
+from simian.caption_styles import with_all_captions
 from simian.combination import Combination, parse_combination
 from simian.combiner import CombinerOptions, combination_for, rng_for
 from simian.errors import InvalidInputError, shorten
 from simian.reference_format import from_reference, is_reference_entry
+from simian.scene_plan import PLANNED_CLIP, Clip
+from simian.variants import CAPTION_FIELDS, camera_variant
 
 #: The largest index anything downstream stores (a signed 64-bit integer: Redis, SQLite, Arrow columns).
 MAX_INDEX = 2**63 - 2
 
 
 class CombinationSource(Protocol):
-    def get(self, index: int) -> Combination: ...
+    def get(self, index: int, variant: int = 0) -> Combination: ...
 
     def validate(self, start: int, end: int) -> None: ...
 
@@ -42,11 +44,12 @@ class SeedSource:
 
     seed: int
     options: CombinerOptions = field(default_factory=CombinerOptions)
+    clip: Clip = PLANNED_CLIP  # the clip the shots are framed and the captions written for
 
-    def get(self, index: int) -> Combination:
+    def get(self, index: int, variant: int = 0) -> Combination:
         if index < 0:
             raise InvalidInputError(f"index: {index} is negative; indices start at 0")
-        return combination_for(self.seed, index, self.options)
+        return combination_for(self.seed, index, self.options, variant, self.clip)
 
     def validate(self, start: int, end: int) -> None:
         """Nothing to check: the combiner draws valid recipes from built-in assets only."""
@@ -79,6 +82,7 @@ class FileSource:
     entries: list[Any]
     seed: int | None = None
     digest: str = ""  # sha256 of the file's bytes: part of a dataset's identity
+    clip: Clip = PLANNED_CLIP  # the clip captions the file lacks (and camera variants) are written for
 
     def __post_init__(self) -> None:
         self._refuse_duplicate_indices()
@@ -97,7 +101,17 @@ class FileSource:
                     f"index of combinations[{first}]; each entry needs its own index (outputs are named by it)"
                 )
 
-    def get(self, index: int) -> Combination:
+    def get(self, index: int, variant: int = 0) -> Combination:
+        """Entry `index` with its captions; with `variant`, that scene under another camera move (`simian.variants`)."""
+        combination = self.scene(index)
+        seed = combination.seed if combination.seed is not None else (self.seed or 0)
+        if variant:
+            scene = combination.model_copy(update=dict.fromkeys(CAPTION_FIELDS))
+            combination, _ = camera_variant(scene, variant, seed, self.clip)
+        return with_all_captions(combination, rng_for(seed, index), self.clip)
+
+    def scene(self, index: int) -> Combination:
+        """Entry `index` as the file has it, validated (captions the file lacks are not written)."""
         if not 0 <= index < len(self.entries):
             raise InvalidInputError(
                 f"index: {index} is out of range for {self.describe()}, which holds {len(self.entries)} "
@@ -114,9 +128,11 @@ class FileSource:
             raise InvalidInputError(
                 f"{where}: field 'index': {shorten(str(combination.index))} is above the largest index, {MAX_INDEX}"
             )
-        if combination.caption is None or combination.captions is None:
-            seed = combination.seed if combination.seed is not None else (self.seed or 0)
-            combination = with_captions(combination, rng_for(seed, index))
+        if combination.variant != 0:
+            raise InvalidInputError(
+                f"{where}: field 'variant': {combination.variant}; a file's entries are scenes (variant 0), their "
+                "camera variants are derived with camera_variants"
+            )
         return combination
 
     def validate(self, start: int, end: int) -> None:
@@ -124,7 +140,7 @@ class FileSource:
         from simian.assets.resolver import check_assets
 
         for index in range(start, end):
-            check_assets(self.get(index), f"{self.describe()}: combinations[{index}]")
+            check_assets(self.scene(index), f"{self.describe()}: combinations[{index}]")
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -190,27 +206,31 @@ def _parse_json(text: str, location: str) -> Any:
         ) from None
 
 
-def load_file_source(location: str) -> FileSource:
+def load_file_source(location: str, clip: Clip = PLANNED_CLIP) -> FileSource:
     """Parse a combinations file; malformed JSON or shape is an error naming the file and position."""
     text = _read_text(location)
     data = _parse_json(text, shorten(location))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if isinstance(data, list):
-        return FileSource(location, data, digest=digest)
+        return FileSource(location, data, digest=digest, clip=clip)
     if not isinstance(data, dict) or not isinstance(data.get("combinations"), list):
         raise InvalidInputError(
             f"combinations: {shorten(location)} must be a JSON object with a 'combinations' list "
             '(as written by `simian combine`: {"seed": S, "count": N, "combinations": [...]}) or a list'
         )
     seed = data.get("seed")
-    return FileSource(location, data["combinations"], seed if type(seed) is int else None, digest)
+    return FileSource(location, data["combinations"], seed if type(seed) is int else None, digest, clip)
 
 
 def open_source(
-    seed: int | None = None, combinations: str | None = None, options: CombinerOptions | None = None
+    seed: int | None = None,
+    combinations: str | None = None,
+    options: CombinerOptions | None = None,
+    clip: Clip = PLANNED_CLIP,
 ) -> CombinationSource:
+    """A seed or a file; `clip` is the render's (shots framed and captions written for it)."""
     if (seed is None) == (combinations is None):
         raise InvalidInputError("give exactly one combination source: --seed S or --combinations FILE")
     if combinations is not None:
-        return load_file_source(combinations)
-    return SeedSource(int(seed), options or CombinerOptions())  # type: ignore[arg-type]
+        return load_file_source(combinations, clip)
+    return SeedSource(int(seed), options or CombinerOptions(), clip)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS, BUILTIN_OBJECTS
+from simian.caption_styles import with_styles
 from simian.captions import CENTRING_MOVES, describe, first_frame_span, motion_blur_shows
 from simian.combination import (
     AmbientOcclusion,
@@ -33,7 +34,8 @@ from simian.combination import (
     Stage,
 )
 from simian.object_shapes import FACING_FEATURES, feature_visible, shape_for
-from simian.scene_plan import ScenePlan, horizontal_axes, plan_scene, rest_positions
+from simian.scene_plan import PLANNED_CLIP, Clip, ScenePlan, horizontal_axes, plan_scene, rest_positions
+from simian.variants import camera_variant
 from simian.vocabulary import (
     CAMERA_MOVES,
     FOV_RANGE,
@@ -214,11 +216,11 @@ def _slower(c: Combination, factor: float) -> Combination:
     return c.model_copy(update={"objects": objects, "animation": animation})
 
 
-def _fitted(draft: Combination) -> tuple[Combination, ScenePlan] | None:
-    """The recipe with a shot that keeps every rule, slowing its motion if that is what it takes."""
+def _fitted(draft: Combination, clip: Clip) -> tuple[Combination, ScenePlan] | None:
+    """The recipe with a shot that keeps every rule over `clip`, slowing its motion if that is what it takes."""
     candidate = draft
     for _ in range(3):
-        plan = plan_scene(candidate)
+        plan = plan_scene(candidate, clip)
         if not plan.problems:
             return candidate, plan
         if not any(p.kind in ("out_of_frame", "move_limited") for p in plan.problems):
@@ -252,8 +254,12 @@ def _settle(c: Combination, plan: ScenePlan) -> Combination:
     return c.model_copy(update=update)
 
 
-def combination_for(seed: int, index: int, options: CombinerOptions | None = None) -> Combination:
-    """Entry `index` of the file `simian combine --seed seed` would write, computed alone.
+def combination_for(
+    seed: int, index: int, options: CombinerOptions | None = None, variant: int = 0, clip: Clip = PLANNED_CLIP
+) -> Combination:
+    """Entry `index` of the file `simian combine --seed seed` would write, computed alone; with `variant`, that
+    scene under another camera move (`simian.variants`), its scene worded alike. The shot is framed and the
+    captions are written for `clip` (the render's size, frame count and rate; default: the planned clip).
 
     A drawn recipe whose shot cannot keep every object whole and visible is redrawn from the same
     random stream, so (seed, index) always gives the same final recipe.
@@ -264,22 +270,24 @@ def combination_for(seed: int, index: int, options: CombinerOptions | None = Non
     draft = None
     for _ in range(MAX_DRAWS):
         draft = _draw(rng, opts, seed, index)
-        result = _fitted(draft)
+        result = _fitted(draft, clip)
         if result is not None:
             break
     if result is None:
         fallback = _fallback(draft)  # type: ignore[arg-type]
-        result = (fallback, plan_scene(fallback))
-    combination = _settle(*result)
-    plan = plan_scene(combination)
+        result = (fallback, plan_scene(fallback, clip))
+    combination, plan = camera_variant(_settle(*result), variant, seed, clip)
     description = describe(combination, rng, plan)
-    return combination.model_copy(update={"captions": description.sections, "caption": description.caption})
+    combination = combination.model_copy(update={"captions": description.sections, "caption": description.caption})
+    return with_styles(combination, plan, description)
 
 
-def combine(seed: int, count: int, options: CombinerOptions | None = None) -> dict[str, Any]:
-    """The content of a combinations file: `{"seed", "count", "combinations": [...]}`."""
+def combine(
+    seed: int, count: int, options: CombinerOptions | None = None, clip: Clip = PLANNED_CLIP
+) -> dict[str, Any]:
+    """The content of a combinations file: `{"seed", "count", "combinations": [...]}`, framed for `clip`."""
     return {
         "seed": seed,
         "count": count,
-        "combinations": [combination_for(seed, i, options).model_dump(mode="json") for i in range(count)],
+        "combinations": [combination_for(seed, i, options, clip=clip).model_dump(mode="json") for i in range(count)],
     }

@@ -27,9 +27,19 @@ def is_cli_only(field: FieldInfo) -> bool:
     return isinstance(extra, dict) and bool(extra.get("cli_only"))
 
 
+def unset_meaning(field: FieldInfo) -> str | None:
+    """What leaving the field unset means, for fields the model fills itself (e.g. from a preset); else None."""
+    extra = field.json_schema_extra
+    meaning = extra.get("unset") if isinstance(extra, dict) else None
+    return str(meaning) if meaning is not None else None
+
+
 def _help(field: FieldInfo) -> str:
     text = (field.description or "").replace("%", "%%")
-    if field.default is not None and not field.is_required():
+    meaning = unset_meaning(field)
+    if meaning is not None:
+        text += f" (unset: {meaning})"
+    elif field.default is not None and not field.is_required():
         shown = ",".join(field.default) if isinstance(field.default, tuple | list) else field.default
         text += f" (default: {shown or 'none'})"
     return text
@@ -92,6 +102,19 @@ def given_values(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, 
     return {name: getattr(args, name) for name in model.model_fields if getattr(args, name, None) is not None}
 
 
+def _as_parameter(field: FieldInfo) -> FieldInfo:
+    """A field the model fills itself becomes an optional parameter left unset (None), saying what unset means;
+    a default in the signature could not be told apart from a value the user chose."""
+    meaning = unset_meaning(field)
+    if meaning is None:
+        return field
+    return FieldInfo(
+        annotation=typing.cast(Any, field.annotation) | None,
+        default=None,
+        description=f"{field.description} (unset: {meaning})",
+    )
+
+
 def _parameters(
     model: type[BaseModel], expand: dict[str, type[BaseModel]]
 ) -> Iterable[tuple[str, FieldInfo]]:
@@ -99,7 +122,7 @@ def _parameters(
         if name in expand:
             yield from _parameters(expand[name], {})
         elif not is_cli_only(field):
-            yield name, field
+            yield name, _as_parameter(field)
 
 
 def flat_fields(model: type[BaseModel], expand: dict[str, type[BaseModel]]) -> dict[str, FieldInfo]:

@@ -3,10 +3,11 @@
 Pure Python (no bpy), so captions can be checked against the same numbers the renderer
 keyframes. World frame: Z up, objects face -Y ("front"), the floor is z = 0.
 
-The plan is a function of the recipe alone: it frames the shot for the planned clip (the default
-render settings: 24 frames at 24 fps, 16:9), fitting the camera distance so that every object
-stays inside the frame and large enough on every frame (`simian.composition`), and records each
-object's image box per frame. Renders of other lengths keep the same first frame and rates.
+The plan is a function of the recipe and the clip it is rendered as (size, frame count, rate; by
+default the planned clip, the default render settings: 24 frames at 24 fps, 16:9): it frames the
+shot for that clip, fitting the camera distance so that every object stays inside the frame and
+large enough on every frame (`simian.composition`), and records each object's image box per frame.
+Recipes drawn from a seed are fitted for the clip they render (a preset's shape included).
 """
 
 from __future__ import annotations

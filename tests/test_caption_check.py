@@ -15,6 +15,9 @@ from simian.combiner import CombinerOptions, combination_for
 from .conftest import run_simian
 
 pytestmark = pytest.mark.blender
+#: A recipe edited by hand drops every caption it had: they would describe the scene it was.
+NO_CAPTIONS = {"caption": None, "captions": None, "caption_short": None, "caption_camera": None,
+               "captions_structured": None}
 
 
 def _verified(stdout: str) -> tuple[int, int]:
@@ -70,7 +73,7 @@ def test_a_moving_stack_and_its_captions_are_true():
             "scale": {"factor": 1.0, "name": "medium"}, "movement": {"direction": "right", "speed": 0.3}}
     top = {**data["objects"][0], "asset": "builtin:mug", "name": "mug", "placement": 4,
            "scale": {"factor": 0.25, "name": "tiny"}, "movement": None}
-    data.update(objects=[base, top], caption=None, captions=None, animation={"name": "static", "speed_factor": 1.0})
+    data.update(objects=[base, top], animation={"name": "static", "speed_factor": 1.0}, **NO_CAPTIONS)
     c = parse_combination(data)
     caption = describe(c).caption
     assert "The mug sits on top of the table." in caption
@@ -123,7 +126,7 @@ def test_a_named_feature_must_face_the_camera():
     data = combination_for(6, 1, CombinerOptions(max_objects=1)).model_dump(mode="json")
     snowman = {**data["objects"][0], "asset": "builtin:snowman", "name": "snowman", "placement": 4,
                "description": "a snowman with a carrot nose and a black hat", "movement": None}
-    data.update(objects=[snowman], caption=None, captions=None, orientation={"yaw": 180.0, "pitch": 15.0},
+    data.update(objects=[snowman], **NO_CAPTIONS, orientation={"yaw": 180.0, "pitch": 15.0},
                 animation={"name": "static", "speed_factor": 1.0})
     c = parse_combination(data)
     told = next(cl for cl in describe(c).claims if cl.kind == "object")

@@ -13,6 +13,7 @@ import pytest
 from datasets import Video, load_dataset
 
 from simian.combiner import combination_for
+from simian.render.settings import RenderSettings
 
 from .conftest import REPO
 from .doubles.hub import HubTestDouble
@@ -72,10 +73,12 @@ def test_another_seed_is_refused_and_a_named_config_keeps_both(stack, tmp_path):
     card = (out / "README.md").read_text()
     assert "config_name: default" in card and "config_name: seed-two" in card
     for config, seed in (("default", 1), ("seed-two", 2)):
-        # a cache of its own: `datasets` keys a local folder's cache by its name, not its content
-        rows = load_dataset(str(out), name=config, split="train", cache_dir=str(tmp_path / "hf-cache"))
+        # A cache of this test's own: `datasets` keys its cache by path and config, so another run's dataset at the
+        # same temporary path would be served instead.
+        rows = load_dataset(str(out), name=config, split="train", cache_dir=str(tmp_path / "hf-datasets"))
         rows = rows.cast_column("video", Video(decode=False))
-        assert sorted(rows["caption"]) == sorted(combination_for(seed, i).caption for i in range(2)), config
+        clip = RenderSettings(width=64, height=48, frames=6, samples=2).clip()  # TINY's: recipes are planned for it
+        assert sorted(rows["caption"]) == sorted(combination_for(seed, i, clip=clip).caption for i in range(2)), config
 
     result, rerun_id = stack.run_range("start=0", "end=2", "seed=1", *TINY, f"output={out}")
     assert result.returncode == 0

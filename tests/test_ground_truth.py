@@ -72,7 +72,7 @@ def test_matrices_project_like_blender_on_every_frame(case, tmp_path: Path):
     build_scene(combination, SETTINGS, {}, tmp_path / "x.mp4", [])
     scene = bpy.context.scene
     roots = _roots(scene)
-    plan = plan_scene(combination)
+    plan = plan_scene(combination, SETTINGS.clip())
     w, h = SETTINGS.width, SETTINGS.height
     cameras = ground_truth.camera_frames(plan, SETTINGS.frames, SETTINGS.fps, w, h)
     tracks = ground_truth.object_frames(plan, cameras)
@@ -116,7 +116,7 @@ def test_camera_file_is_realestate10k():
     text = camera_file_text(combination, SETTINGS, "data/0000/00000000.mp4")
     lines = text.splitlines()
     assert lines[0] == "00000000.mp4" and len(lines) == 1 + SETTINGS.frames
-    cameras = ground_truth.camera_frames(plan_scene(combination), SETTINGS.frames, SETTINGS.fps, 160, 96)
+    cameras = ground_truth.camera_frames(plan_scene(combination, SETTINGS.clip()), SETTINGS.frames, SETTINGS.fps, 160, 96)
     for line, camera in zip(lines[1:], cameras, strict=True):
         values = [float(v) for v in line.split()]
         assert len(values) == 19

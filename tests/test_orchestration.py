@@ -21,6 +21,7 @@ from simian.combiner import combination_for
 from simian.errors import SimianError
 from simian.orchestration.redis_store import check_redis
 from simian.render.passes import load
+from simian.render.settings import RenderSettings
 from simian.settings import Settings
 
 from .conftest import decode_frames
@@ -30,6 +31,8 @@ from .services import PREFECT, Stack, descendants, start_stack, wait_for
 pytestmark = [pytest.mark.services, pytest.mark.blender]
 
 TINY = ["width=64", "height=48", "frames=6", "samples=2"]
+#: The clip TINY renders: recipes drawn from a seed are framed and captioned for the clip they render.
+TINY_CLIP = RenderSettings(width=64, height=48, frames=6, samples=2).clip()
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +79,7 @@ def test_range_renders_is_cached_on_rerun_and_rerenders_on_new_width(stack, tmp_
     assert [v.name for v in videos] == [f"{i:08d}.mp4" for i in range(4)]
     for index, sidecar in enumerate(sidecars):
         meta = json.loads(sidecar.read_text())
-        assert meta["caption"] == combination_for(3, index).caption
+        assert meta["caption"] == combination_for(3, index, clip=TINY_CLIP).caption
         assert len(decode_frames(videos[index])) == 6
     states = _task_states(stack, run_id)
     assert sorted(states) == [f"render-{i:08d}" for i in range(4)]
@@ -104,6 +107,33 @@ def test_range_renders_is_cached_on_rerun_and_rerenders_on_new_width(stack, tmp_
     table = next(a for a in artifacts if a.key == f"simian-range-0-4-{rerun_id[:8]}")
     rows = {row["what"]: row["value"] for row in json.loads(table.data)}
     assert rows["rendered"] == 0 and rows["cached (not rendered again)"] == 4 and rows["failed"] == 0
+
+
+def test_camera_variants_of_a_range_render_once_each_and_are_cached_by_video(stack, tmp_path):
+    out = tmp_path / "dataset"
+    params = ("start=0", "end=2", "seed=5", "chunk_size=1", "camera_variants=2", *TINY, f"output={out}")
+    result, run_id = stack.run_range(*params)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    videos, _ = _dataset_files(out)
+    names = sorted(f"{i:08d}{s}.mp4" for i in range(2) for s in ("", "-v1"))
+    assert sorted(v.name for v in videos) == names
+    states = _task_states(stack, run_id)
+    assert sorted(states) == sorted(f"render-{n.removesuffix('.mp4')}" for n in names)
+    assert all(s == ["Completed"] for s in states.values()), states
+    rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and len({r["scene_id"] for r in rows}) == 2
+    assert sorted(r["variant"] for r in rows) == [0, 0, 1, 1]
+    for row in rows:
+        expected = combination_for(5, row["index"], variant=row["variant"], clip=TINY_CLIP)
+        assert row["caption_camera"] == expected.caption_camera and row["caption_short"] == expected.caption_short
+    identity = json.loads((out / "simian-dataset.json").read_text())
+    assert identity["configs"]["default"]["recipes"]["camera_variants"] == 2
+
+    result, rerun_id = stack.run_range(*params)
+    assert result.returncode == 0
+    assert all(s == ["Cached"] for s in _task_states(stack, rerun_id).values())
+    fewer, _ = stack.run_range("start=0", "end=2", "seed=5", *TINY, f"output={out}", timeout=120)
+    assert fewer.returncode != 0, "one camera per scene is another recipe source: refused, not mixed in"
 
 
 def test_bad_parameters_fail_before_any_render(stack, tmp_path):
@@ -204,8 +234,8 @@ def test_range_publishes_to_the_hub_in_few_commits_and_keeps_the_token_secret(st
             for row in rows:
                 local = json.loads((out / row["file_name"]).with_suffix(".json").read_text())
                 assert hashlib.sha256(files[row["file_name"]]).hexdigest() == local["sha256"] == row["sha256"]
-                assert row["caption"] == local["caption"] == combination_for(4, row["index"]).caption
-            assert files["README.md"].startswith(b"---\n") and b"\nlicense: other\n" in files["README.md"]
+                assert row["caption"] == local["caption"] == combination_for(4, row["index"], clip=TINY_CLIP).caption
+            assert files["README.md"].startswith(b"---\n") and b"\nlicense: mit\n" in files["README.md"]
             commits = len(hub.commits)
             assert commits <= 4, f"the identity record, 2 chunk commits and 1 finaliser commit expected, got {commits}"
 

@@ -45,7 +45,10 @@ def test_run_form_shows_every_parameter_with_its_description_and_limits():
     for name, prop in properties.items():
         assert prop.get("description") == fields[name].description, name
         assert prop["description"], name
-    assert properties["width"]["default"] == 320 and "pixels" in properties["width"]["description"]
+    # A preset fills the clip shape, so those parameters stay unset (None) unless the user gives them.
+    assert properties["width"].get("default") is None and "pixels" in properties["width"]["description"]
+    assert "unset: the preset's value, else 320" in properties["width"]["description"]
+    assert properties["samples"]["default"] == 8
     assert properties["engine"]["enum"] == ["cycles", "eevee", "workbench"]
     assert "1-9" in properties["max_objects"]["description"]
 

@@ -142,7 +142,7 @@ def test_normals_are_unit_vectors_in_camera_axes(rendered: Rendered, blender_sce
     assert np.all(lengths[np.isinf(depth)] == 0), "no surface, no normal"
     assert np.abs(lengths[np.isfinite(depth)] - 1).max() < 0.02
     # The floor faces up: seen from the camera, its normal is R^T (0, 0, 1).
-    plan = plan_scene(rendered.combination)
+    plan = plan_scene(rendered.combination, SETTINGS.clip())
     angles = []
     for frame in (1, SETTINGS.frames):
         blender_scene.frame_set(frame)
@@ -159,7 +159,7 @@ def test_normals_are_unit_vectors_in_camera_axes(rendered: Rendered, blender_sce
 
 
 def test_segmentation_covers_the_objects_in_frame_inside_their_boxes(rendered: Rendered):
-    plan = plan_scene(rendered.combination)
+    plan = plan_scene(rendered.combination, SETTINGS.clip())
     cameras = ground_truth.camera_frames(plan, SETTINGS.frames, SETTINGS.fps, SETTINGS.width, SETTINGS.height)
     tracks = ground_truth.object_frames(plan, cameras)
     rows, cols = np.mgrid[0 : SETTINGS.height, 0 : SETTINGS.width]

@@ -19,6 +19,7 @@ import pytest
 import redis
 
 from simian.combiner import combination_for
+from simian.render.settings import RenderSettings
 
 from .conftest import REPO, decode_frames
 from .services import PREFECT, free_port, wait_for
@@ -161,7 +162,8 @@ def test_range_completes_and_is_cached_on_the_scaled_out_control_plane(topology,
     assert [v.name for v in videos] == [f"{i:08d}.mp4" for i in range(6)]
     for index, video in enumerate(videos):
         assert len(decode_frames(video)) == 6
-        assert json.loads(video.with_suffix(".json").read_text())["caption"] == combination_for(12, index).caption
+        recipe = combination_for(12, index, clip=RenderSettings(width=64, height=48, frames=6).clip())
+        assert json.loads(video.with_suffix(".json").read_text())["caption"] == recipe.caption
     second = _run_range(topology, *params)
     assert second.returncode == 0, second.stdout[-3000:]
     auth = tuple(AUTH.split(":"))

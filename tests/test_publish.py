@@ -94,44 +94,79 @@ def test_metadata_merge_keeps_earlier_ranges():
 
 
 def test_local_dataset_loads_with_datasets(tmp_path):
-    """A dataset folder in the published layout loads as a videofolder with captions and the ground-truth columns;
-    the camera and pass files beside the videos do not disturb it."""
-    from datasets import Video, load_dataset
+    """A dataset folder in the published layout loads as a videofolder with every column the card documents,
+    the ground-truth columns among them; the camera and pass files beside the videos do not disturb it."""
+    from datasets import Sequence, Value, Video, load_dataset
 
+    from simian.assets.resolver import AssetResolver
     from simian.combiner import combination_for
     from simian.dataset import FolderSink
+    from simian.dataset.columns import COLUMNS
+    from simian.dataset.layout import ROW_KEYS
     from simian.render import Renderer, RenderSettings
 
     root = tmp_path / "dataset"
     sink = FolderSink(root)
     settings = RenderSettings(width=64, height=48, frames=6, samples=2, passes=("depth", "segmentation"))
+    resolver = AssetResolver(Settings(simian_cache_dir=tmp_path / "cache"))
     with Renderer() as renderer, sink.scratch() as scratch:
-        for index in range(3):
-            combination = combination_for(2, index)
-            sink.publish(combination, settings, renderer.render(combination, settings, scratch))
+        for index in range(2):
+            for variant in range(2):
+                combination = combination_for(2, index, variant=variant)
+                sink.publish(combination, settings, renderer.render(combination, settings, scratch),
+                             licenses=resolver.licenses(combination))
     assert not (root / ".simian-scratch").exists() or not any((root / ".simian-scratch").iterdir())
-    assert finalise_local(root) == 3
+    assert finalise_local(root) == 4
     card = (root / "README.md").read_text()
-    assert card.startswith("---\n") and "license: other" in card and "text-to-video" in card
-    assert "Videos:** 3" in card
-    dataset = load_dataset("videofolder", data_dir=str(root), split="train", cache_dir=str(tmp_path / "hf-cache"))
+    assert card.startswith("---\n") and "license: mit" in card and "text-to-video" in card
+    assert "Videos:** 4" in card and "Scenes:** 2, each under 2 camera move(s)" in card
+    assert "| `mit` | MIT License | " in card
+    assert "## Ground truth" in card and "`segmentation` (4 videos)" in card
+    documented = {"video" if key == "file_name" else key for key in ROW_KEYS}
+    assert documented == set(COLUMNS), "every column of the row is documented on the card, and only those"
+    for column, (kind, meaning) in COLUMNS.items():
+        assert f"| `{column}` | {kind} | {meaning} |" in card
+
+    # A cache of its own: `datasets` keys its cache by path, so another run's dataset at this path could be served.
+    dataset = load_dataset("videofolder", data_dir=str(root), split="train", cache_dir=str(tmp_path / "hf-datasets"))
     dataset = dataset.cast_column("video", Video(decode=False))
-    assert dataset.num_rows == 3
+    assert dataset.num_rows == 4 and set(dataset.column_names) == set(COLUMNS)
+    features = dataset.features
+    for column in ("index", "variant"):
+        assert features[column] == Value("int64"), column
+    for column in ("scene_id", "caption", "caption_short", "caption_camera", "captions_structured",
+                   "renderer_version", "sha256", "camera_file"):
+        assert features[column] == Value("string"), column
+    assert set(features["captions"]) == {"objects", "background", "orientation", "framing", "animation", "stage",
+                                         "postprocessing"}
+    assert all(v == Value("string") for v in features["captions"].values())
+    licence = features["licenses"]
+    licence = licence.feature if isinstance(licence, Sequence) else licence[0]
+    assert {k: v.dtype for k, v in licence.items()} == {k: "string" for k in (
+        "asset", "role", "license", "license_name", "license_url", "attribution")}
+    assert features["combination"]["animation"]["name"] == Value("string")
+    assert features["settings"]["width"] == Value("int64") and features["settings"]["preset"] is not None
+
     rows = {Path(row["video"]["path"]).name: row for row in dataset}
-    for index in range(3):
-        meta = json.loads((root / f"data/0000/{index:08d}.json").read_text())
-        assert rows[f"{index:08d}.mp4"]["caption"] == meta["caption"] == combination_for(2, index).caption
-        assert rows[f"{index:08d}.mp4"]["index"] == index
-        row = rows[f"{index:08d}.mp4"]
-        assert len(row["camera"]["camera_to_world"]) == 6 and len(row["camera"]["intrinsics"][0]) == 4
-        assert [o["id"] for o in row["objects"]] == list(range(1, len(combination_for(2, index).objects) + 1))
-        assert row["passes"] == {"depth": f"data/0000/{index:08d}.depth.npz", "normal": None,
-                                 "segmentation": f"data/0000/{index:08d}.segmentation.npz", "flow": None}
-        assert (root / row["passes"]["depth"]).is_file() and (root / row["camera_file"]).is_file()
-        assert len(meta["visible_objects"]) == len(row["objects"])
-    assert "## Ground truth" in card and "`segmentation` (3 videos)" in card
+    for index in range(2):
+        for variant in range(2):
+            name = f"{index:08d}{'-v1' if variant else ''}"
+            meta = json.loads((root / f"data/0000/{name}.json").read_text())
+            row, recipe = rows[f"{name}.mp4"], combination_for(2, index, variant=variant)
+            assert row["caption"] == meta["caption"] == recipe.caption
+            assert row["caption_short"] == recipe.caption_short and row["caption_camera"] == recipe.caption_camera
+            assert json.loads(row["captions_structured"])["camera"]["move"] == recipe.animation.name
+            assert (row["index"], row["variant"]) == (index, variant)
+            assert [lic["license"] for lic in row["licenses"]] == ["mit"] * len(row["licenses"])
+            assert len(row["camera"]["camera_to_world"]) == 6 and len(row["camera"]["intrinsics"][0]) == 4
+            assert [o["id"] for o in row["objects"]] == list(range(1, len(recipe.objects) + 1))
+            assert row["passes"] == {"depth": f"data/0000/{name}.depth.npz", "normal": None,
+                                     "segmentation": f"data/0000/{name}.segmentation.npz", "flow": None}
+            assert (root / row["passes"]["depth"]).is_file() and (root / row["camera_file"]).is_file()
+            assert len(meta["visible_objects"]) == len(row["objects"])
+        assert rows[f"{index:08d}.mp4"]["scene_id"] == rows[f"{index:08d}-v1.mp4"]["scene_id"]
     lines = (root / METADATA).read_text().splitlines()
-    assert len(lines) == 3 and json.loads(lines[0])["file_name"] == "data/0000/00000000.mp4"
+    assert len(lines) == 4 and json.loads(lines[0])["file_name"].startswith("data/0000/00000000")
 
 
 def test_hub_snapshot_loads_with_datasets(hub, tmp_path):
@@ -150,6 +185,6 @@ def test_hub_snapshot_loads_with_datasets(hub, tmp_path):
                            parent_commit=publisher.head())
     snapshot = snapshot_download(REPO, repo_type="dataset", endpoint=hub.url, token=TOKEN,
                                  local_dir=tmp_path / "snapshot")
-    dataset = load_dataset(snapshot, split="train", cache_dir=str(tmp_path / "hf-cache"))
+    dataset = load_dataset(snapshot, split="train", cache_dir=str(tmp_path / "hf-datasets"))
     dataset = dataset.cast_column("video", Video(decode=False))
     assert sorted(dataset["caption"]) == ["caption 0", "caption 1", "caption 2"]

@@ -6,7 +6,6 @@ model, HDRI and textures are real files made with bpy, and `simian render` runs 
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
@@ -48,9 +47,9 @@ def _make_assets(folder: Path) -> dict[str, bytes]:
 def test_objaverse_object_on_a_polyhaven_floor_under_a_polyhaven_sky(tmp_path):
     assets = _make_assets(tmp_path)
     with HubTestDouble(tmp_path / "hub") as hub, PolyHavenTestDouble() as polyhaven:
-        paths = {UID: f"glbs/000-001/{UID}.glb"}
-        hub.add_file("allenai/objaverse", "object-paths.json.gz", gzip.compress(json.dumps(paths).encode()))
-        hub.add_file("allenai/objaverse", paths[UID], assets["model.glb"])
+        annotation = {"uid": UID, "name": "Suzanne", "license": "by", "user": {"displayName": "Blender Foundation"},
+                      "viewerUrl": f"https://sketchfab.com/3d-models/{UID}"}
+        hub.add_objaverse_objects({UID: (assets["model.glb"], annotation)}, folder="000-001")
         polyhaven.add_hdri("test_sky", "Test Sky", assets["sky.hdr"])
         polyhaven.add_texture("test_tiles", "Test Tiles", {"Diffuse": assets["tiles.jpg"]})
 
@@ -60,7 +59,8 @@ def test_objaverse_object_on_a_polyhaven_floor_under_a_polyhaven_sky(tmp_path):
                              "description": "a grey monkey head"}]
         entry["background"] = {"asset": "polyhaven:test_sky", "name": "test sky"}
         entry["stage"] = {**entry["stage"], "floor": "polyhaven:test_tiles", "name": "test tiles"}
-        entry["caption"] = entry["captions"] = None
+        for field in ("caption", "captions", "caption_short", "caption_camera", "captions_structured"):
+            entry[field] = None  # they described the scene this entry was
         source = tmp_path / "combinations.json"
         source.write_text(json.dumps(data))
         env = {"HF_ENDPOINT": hub.url, "SIMIAN_POLYHAVEN_API": polyhaven.url,
@@ -70,8 +70,15 @@ def test_objaverse_object_on_a_polyhaven_floor_under_a_polyhaven_sky(tmp_path):
         assert result.returncode == 0, result.stderr
         frames = decode_frames(out / "00000000.mp4")
         assert len(frames) == 6 and frames[0].std() > 3
-        caption = json.loads((out / "00000000.json").read_text())["caption"]
+        row = json.loads((out / "00000000.json").read_text())
+        caption = row["caption"]
         assert "monkey head" in caption and "test sky" in caption and "test tiles" in caption
+        licences = {lic["asset"]: lic for lic in row["licenses"]}
+        assert licences[f"objaverse:{UID}"]["license"] == "cc-by-4.0"
+        assert licences[f"objaverse:{UID}"]["attribution"].startswith("“Suzanne” by Blender Foundation")
+        assert licences["polyhaven:test_sky"]["license"] == licences["polyhaven:test_tiles"]["license"] == "cc0-1.0"
+        assert "monkey head" in row["caption_short"] and json.loads(row["captions_structured"])["floor"]["name"] == (
+            "test tiles")
         assert list((tmp_path / "cache").rglob("*.hdr")) and list((tmp_path / "cache").rglob("Diffuse.jpg"))
 
         # A second render finds everything in the per-machine cache: no new downloads.

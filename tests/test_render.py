@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from simian.combiner import CombinerOptions, combination_for, combine
+from simian.render.settings import RenderSettings
 from simian.vocabulary import CAMERA_MOVES
 
 from .conftest import REPO, TINY, decode_frames, run_simian
@@ -54,7 +55,7 @@ def test_render_index_acceptance(tmp_path):
     for frame in frames:
         assert frame.std() > 3, "frame is blank"
     meta = _sidecar(out, 0)
-    recipe = combination_for(7, 0)
+    recipe = combination_for(7, 0, clip=RenderSettings(width=160, height=96, frames=12).clip())  # as rendered
     assert meta["combination"] == recipe.model_dump(mode="json")
     assert meta["caption"] == recipe.caption
     for obj in recipe.objects:

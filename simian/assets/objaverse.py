@@ -39,6 +39,7 @@ from huggingface_hub.errors import (
 
 from simian import __version__
 from simian.errors import AssetFetchError, AssetNotFoundError
+from simian.licenses import AssetLicense, licensed
 from simian.net import (
     DeadlineExceeded,
     FetchLimits,
@@ -57,6 +58,11 @@ from simian.settings import Settings
 logger = logging.getLogger(__name__)
 
 PATHS_FILE = "object-paths.json.gz"
+#: The dataset's annotations (name, author, licence, Sketchfab page): one gzipped JSON map per folder of objects.
+ANNOTATIONS_DIR = "metadata"
+_GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
+#: Longest annotation text kept (names and authors are echoed into attributions).
+_TEXT_CAP = 200
 _UID = re.compile(r"[0-9a-f]{32}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -80,6 +86,7 @@ class ObjaverseSource:
         self._limits = FetchLimits.from_settings(settings)
         self._retry = download_retry(settings, backoff_s)
         self._paths: dict[str, str] | None = None
+        self._annotations: dict[str, dict[str, dict[str, str]]] = {}  # folder -> uid -> what a licence needs
         self._revision = "main"
         self._lock = threading.Lock()
         self._verified: set[Path] = set()
@@ -112,6 +119,51 @@ class ObjaverseSource:
                 f"objaverse:{uid} is listed in {PATHS_FILE} as {relative} but that file is missing from "
                 f"dataset {self._repo_id}"
             ) from exc
+
+    def license(self, uid: str) -> AssetLicense:
+        """The object's licence and credit, from the dataset's annotations (`metadata/<folder>.json.gz`, the folder
+        its .glb is in), fetched through the same guarded client and cached; an object the annotations do not list
+        is recorded as 'unknown'."""
+        if not _UID.fullmatch(uid):
+            raise AssetNotFoundError(
+                f"objaverse:{uid!r} is not a valid Objaverse uid; expected 32 lowercase hex characters"
+            )
+        relative = self._object_paths().get(uid)
+        if relative is None:
+            raise AssetNotFoundError(
+                f"objaverse:{uid} is not in {PATHS_FILE} of dataset {self._repo_id}; check the uid"
+            )
+        parts = relative.split("/") if isinstance(relative, str) else []
+        folder = parts[-2] if len(parts) >= 2 and _GROUP.fullmatch(parts[-2]) else None
+        annotation = self._folder_annotations(folder).get(uid) if folder else None
+        return _license_of(uid, annotation)
+
+    def _folder_annotations(self, folder: str) -> dict[str, dict[str, str]]:
+        """What licences need from one annotations file, loaded once per source."""
+        with self._lock:
+            if folder not in self._annotations:
+                filename = f"{ANNOTATIONS_DIR}/{folder}.json.gz"
+                try:
+                    local = self._download(filename, self._revision)
+                except RemoteEntryNotFoundError:
+                    logger.warning("dataset %s has no %s; its objects' licences are unknown", self._repo_id, filename)
+                    self._annotations[folder] = {}
+                    return self._annotations[folder]
+                try:
+                    data = _load_gzipped_json(local, self._limits.json_max_bytes)
+                except ResponseTooLarge as exc:
+                    _discard(local)
+                    raise ResponseTooLarge(f"{filename} of dataset {self._repo_id}: {exc}") from None
+                except (OSError, EOFError, zlib.error, ValueError, RecursionError) as exc:
+                    _discard(local)
+                    raise AssetFetchError(f"{filename} of dataset {self._repo_id} is not gzipped JSON: {exc}") from None
+                if not isinstance(data, dict):
+                    raise AssetFetchError(f"{filename} of dataset {self._repo_id} holds {type(data).__name__}, "
+                                          "expected a uid -> annotation map")
+                self._annotations[folder] = {
+                    uid: _credit(entry) for uid, entry in data.items() if isinstance(entry, dict)
+                }
+            return self._annotations[folder]
 
     def _object_paths(self) -> dict[str, str]:
         """The uid -> relative path map, loaded once per source (the real file is ~800k entries)."""
@@ -234,6 +286,34 @@ class ObjaverseSource:
                 f"bytes hash to {actual}; the download was discarded"
             )
         self._verified.add(blob)
+
+
+def _text(value: Any) -> str:
+    return value.strip()[:_TEXT_CAP] if isinstance(value, str) else ""
+
+
+def _credit(annotation: dict[str, Any]) -> dict[str, str]:
+    """What a licence needs from an annotation (Sketchfab's fields), as short plain text."""
+    user = annotation.get("user")
+    if not isinstance(user, dict):
+        user = {}
+    return {
+        "license": _text(annotation.get("license")),
+        "name": _text(annotation.get("name")),
+        "author": _text(user.get("displayName")) or _text(user.get("username")),
+        "url": _text(annotation.get("viewerUrl")),
+    }
+
+
+def _license_of(uid: str, credit: dict[str, str] | None) -> AssetLicense:
+    asset = f"objaverse:{uid}"
+    if credit is None:
+        return licensed(asset, "object", "unknown", f"Objaverse object {uid}: no annotation lists it")
+    page = credit["url"] if credit["url"].startswith("https://") else f"https://sketchfab.com/3d-models/{uid}"
+    title = f"“{credit['name']}”" if credit["name"] else f"Objaverse object {uid}"
+    author = f" by {credit['author']}" if credit["author"] else ""
+    lic = licensed(asset, "object", credit["license"], "")
+    return lic.model_copy(update={"attribution": f"{title}{author} ({page}), {lic.license_name}"})
 
 
 def _file_digest(path: Path, digest: Any) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from simian.errors import AssetNotFoundError, InvalidInputError, shorten
+from simian.licenses import PROJECT_LICENSE, AssetLicense, licensed
 
 if TYPE_CHECKING:
     from simian.settings import Settings
@@ -51,6 +52,8 @@ class AssetSource:
     #: The local file (or folder) Blender loads; None for procedural sources.
     fetch: Callable[[Fetchers, str, AssetKind], Path | None]
     example: str
+    #: The asset's licence and the credit it asks for (may ask the source, e.g. Objaverse's annotations).
+    license: Callable[[Fetchers, str, AssetKind], AssetLicense]
 
 
 SOURCES: dict[str, AssetSource] = {}
@@ -88,6 +91,10 @@ register(
         check_offline=_builtin_check,
         fetch=lambda fetchers, ident, kind: None,
         example="builtin:chair",
+        license=lambda fetchers, ident, kind: licensed(
+            f"builtin:{ident}", kind, PROJECT_LICENSE,
+            f"Simian built-in {kind} '{ident}': procedural, made by the Simian project (MIT License)",
+        ),
     )
 )
 
@@ -143,6 +150,10 @@ register(
         check_offline=_file_check,
         fetch=lambda fetchers, ident, kind: Path(ident),
         example="file:/path/to/model.glb",
+        license=lambda fetchers, ident, kind: licensed(
+            f"file:{ident}", kind, "unknown",
+            f"local file {shorten(Path(ident).name, 80)} supplied by the user; its licence is not recorded",
+        ),
     )
 )
 
@@ -167,6 +178,14 @@ def _objaverse_fetch(fetchers: Fetchers, ident: str, kind: AssetKind) -> Path:
     return client.fetch(ident)
 
 
+def _objaverse_license(fetchers: Fetchers, ident: str, kind: AssetKind) -> AssetLicense:
+    from simian.assets.objaverse import ObjaverseSource
+
+    client = fetchers.client("objaverse", ObjaverseSource)
+    assert isinstance(client, ObjaverseSource)
+    return client.license(ident)
+
+
 register(
     AssetSource(
         name="objaverse",
@@ -176,6 +195,7 @@ register(
         check_offline=lambda ident, kind, label: None,
         fetch=_objaverse_fetch,
         example="objaverse:<32 hex uid>",
+        license=_objaverse_license,
     )
 )
 
@@ -225,5 +245,9 @@ register(
         check_offline=lambda ident, kind, label: None,
         fetch=_polyhaven_fetch,
         example="polyhaven:studio_small_09",
+        # Every Poly Haven asset is CC0 (polyhaven.com/license); no request is needed to know it.
+        license=lambda fetchers, ident, kind: licensed(
+            f"polyhaven:{ident}", kind, "cc0", f"Poly Haven asset '{ident}' (https://polyhaven.com/a/{ident}), CC0",
+        ),
     )
 )

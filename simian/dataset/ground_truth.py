@@ -33,7 +33,7 @@ def files(settings: RenderSettings, file_name: str) -> dict[str, str]:
 
 
 def camera_file_text(combination: Combination, settings: RenderSettings, file_name: str) -> str:
-    plan = plan_scene(combination)
+    plan = plan_scene(combination, settings.clip())
     cameras = ground_truth.camera_frames(plan, settings.frames, settings.fps, settings.width, settings.height)
     return ground_truth.realestate10k(cameras, file_name.rsplit("/", 1)[-1])
 
@@ -78,7 +78,7 @@ def _objects_column(combination: Combination, tracks: list[list[ground_truth.Obj
 def columns(combination: Combination, settings: RenderSettings, file_name: str) -> dict[str, Any]:
     """Per frame: the camera (intrinsics, pose) and every object (box, share in frame, position, rotation);
     the camera file and the pass files beside the video (every pass named, null when not rendered)."""
-    plan = plan_scene(combination)
+    plan = plan_scene(combination, settings.clip())
     cameras = ground_truth.camera_frames(plan, settings.frames, settings.fps, settings.width, settings.height)
     paths = files(settings, file_name)
     return {

@@ -124,7 +124,7 @@ def _legacy_identities(root: Path, wanted: DatasetIdentity) -> dict[str, Dataset
         try:
             row = json.loads(sidecar.read_text(encoding="utf-8"))
             combination = row.get("combination") or {}
-            settings = {k: v for k, v in (row.get("settings") or {}).items() if k != "device"}
+            settings = {k: v for k, v in (row.get("settings") or {}).items() if k not in ("device", "preset")}
         except (OSError, ValueError, AttributeError):
             continue
         recipes = {"seed": combination.get("seed")} if combination.get("seed") is not None else {"file": "?"}

@@ -15,8 +15,10 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from simian import atomic
 from simian.dataset import ground_truth
+from simian.dataset.columns import column_table
 from simian.dataset.identity import DEFAULT_CONFIG, IDENTITY_FILE, config_folder, read_identities
 from simian.dataset.layout import DATASET, row_from_sidecar
+from simian.licenses import PROJECT_LICENSE
 
 METADATA = "metadata.jsonl"
 CARD = "README.md"
@@ -56,7 +58,49 @@ def in_config(config: str, path: str) -> str:
     return f"{folder}/{path}" if folder else path
 
 
-def _card_data(configs: dict[str, list[dict[str, Any]]], license_id: str) -> DatasetCardData:
+def _row_licenses(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [lic for r in rows for lic in (r.get("licenses") or []) if isinstance(lic, dict)]
+
+
+def license_field(rows: list[dict[str, Any]]) -> str | list[str]:
+    """The card's `license`: the licences of the assets the videos show (Hub ids), or 'other' when not recorded."""
+    ids = sorted({str(lic.get("license")) for lic in _row_licenses(rows)})
+    if not ids:
+        return "other"
+    return ids[0] if len(ids) == 1 else ids
+
+
+#: Credits listed on the card; the `licenses` column holds every one.
+MAX_CREDITS = 50
+
+
+def license_summary(rows: list[dict[str, Any]]) -> str:
+    """Per licence: its name, how many assets and videos carry it; then the credits of assets that ask for one."""
+    per_license: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        for lic in {(str(x.get("license")), str(x.get("asset"))): x for x in row.get("licenses") or []}.values():
+            entry = per_license.setdefault(str(lic.get("license")), {"name": lic.get("license_name"), "assets": set(),
+                                                                   "videos": set()})
+            entry["assets"].add(lic.get("asset"))
+            entry["videos"].add(row.get("file_name"))
+    if not per_license:
+        return "Not recorded for these videos (rendered before licences were recorded)."
+    lines = ["| licence | name | assets | videos |", "|---|---|---|---|"]
+    lines += [
+        f"| `{ident}` | {entry['name']} | {len(entry['assets'])} | {len(entry['videos'])} |"
+        for ident, entry in sorted(per_license.items())
+    ]
+    others = [lic for lic in _row_licenses(rows) if lic.get("license") != PROJECT_LICENSE]
+    credits = sorted({str(lic.get("attribution")) for lic in others})
+    if credits:
+        lines += ["", "Credits (assets other than Simian's own built-ins):", ""]
+        lines += [f"- {credit}" for credit in credits[:MAX_CREDITS]]
+        if len(credits) > MAX_CREDITS:
+            lines.append(f"- ... and {len(credits) - MAX_CREDITS} more: see the `licenses` column")
+    return "\n".join(lines)
+
+
+def _card_data(configs: dict[str, list[dict[str, Any]]], license_id: str | list[str]) -> DatasetCardData:
     return DatasetCardData(
         license=license_id,
         task_categories=["text-to-video"],
@@ -76,10 +120,13 @@ def _card_data(configs: dict[str, list[dict[str, Any]]], license_id: str) -> Dat
     )
 
 
-def dataset_card(configs: dict[str, list[dict[str, Any]]], title: str, license_id: str = "other") -> str:
+def dataset_card(
+    configs: dict[str, list[dict[str, Any]]], title: str, license_id: str | list[str] | None = None
+) -> str:
     """A card whose YAML front matter `datasets` and the Hub understand (one `configs` entry per named
-    config), plus how the videos were made."""
+    config, the assets' licences), plus how the videos were made, what each column holds and whom to credit."""
     rows = [row for config_rows in configs.values() for row in config_rows]
+    license_id = license_field(rows) if license_id is None else license_id
     settings = Counter(
         json.dumps({k: v for k, v in (r.get("settings") or {}).items() if k != "device"}, sort_keys=True) for r in rows
     )
@@ -107,12 +154,24 @@ sizes, left/right, movement and camera moves in the caption match the video.
 
 - **Videos:** {len(rows)} (indices {span}), H.264 yuv420p, in `{DATASET.pattern(".mp4")}`
 - **Configs:** {config_lines}
-- **Metadata:** `{METADATA}`, one row per video: `file_name`, `caption`, `captions` (per section),
-  `index`, the full `combination`, render `settings`, `renderer_version`, `sha256`
+- **Metadata:** `{METADATA}`, one row per video (columns below)
+- **Scenes:** {len({r.get("scene_id") for r in rows})}, each under {_variant_counts(rows)} camera move(s) (`variant`)
 - **Seeds:** {seed_lines}
 - **Object sources:** {source_lines}
 
+## Columns
+
+{column_table()}
+
+## Licences
+
+Every video shows assets under these licences (the `licenses` column lists each video's assets and the credit
+each asks for):
+
+{license_summary(rows)}
+
 {ground_truth.card_text(rows)}
+
 ## Render settings
 
 {settings_lines or "-"}
@@ -129,11 +188,19 @@ ds = load_dataset("videofolder", data_dir="path/to/snapshot", split="train")
 ds = ds.cast_column("video", Video(decode=False))   # paths; decoding needs torchcodec
 ```
 
-Licensing: built-in assets are procedural and made by Simian. Objaverse objects and Poly Haven
-assets keep their own licenses (Poly Haven: CC0; Objaverse: per object).
+To keep only some licences:
+`ds.filter(lambda r: all(x["license"] in {{"cc0-1.0", "cc-by-4.0"}} for x in r["licenses"]))`.
 """
     card = DatasetCard(f"---\n{_card_data(configs, license_id).to_yaml()}\n---\n{body}")
     return str(card)
+
+
+def _variant_counts(rows: list[dict[str, Any]]) -> str:
+    per_scene: dict[Any, int] = {}
+    for row in rows:
+        per_scene[row.get("scene_id")] = per_scene.get(row.get("scene_id"), 0) + 1
+    counts = sorted(set(per_scene.values()))
+    return " to ".join(str(c) for c in (counts[0], counts[-1])) if len(counts) > 1 else str(counts[0] if counts else 0)
 
 
 def finalise_local(root: Path, title: str | None = None) -> int:

@@ -11,7 +11,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from simian import atomic
 from simian.combination import Combination
 from simian.dataset import ground_truth
 from simian.dataset.layout import DATASET, Layout, build_row, media_suffix
+from simian.licenses import AssetLicense
 from simian.render import RenderResult, RenderSettings
 from simian.render.outputs import sha256_of
 
@@ -72,8 +73,8 @@ class FolderSink:
             (self.root / SCRATCH).rmdir()
         return removed
 
-    def read_sidecar(self, index: int) -> dict[str, Any] | None:
-        path = self.root / self.layout.sidecar(index)
+    def read_sidecar(self, index: int, variant: int = 0) -> dict[str, Any] | None:
+        path = self.root / self.layout.sidecar(index, variant)
         try:
             return dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
@@ -84,11 +85,11 @@ class FolderSink:
         listed = [sidecar.get("camera_file"), *(sidecar.get("passes") or {}).values()]
         return all((self.root / path).is_file() for path in listed if isinstance(path, str))
 
-    def holds(self, index: int, sha256: str, suffix: str = ".mp4") -> bool:
-        """True when the video of `index` is in the folder with this checksum, its ground-truth files beside it
-        (a cache hit is still valid)."""
-        sidecar = self.read_sidecar(index)
-        media = self.root / self.layout.media(index, suffix)
+    def holds(self, index: int, sha256: str, suffix: str = ".mp4", variant: int = 0) -> bool:
+        """True when the video of `index` (camera `variant`) is in the folder with this checksum, its ground-truth
+        files beside it (a cache hit is still valid)."""
+        sidecar = self.read_sidecar(index, variant)
+        media = self.root / self.layout.media(index, suffix, variant)
         return (
             sidecar is not None and media.exists() and sidecar.get("sha256") == sha256 and self._beside_present(sidecar)
         )
@@ -96,7 +97,7 @@ class FolderSink:
     def adopt(self, combination: Combination, cache_key: str) -> Published | None:
         """The video already in the folder for this cache key, when its sidecar says so and its bytes still match
         the recorded checksum; None otherwise (then it must be rendered)."""
-        sidecar = self.read_sidecar(combination.index)
+        sidecar = self.read_sidecar(combination.index, combination.variant)
         if sidecar is None or sidecar.get("cache_key") != cache_key or not isinstance(sidecar.get("file_name"), str):
             return None
         media = self.root / sidecar["file_name"]
@@ -105,14 +106,19 @@ class FolderSink:
         return Published(combination.index, sidecar["file_name"], sidecar["sha256"])
 
     def publish(
-        self, combination: Combination, settings: RenderSettings, result: RenderResult, cache_key: str | None = None
+        self,
+        combination: Combination,
+        settings: RenderSettings,
+        result: RenderResult,
+        cache_key: str | None = None,
+        licenses: Sequence[AssetLicense] | None = None,
     ) -> Published:
         """Move the render and its pass files into place (replacing what was there), write the camera file beside
         them and the sidecar last."""
-        file_name = self.layout.media(combination.index, media_suffix(settings))
-        row = build_row(combination, settings, file_name=file_name, sha256=result.sha256)
+        file_name = self.layout.media(combination.index, media_suffix(settings), combination.variant)
+        row = build_row(combination, settings, file_name=file_name, sha256=result.sha256, licenses=licenses)
         target = self.root / file_name
-        previous = self.read_sidecar(combination.index)
+        previous = self.read_sidecar(combination.index, combination.variant)
         if previous is not None and previous.get("sha256") == result.sha256 and target.exists():
             atomic.remove(result.media)
         elif target.is_dir():
@@ -128,5 +134,6 @@ class FolderSink:
         sidecar = {**row, **result.facts.as_dict(), **({"cache_key": cache_key} if cache_key else {})}
         if result.visible:
             sidecar["visible_objects"] = result.visible
-        atomic.write_text(self.root / self.layout.sidecar(combination.index), json.dumps(sidecar, indent=2) + "\n")
+        sidecar_path = self.root / self.layout.sidecar(combination.index, combination.variant)
+        atomic.write_text(sidecar_path, json.dumps(sidecar, indent=2) + "\n")
         return Published(combination.index, file_name, result.sha256)

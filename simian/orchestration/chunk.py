@@ -14,28 +14,30 @@ from simian.orchestration.job import RangeJob
 from simian.orchestration.names import RENDER_LIMIT
 from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.tasks import close_renderer, plan_index, render_outcome, result_store
+from simian.variants import VideoKey
 
-Outcomes = dict[int, dict[str, Any]]
+Outcomes = dict[VideoKey, dict[str, Any]]
 
 
-def _record(ledger: RunLedger, outcomes: Outcomes, index: int, outcome: dict[str, Any], began: float) -> None:
-    outcomes[index] = {**outcome, "seconds": round(time.perf_counter() - began, 4), "worker_pid": os.getppid()}
-    ledger.record(index, outcomes[index])
+def _record(ledger: RunLedger, outcomes: Outcomes, key: VideoKey, outcome: dict[str, Any], began: float) -> None:
+    outcomes[key] = {**outcome, "seconds": round(time.perf_counter() - began, 4), "worker_pid": os.getppid()}
+    ledger.record(key, outcomes[key])
 
 
 def plan_chunk(job: RangeJob, start: int, end: int, ledger: RunLedger) -> Outcomes:
     store = result_store()
     outcomes: Outcomes = {}
-    for index in range(start, end):
+    for key in job.video_keys(start, end):
         began = time.perf_counter()
-        _record(ledger, outcomes, index, plan_index(job, index, store), began)
+        _record(ledger, outcomes, key, plan_index(job, key, store), began)
     return outcomes
 
 
 def render_chunk_indices(
     render: Task[..., dict[str, Any]], job: RangeJob, start: int, end: int, ledger: RunLedger
 ) -> Outcomes:
-    """Render in one warm process while holding one farm-wide render slot (a GPU) for the whole chunk.
+    """Render in one warm process while holding one farm-wide render slot (a GPU) for the whole chunk: every
+    scene of [start, end), each under its camera variants.
 
     Taking the slot per combination instead cost about 1.2 s per video: a slot released through its lease
     is often not free yet for the next request, which then backs off for seconds.
@@ -44,19 +46,19 @@ def render_chunk_indices(
     FolderSink(job.config_dir()).clean_stale_scratch()
     try:
         with concurrency(RENDER_LIMIT, occupy=1):
-            for index in range(start, end):
+            for key in job.video_keys(start, end):
                 began = time.perf_counter()
-                _record(ledger, outcomes, index, render_outcome(render, index, job, ledger.range_run_id), began)
+                _record(ledger, outcomes, key, render_outcome(render, key, job, ledger.range_run_id), began)
     finally:
         close_renderer()
     return outcomes
 
 
-def mark_published(ledger: RunLedger, outcomes: Outcomes, published: list[int]) -> None:
+def mark_published(ledger: RunLedger, outcomes: Outcomes, published: list[VideoKey]) -> None:
     """Record which videos of the chunk are in the Hub repo: the range's summary counts on it."""
-    for index in published:
-        outcomes[index] = {**outcomes[index], "published": True}
-        ledger.record(index, outcomes[index])
+    for key in published:
+        outcomes[key] = {**outcomes[key], "published": True}
+        ledger.record(key, outcomes[key])
 
 
 def counts(outcomes: Outcomes) -> dict[str, int]:

@@ -148,7 +148,7 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float
     """
     logger = get_run_logger()
     chunks = [ChunkRun(a, b) for a, b in job.chunks()]
-    total = job.end - job.start
+    total = job.video_count()
     for chunk in chunks:
         _submit(chunk, job, range_run_id)
     logger.info("submitted %d chunk runs of up to %d combinations to %s", len(chunks), job.chunk_size, DEPLOYMENT_CHUNK)

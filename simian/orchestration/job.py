@@ -7,20 +7,25 @@ flat parameters are split into them here.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from simian.combination import MAX_CAMERA_VARIANTS, Combination
 from simian.combination_source import CombinationSource, FileSource, load_file_source, open_source
 from simian.combiner import CombinerOptions
 from simian.dataset.identity import DEFAULT_CONFIG, DatasetIdentity, check_config_name, claim_local, config_folder
 from simian.dataset.location import confine_output
 from simian.errors import InvalidInputError, invalid_input
+from simian.licenses import parse_allowed
 from simian.parameters import flat_fields
 from simian.render.settings import RenderSettings
+from simian.scene_plan import Clip
 from simian.settings import load_settings, resolve_project_path
+from simian.variants import VideoKey, video_keys
 
 #: Nested models whose fields are flow parameters of their own.
 NESTED: dict[str, type[BaseModel]] = {"render": RenderSettings, "combiner": CombinerOptions}
@@ -39,6 +44,18 @@ class RangeJob(BaseModel):
         default=None, description="Combinations file path or http(s) URL (instead of seed)"
     )
     combiner: CombinerOptions = Field(default_factory=CombinerOptions)
+    camera_variants: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_CAMERA_VARIANTS,
+        description=f"Render each scene under this many camera moves, 1-{MAX_CAMERA_VARIANTS} (same objects, "
+        "background, floor, lighting; they share a scene_id)",
+    )
+    licenses: list[str] | None = Field(
+        default=None,
+        description="Allow only assets under these licences, e.g. [\"cc0\", \"cc-by-4.0\"] (built-in assets are "
+        "mit); scenes using others are refused before rendering, naming each asset. Unset: any licence",
+    )
     chunk_size: int = Field(
         default=4,
         ge=1,
@@ -61,6 +78,11 @@ class RangeJob(BaseModel):
     hf_private: bool = Field(default=True, description="Create the Hub repo as private")
     hf_batch_size: int = Field(default=100, ge=1, le=10000, description="Files per Hub commit, 1-10000")
     dry_run: bool = Field(default=False, description="Plan only: cache keys and cache hits, no render, no upload")
+
+    @field_validator("licenses")
+    @classmethod
+    def _known_licenses(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else list(parse_allowed(value, where=""))
 
     @model_validator(mode="after")
     def _check(self) -> RangeJob:
@@ -85,8 +107,20 @@ class RangeJob(BaseModel):
 
     def source(self) -> CombinationSource:
         if self.combinations is not None:
-            return _cached_file_source(self.combinations)
-        return open_source(seed=self.seed, options=self.combiner)
+            return _cached_file_source(self.combinations, self.render.clip())
+        return open_source(seed=self.seed, options=self.combiner, clip=self.render.clip())
+
+    def combination(self, key: VideoKey) -> Combination:
+        """The recipe of one video: scene `key.index` under camera variant `key.variant`."""
+        return self.source().get(key.index, key.variant)
+
+    def video_keys(self, start: int | None = None, end: int | None = None) -> Iterator[VideoKey]:
+        """Every video of [start, end) (default: the range), each scene followed by its camera variants."""
+        return video_keys(self.start if start is None else start, self.end if end is None else end,
+                          self.camera_variants)
+
+    def video_count(self) -> int:
+        return (self.end - self.start) * self.camera_variants
 
     def output_dir(self) -> Path:
         """The dataset's root folder: absolute after `parse_job`; chunks on other machines get the same path."""
@@ -103,6 +137,8 @@ class RangeJob(BaseModel):
             recipes: dict[str, Any] = {"combinations_sha256": source.digest}
         else:
             recipes = {"seed": self.seed, "combiner": self.combiner.model_dump(mode="json")}
+        if self.camera_variants > 1:  # recorded only when asked for, so datasets without variants keep their identity
+            recipes["camera_variants"] = self.camera_variants
         return DatasetIdentity(recipes=recipes, render=self.render.cache_dict())
 
     def chunks(self) -> list[tuple[int, int]]:
@@ -119,8 +155,8 @@ def flow_fields() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _cached_file_source(location: str) -> CombinationSource:
-    return load_file_source(location)
+def _cached_file_source(location: str, clip: Clip) -> CombinationSource:
+    return load_file_source(location, clip)
 
 
 def _parameter_name(path: str) -> str:
@@ -162,3 +198,13 @@ def claim_dataset(job: RangeJob) -> None:
     settings = load_settings()
     confine_output(job.output, settings)
     claim_local(job.output_dir(), job.config, job.identity(), settings.simian_cache_dir / "locks", not job.dry_run)
+
+
+def refuse_unlicensed_range(job: RangeJob) -> None:
+    """Before anything is submitted: with an allow-list, every asset of the range has an allowed licence, or the run
+    fails naming each one that has not (Objaverse licences come from the dataset's annotations)."""
+    if job.licenses is None:
+        return
+    from simian.assets.resolver import AssetResolver, refuse_unlicensed
+
+    refuse_unlicensed(job.source(), job.start, job.end, job.licenses, AssetResolver(load_settings()))

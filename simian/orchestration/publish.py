@@ -11,6 +11,7 @@ from prefect import task
 from prefect.concurrency.sync import rate_limit
 from prefect.logging import get_run_logger
 
+from simian.assets.resolver import AssetResolver
 from simian.dataset import (
     CARD,
     METADATA,
@@ -30,6 +31,7 @@ from simian.orchestration.names import COMMIT_LIMIT
 from simian.render.outputs import sha256_of
 from simian.retry import RetriesExhausted, RetryPolicy, TransientError, retry_after_of
 from simian.settings import Settings, load_settings
+from simian.variants import VideoKey
 
 logger = logging.getLogger(__name__)
 FINALISE_RETRY = RetryPolicy(attempts=8, backoff_s=2.0)
@@ -65,9 +67,11 @@ def hub_path(job: RangeJob, file_name: str) -> str:
 
 
 @task(name="publish-to-hub", task_run_name="publish-{start}-{end}")
-def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int, dict[str, Any]]) -> list[int]:
+def publish_chunk_to_hub(
+    job: RangeJob, start: int, end: int, outcomes: dict[VideoKey, dict[str, Any]]
+) -> list[VideoKey]:
     """Commit the chunk's videos with their ground-truth files (skipping those already there), a batch per commit,
-    at the farm's commit rate. Returns the indices whose videos are now in the repo."""
+    at the farm's commit rate. Returns the videos that are now in the repo."""
     run_logger = get_run_logger()
     publisher = hub_publisher(job, load_settings())  # the range run created the repo already
     assert publisher is not None
@@ -96,14 +100,17 @@ def publish_chunk_to_hub(job: RangeJob, start: int, end: int, outcomes: dict[int
     return sorted(done)
 
 
-def rows_from_outcomes(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Metadata rows from the recipe source and the outcomes: the control host needs none of the video files."""
-    source = job.source()
-    return {
-        index: build_row(source.get(index), job.render, file_name=outcome["file_name"], sha256=outcome["sha256"])
-        for index, outcome in sorted(outcomes.items())
-        if outcome.get("status") in ("rendered", "cached")
-    }
+def rows_from_outcomes(job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) -> dict[VideoKey, dict[str, Any]]:
+    """Metadata rows from the recipe source and the outcomes: the control host needs none of the video files (the
+    licences of Objaverse objects come from the dataset's annotations, through the guarded client)."""
+    resolver = AssetResolver(load_settings())
+    rows = {}
+    for key, outcome in sorted(outcomes.items()):
+        if outcome.get("status") in ("rendered", "cached"):
+            combination = job.combination(key)
+            rows[key] = build_row(combination, job.render, file_name=outcome["file_name"], sha256=outcome["sha256"],
+                                  licenses=resolver.licenses(combination))
+    return rows
 
 
 def _commit_on_head(
@@ -150,7 +157,7 @@ def _finalise_hub(publisher: HubPublisher, job: RangeJob, rows: list[dict[str, A
 
 
 @task(name="finalise-dataset")
-def finalise_dataset(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def finalise_dataset(job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) -> dict[str, Any]:
     """Write the index files of the local folder and of the Hub repo. Hub rows are written only for videos
     confirmed in the repo (path and sha256); the indices of the others are returned as not published."""
     run_logger = get_run_logger()
@@ -177,7 +184,7 @@ def finalise_dataset(job: RangeJob, outcomes: dict[int, dict[str, Any]]) -> dict
                 "%d videos are not in %s with their checksum and ground-truth files; their rows are left out: %s",
                 len(result["hub_missing"]),
                 job.hf_repo_id,
-                result["hub_missing"][:20],
+                [key.label() for key in result["hub_missing"][:20]],
             )
         _finalise_hub(publisher, job, list(confirmed.values()))
         result["hub_repo"] = job.hf_repo_id

@@ -29,6 +29,7 @@ from simian.errors import SimianError
 from simian.orchestration.names import FARM_ID_KEY, FARM_VARIABLE, RESULT_BLOCK, RESULT_BLOCK_TYPE
 from simian.retry import RetriesExhausted, RetryPolicy, TransientError
 from simian.settings import Settings
+from simian.variants import VideoKey
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -280,19 +281,20 @@ class RunLedger:
                 f"Redis at {self.where} stayed unreachable for {self.outage_s:g} s while {what}: {exc}"
             ) from None
 
-    def record(self, index: int, outcome: dict[str, Any]) -> None:
+    def record(self, video: VideoKey, outcome: dict[str, Any]) -> None:
         key = f"{self.prefix}:outcomes"
         def write() -> None:
             pipeline = self.client.pipeline()
-            pipeline.hset(key, str(index), json.dumps(outcome))
+            pipeline.hset(key, video.label(), json.dumps(outcome))
             pipeline.expire(key, self.ttl_s)
             pipeline.execute()
 
-        self._patiently(f"recording combination {index}", write)
+        self._patiently(f"recording combination {video.label()}", write)
 
-    def outcomes(self) -> dict[int, dict[str, Any]]:
+    def outcomes(self) -> dict[VideoKey, dict[str, Any]]:
+        """Outcome per video, under its label ('7', or '7-v1' for a camera variant)."""
         raw = self._patiently("reading the outcomes", lambda: self.client.hgetall(f"{self.prefix}:outcomes"))
-        return {int(k): json.loads(v) for k, v in raw.items()}
+        return {VideoKey.parse(k.decode() if isinstance(k, bytes) else k): json.loads(v) for k, v in raw.items()}
 
     def done_count(self) -> int | None:
         """Outcomes recorded so far; None while Redis is away (tried again with backoff, never blocking the poll).

@@ -11,6 +11,7 @@ from prefect.client.schemas.objects import StateType
 
 from simian.orchestration.fanout import ChunkRun
 from simian.orchestration.job import RangeJob
+from simian.variants import VideoKey
 
 
 @dataclass
@@ -20,18 +21,19 @@ class RangeSummary:
     dry_run: bool
     output: str
     hub_repo: str | None
-    rendered: list[int] = field(default_factory=list)
-    cached: list[int] = field(default_factory=list)
-    adopted: list[int] = field(default_factory=list)
-    planned: list[int] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)
-    published: list[int] = field(default_factory=list)
-    not_published: list[int] = field(default_factory=list)
+    rendered: list[VideoKey] = field(default_factory=list)
+    cached: list[VideoKey] = field(default_factory=list)
+    adopted: list[VideoKey] = field(default_factory=list)
+    planned: list[VideoKey] = field(default_factory=list)
+    failed: dict[VideoKey, str] = field(default_factory=dict)
+    published: list[VideoKey] = field(default_factory=list)
+    not_published: list[VideoKey] = field(default_factory=list)
     incomplete_chunks: list[str] = field(default_factory=list)
     finalise_error: str | None = None
     seconds_per_video: float | None = None
     wall_seconds: float = 0.0
     hosts: list[str] = field(default_factory=list)
+    videos: int = 0  # scenes of the range times camera variants
 
     @property
     def ok(self) -> bool:
@@ -41,10 +43,10 @@ class RangeSummary:
         """One line saying everything that went wrong."""
         parts = []
         if self.failed:
-            reasons = "; ".join(f"{i}: {r}" for i, r in list(self.failed.items())[:10])
-            parts.append(f"{len(self.failed)} of {self.end - self.start} combinations failed ({reasons})")
+            reasons = "; ".join(f"{k.label()}: {r}" for k, r in list(self.failed.items())[:10])
+            parts.append(f"{len(self.failed)} of {self.videos} combinations failed ({reasons})")
         if self.not_published:
-            shown = self.not_published[:20]
+            shown = [_shown(k) for k in self.not_published[:20]]
             parts.append(f"{len(self.not_published)} videos not published to {self.hub_repo}: {shown}")
         if self.incomplete_chunks:
             parts.append("chunks not completed: " + ", ".join(self.incomplete_chunks))
@@ -63,11 +65,11 @@ class RangeSummary:
             "failed": len(self.failed),
             "planned": len(self.planned),
             "published": len(self.published) if self.hub_repo else None,
-            "not_published": self.not_published,
+            "not_published": [_shown(k) for k in self.not_published],
             "incomplete_chunks": self.incomplete_chunks,
             "dry_run": self.dry_run,
-            "failed_indices": sorted(self.failed),
-            "failure_reasons": self.failed,
+            "failed_indices": sorted({k.index for k in self.failed}),
+            "failure_reasons": {k.label(): reason for k, reason in sorted(self.failed.items())},
             "output": self.output,
             "hub_repo": self.hub_repo,
             "seconds_per_video": self.seconds_per_video,
@@ -76,28 +78,34 @@ class RangeSummary:
         }
 
 
+def _shown(key: VideoKey) -> int | str:
+    """A video as the summary names it: its index, or '7-v1' for a camera variant."""
+    return key.index if key.variant == 0 else key.label()
+
+
 def summarise(
     job: RangeJob,
-    outcomes: dict[int, dict[str, Any]],
+    outcomes: dict[VideoKey, dict[str, Any]],
     chunks: list[ChunkRun],
     finalised: dict[str, Any],
     elapsed_s: float,
 ) -> RangeSummary:
     summary = RangeSummary(job.start, job.end, job.dry_run, str(job.config_dir()), job.hf_repo_id)
     chunk_of = {i: c for c in chunks for i in range(c.start, c.end)}
-    for index in range(job.start, job.end):
-        outcome = outcomes.get(index)
+    summary.videos = job.video_count()
+    for key in job.video_keys():
+        outcome = outcomes.get(key)
         status = outcome.get("status") if outcome else None
         if outcome is None or status not in ("rendered", "cached", "planned"):
-            chunk = chunk_of.get(index)
+            chunk = chunk_of.get(key.index)
             ended = "no chunk ran it"
             if chunk is not None:
                 ended = f"chunk {chunk.start}-{chunk.end} ended {chunk.final.value if chunk.final else 'unfinished'}"
-            summary.failed[index] = (outcome or {}).get("reason") or f"no result recorded ({ended})"
+            summary.failed[key] = (outcome or {}).get("reason") or f"no result recorded ({ended})"
             continue
-        getattr(summary, status).append(index)
+        getattr(summary, status).append(key)
         if outcome.get("adopted"):
-            summary.adopted.append(index)
+            summary.adopted.append(key)
     for chunk in chunks:
         if chunk.final != StateType.COMPLETED:
             state = chunk.final.value if chunk.final else "unfinished"
@@ -125,9 +133,9 @@ def write_summary_artifact(summary: RangeSummary, range_run_id: str) -> None:
         {"what": "of which adopted from the dataset", "value": data["adopted"]},
         {"what": "failed", "value": data["failed"]},
         {"what": "published to the Hub", "value": "-" if data["published"] is None else data["published"]},
-        {"what": "not published", "value": ", ".join(map(str, summary.not_published)) or "-"},
+        {"what": "not published", "value": ", ".join(k.label() for k in summary.not_published) or "-"},
         {"what": "would render (dry run)", "value": data["planned"] if summary.dry_run else "-"},
-        {"what": "failed indices", "value": ", ".join(map(str, data["failed_indices"])) or "-"},
+        {"what": "failed videos", "value": ", ".join(k.label() for k in sorted(summary.failed)) or "-"},
         {"what": "chunks not completed", "value": ", ".join(summary.incomplete_chunks) or "-"},
         {"what": "output", "value": summary.output},
         {"what": "seconds per rendered video", "value": summary.seconds_per_video or "-"},

@@ -19,14 +19,26 @@ from prefect.tasks import exponential_backoff
 from simian.assets.resolver import AssetResolver, check_assets
 from simian.combination import Combination
 from simian.dataset import FolderSink
+from simian.dataset.layout import stem
 from simian.errors import AssetFetchError, shorten
+from simian.licenses import refuse
 from simian.orchestration.job import RangeJob
 from simian.orchestration.locking import RedisLeaseLockManager
 from simian.orchestration.redis_store import result_storage_block
 from simian.render import Renderer, RenderError, renderer_fingerprint
 from simian.settings import Settings, load_settings
+from simian.variants import VideoKey
 
 _renderer: Renderer | None = None
+_resolver: AssetResolver | None = None
+
+
+def asset_resolver(settings: Settings) -> AssetResolver:
+    """One asset resolver per flow-run process: its clients keep what they loaded (Objaverse's paths, annotations)."""
+    global _resolver
+    if _resolver is None:
+        _resolver = AssetResolver(settings)
+    return _resolver
 
 
 def warm_renderer(settings: Settings, timeout_s: float) -> Renderer:
@@ -36,7 +48,7 @@ def warm_renderer(settings: Settings, timeout_s: float) -> Renderer:
         _renderer = Renderer(
             timeout_s=timeout_s,
             cache_dir=settings.simian_cache_dir,
-            resolve_assets=AssetResolver(settings),
+            resolve_assets=asset_resolver(settings),
             events_path=settings.simian_render_events,
         )
     _renderer.timeout_s = timeout_s
@@ -73,7 +85,12 @@ class RenderCachePolicy(CachePolicy):
         self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any
     ) -> str | None:
         job = inputs["job"] if isinstance(inputs["job"], RangeJob) else RangeJob(**inputs["job"])
-        return render_cache_key(job, job.source().get(int(inputs["index"])))
+        return render_cache_key(job, job.combination(VideoKey(int(inputs["index"]), int(inputs.get("variant", 0)))))
+
+
+def _task_run_name(parameters: dict[str, Any]) -> str:
+    """render-00000007, and render-00000007-v1 for a camera variant."""
+    return f"render-{stem(int(parameters['index']), int(parameters.get('variant', 0)))}"
 
 
 def is_transient(task: Task[..., Any], task_run: Any, state: State[Any]) -> bool:
@@ -91,7 +108,7 @@ def is_transient(task: Task[..., Any], task_run: Any, state: State[Any]) -> bool
 
 @task(
     name="render-combination",
-    task_run_name="render-{index:08d}",
+    task_run_name=cast(Any, _task_run_name),  # Prefect passes `parameters` to a callable that takes them
     retries=3,
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
     retry_jitter_factor=0.5,
@@ -99,20 +116,26 @@ def is_transient(task: Task[..., Any], task_run: Any, state: State[Any]) -> bool
     persist_result=True,
     result_serializer="json",
 )
-def render_combination(index: int, job: RangeJob, range_run_id: str) -> dict[str, Any]:
-    """Render one combination into the dataset, or adopt the video the dataset already holds for this cache key
-    (a flushed or replaced Redis must never mean rendering a finished dataset again)."""
+def render_combination(index: int, job: RangeJob, range_run_id: str, variant: int = 0) -> dict[str, Any]:
+    """Render one combination (scene `index` under camera `variant`) into the dataset, or adopt the video the
+    dataset already holds for this cache key (a flushed or replaced Redis must never mean rendering a finished
+    dataset again)."""
     logger = get_run_logger()
     settings = load_settings()
-    combination = job.source().get(index)
-    check_assets(combination, f"combination {index}")
+    key = VideoKey(index, variant)
+    combination = job.combination(key)
+    check_assets(combination, f"combination {key.label()}")
+    resolver = asset_resolver(settings)
+    if job.licenses is not None:  # the range run checked already; a file may hold another licence by now
+        refuse(resolver.refusals(combination, job.licenses, f"combination {key.label()}"), job.licenses)
     sink = FolderSink(job.config_dir())
-    key = render_cache_key(job, combination)
-    adopted = sink.adopt(combination, key)
+    cache_key = render_cache_key(job, combination)
+    adopted = sink.adopt(combination, cache_key)
     if adopted is not None:
-        logger.info("combination %d: %s is in the dataset for this cache key; adopted", index, adopted.file_name)
+        logger.info("combination %s: %s is in the dataset for this cache key; adopted", key.label(), adopted.file_name)
         return {
             "index": index,
+            "variant": variant,
             "file_name": adopted.file_name,
             "sha256": adopted.sha256,
             "adopted": True,
@@ -121,11 +144,12 @@ def render_combination(index: int, job: RangeJob, range_run_id: str) -> dict[str
         }
     with sink.scratch() as scratch:
         result = warm_renderer(settings, job.timeout_s).render(combination, job.render, scratch)
-        published = sink.publish(combination, job.render, result, cache_key=key)
+        licenses = resolver.licenses(combination)
+        published = sink.publish(combination, job.render, result, cache_key=cache_key, licenses=licenses)
     facts = result.facts
     logger.info(
-        "combination %d: %s in %.2f s (Blender %.2f s on %s)",
-        index,
+        "combination %s: %s in %.2f s (Blender %.2f s on %s)",
+        key.label(),
         published.file_name,
         facts.total_seconds,
         facts.render_seconds,
@@ -133,6 +157,7 @@ def render_combination(index: int, job: RangeJob, range_run_id: str) -> dict[str
     )
     return {
         "index": index,
+        "variant": variant,
         "file_name": published.file_name,
         "sha256": result.sha256,
         "render_seconds": round(facts.render_seconds, 4),
@@ -153,49 +178,59 @@ def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[
     return render_combination.with_options(cache_policy=policy, result_storage=result_storage_block(settings))
 
 
-def plan_index(job: RangeJob, index: int, store: ResultStore) -> dict[str, Any]:
-    """Dry run of one combination: derive and validate it, compute its cache key, look it up in the cache and
-    in the dataset."""
-    combination = job.source().get(index)
-    check_assets(combination, f"combination {index}")
+def plan_index(job: RangeJob, video: VideoKey, store: ResultStore) -> dict[str, Any]:
+    """Dry run of one video: derive and validate its combination, compute its cache key, look it up in the cache
+    and in the dataset."""
+    combination = job.combination(video)
+    check_assets(combination, f"combination {video.label()}")
     key = render_cache_key(job, combination)
+    which = {"index": video.index, "variant": video.variant}
     if store.exists(key):
-        return {"index": index, "status": "cached", "cache_key": key}
+        return {**which, "status": "cached", "cache_key": key}
     if FolderSink(job.config_dir()).adopt(combination, key) is not None:
-        return {"index": index, "status": "cached", "adopted": True, "cache_key": key}
-    return {"index": index, "status": "planned", "cache_key": key}
+        return {**which, "status": "cached", "adopted": True, "cache_key": key}
+    return {**which, "status": "planned", "cache_key": key}
 
 
 def result_store() -> ResultStore:
     return ResultStore(result_storage=result_storage_block(load_settings()))
 
 
-def render_outcome(render: Task[..., dict[str, Any]], index: int, job: RangeJob, range_run_id: str) -> dict[str, Any]:
+def render_outcome(
+    render: Task[..., dict[str, Any]], video: VideoKey, job: RangeJob, range_run_id: str
+) -> dict[str, Any]:
     """Run the cached task and say what it came to: rendered (in any attempt of this range run), cached, or
     failed (with the reason). A cache hit whose video is no longer in the dataset folder renders again."""
-    state = _run(render, index, job, range_run_id)
+    state = _run(render, video, job, range_run_id)
     if state.is_completed():
         value = state.result()
-        if state.name == "Cached" and not FolderSink(job.config_dir()).holds(index, value["sha256"]):
-            get_run_logger().warning("combination %d: cached, but its video is gone from the dataset; rendering", index)
-            state = _run(render.with_options(refresh_cache=True), index, job, range_run_id)
+        sink = FolderSink(job.config_dir())
+        if state.name == "Cached" and not sink.holds(video.index, value["sha256"], variant=video.variant):
+            get_run_logger().warning(
+                "combination %s: cached, but its video is gone from the dataset; rendering", video.label()
+            )
+            state = _run(render.with_options(refresh_cache=True), video, job, range_run_id)
             if not state.is_completed():
-                return _failed(index, state)
+                return _failed(video, state)
             value = state.result()
         rendered_now = not value.get("adopted") and value.get("range_run_id") == range_run_id
         adopted_now = bool(value.get("adopted")) and state.name != "Cached"
         return {**value, "status": "rendered" if rendered_now else "cached", "adopted": adopted_now}
-    return _failed(index, state)
+    return _failed(video, state)
 
 
-def _run(render: Task[..., dict[str, Any]], index: int, job: RangeJob, range_run_id: str) -> State[dict[str, Any]]:
-    return cast(State[dict[str, Any]], render(index=index, job=job, range_run_id=range_run_id, return_state=True))
+def _run(
+    render: Task[..., dict[str, Any]], video: VideoKey, job: RangeJob, range_run_id: str
+) -> State[dict[str, Any]]:
+    state = render(index=video.index, job=job, range_run_id=range_run_id, variant=video.variant, return_state=True)
+    return cast(State[dict[str, Any]], state)
 
 
-def _failed(index: int, state: State[Any]) -> dict[str, Any]:
+def _failed(video: VideoKey, state: State[Any]) -> dict[str, Any]:
     try:
         state.result()
         reason = state.message or state.name
     except Exception as exc:
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    return {"index": index, "status": "failed", "reason": shorten(reason or "failed", 500)}
+    reason = shorten(reason or "failed", 500)
+    return {"index": video.index, "variant": video.variant, "status": "failed", "reason": reason}

@@ -74,6 +74,7 @@ import base64
 import codecs
 import contextlib
 import fnmatch
+import gzip
 import hashlib
 import json
 import logging
@@ -206,6 +207,7 @@ class HubTestDouble(HttpTestDouble):
         self._commit_counter = 0
         self._lfs_uploads: list[str] = []
         self._conflicts: list[bool] = []  # one entry per pending injected conflict: land a foreign commit first?
+        self._objaverse: dict[str, dict[str, tuple[str, dict[str, object] | None]]] = {}  # see add_objaverse_objects
 
         # Routing table. Order matters: the first match wins.
         repo_api = rf"/api/{_API_REPO}"
@@ -290,6 +292,30 @@ class HubTestDouble(HttpTestDouble):
             commit = self._land_commit(repo, revision, tree, f"Upload {path}")
         logger.debug("hub double: %s %s:%s -> commit %s", repo_type, repo_id, path, commit[:8])
         return commit
+
+    def add_objaverse_objects(
+        self,
+        objects: dict[str, tuple[bytes, dict[str, object] | None]],
+        repo_id: str = "allenai/objaverse",
+        folder: str = "000-023",
+    ) -> None:
+        """Seed an Objaverse-shaped dataset repo the way `allenai/objaverse` is laid out: each object at
+        `glbs/<folder>/<uid>.glb`, the uid -> path map `object-paths.json.gz`, and the annotations (as Sketchfab's
+        API gave them: name, license, user, viewerUrl, ...) in `metadata/<folder>.json.gz`. An annotation of None
+        leaves the object out of the annotations. Objects added by earlier calls are kept."""
+        with self._lock:
+            known = self._objaverse.setdefault(repo_id, {})
+            known.update({uid: (f"glbs/{folder}/{uid}.glb", annotation) for uid, (_, annotation) in objects.items()})
+            paths = {uid: path for uid, (path, _) in known.items()}
+            folders: dict[str, dict[str, object]] = {}
+            for uid, (path, annotation) in known.items():
+                if annotation is not None:
+                    folders.setdefault(path.split("/")[1], {})[uid] = annotation
+        for uid, (glb, _) in objects.items():
+            self.add_file(repo_id, f"glbs/{folder}/{uid}.glb", glb)
+        self.add_file(repo_id, "object-paths.json.gz", gzip.compress(json.dumps(paths).encode()))
+        for name, shard in folders.items():
+            self.add_file(repo_id, f"metadata/{name}.json.gz", gzip.compress(json.dumps(shard).encode()))
 
     def corrupt(self, repo_id: str, path: str) -> None:
         """From now on serve `path` with its first byte flipped, under the same etag and size."""

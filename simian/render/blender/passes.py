@@ -100,7 +100,7 @@ def read(folder: Path, buffer: str, frame: int, channels: int) -> np.ndarray:
 def write(combination: Combination, settings: RenderSettings, folder: Path, targets: dict[str, Path]) -> list[Any]:
     """Turn the rendered EXR frames into the stored pass files (`targets`, one per pass); return each object's
     visible box and pixel count per frame when segmentation was rendered (else an empty list)."""
-    plan = plan_scene(combination)
+    plan = plan_scene(combination, settings.clip())
     cameras = ground_truth.camera_frames(plan, settings.frames, settings.fps, settings.width, settings.height)
     buffers = raw_buffers(settings)
     clip_end = float(bpy.context.scene.camera.data.clip_end)

@@ -320,7 +320,7 @@ def build_scene(
     """Build the whole scene, with the ground-truth passes of `settings` written per frame into `passes_folder`;
     return the device used."""
     scene = reset_scene()
-    plan = plan_scene(combination)
+    plan = plan_scene(combination, settings.clip())
     _add_background(scene, combination, asset_paths)
     _add_floor(combination, asset_paths)
     roots = _place_objects(combination, plan, settings, asset_paths)
