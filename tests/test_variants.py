@@ -123,10 +123,14 @@ def test_render_a_range_with_a_preset_and_camera_variants(tmp_path):
     for index in range(3):
         a, b = rows[f"{index:08d}"], rows[f"{index:08d}-v1"]
         assert (a["variant"], b["variant"]) == (0, 1) and a["scene_id"] == b["scene_id"]
-        # The metadata row (the sidecar less how the render went) differs in the camera fields and what names the file.
+        # The metadata row (the sidecar less how the render went) differs in the camera fields, what names the file
+        # and the ground truth seen through the other camera (its path, object boxes, the camera file's name).
         timings = {"build_seconds", "render_seconds", "total_seconds", "created_at", "render_pid"}
         differing = {k for k in set(a) | set(b) if a.get(k) != b.get(k)} - timings
-        assert differing <= {"file_name", "variant", "sha256", "combination", *CAPTION_FIELDS}, differing
+        seen_through_camera = {"camera", "objects", "visible_objects", "camera_file", "passes"}
+        assert differing <= {"file_name", "variant", "sha256", "combination", *CAPTION_FIELDS,
+                             *seen_through_camera}, differing
+        assert a["objects"][0]["dims"] == b["objects"][0]["dims"], "the same objects"
         assert {k for k in a["combination"] if a["combination"][k] != b["combination"][k]} <= (
             {"variant", *CAMERA_FIELDS, *CAPTION_FIELDS})
         assert a["combination"]["animation"] != b["combination"]["animation"]
