@@ -24,6 +24,8 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
     FlowRunFilterParentFlowRunId,
+    LogFilter,
+    LogFilterTaskRunId,
 )
 from prefect.client.schemas.objects import FlowRun, TaskRun
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -78,6 +80,13 @@ def children(stack: Stack, run_id: str) -> list[FlowRun]:
 def task_runs(stack: Stack, flow_run_ids: list[UUID]) -> list[TaskRun]:
     with client(stack) as api:
         return api.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=flow_run_ids)))
+
+
+def task_logs(stack: Stack, task_run: TaskRun) -> str:
+    """The log lines of one task run, to show what happened to it when an assertion fails."""
+    with client(stack) as api:
+        logs = api.read_logs(log_filter=LogFilter(task_run_id=LogFilterTaskRunId(any_=[task_run.id])))
+    return "\n".join(f"{log.level} {log.message[:500]}" for log in logs)
 
 
 def render_events(events: Path, kind: str) -> list[dict]:
@@ -227,7 +236,9 @@ def test_a_redis_blip_inside_a_chunk_loses_no_result(stack, farm, tmp_path):
     run_id = run_id_of(output)
     runs = task_runs(stack, [c.id for c in children(stack, run_id)])
     states = [t.state.name for t in runs]
-    assert sorted(states) == ["Completed"] * 4, [(t.name, t.state.name, t.state.message) for t in runs]
+    assert sorted(states) == ["Completed"] * 4, "\n".join(
+        f"{t.name} {t.state.name} {t.state.message}\n{task_logs(stack, t)}" for t in runs if t.state.name != "Completed"
+    )
     result, rerun_id = stack.run_range(*params)
     assert result.returncode == 0, result.stdout[-3000:]
     rerun = [t.state.name for t in task_runs(stack, [c.id for c in children(stack, rerun_id)])]

@@ -125,7 +125,7 @@ def test_render_a_range_with_a_preset_and_camera_variants(tmp_path):
         assert (a["variant"], b["variant"]) == (0, 1) and a["scene_id"] == b["scene_id"]
         # The metadata row (the sidecar less how the render went) differs in the camera fields, what names the file
         # and the ground truth seen through the other camera (its path, object boxes, the camera file's name).
-        timings = {"build_seconds", "render_seconds", "total_seconds", "created_at", "render_pid"}
+        timings = {"build_seconds", "render_seconds", "total_seconds", "created_at", "render_pid", "passes_seconds"}
         differing = {k for k in set(a) | set(b) if a.get(k) != b.get(k)} - timings
         seen_through_camera = {"camera", "objects", "visible_objects", "camera_file", "passes"}
         assert differing <= {"file_name", "variant", "sha256", "combination", *CAPTION_FIELDS,
