@@ -116,7 +116,8 @@ def test_camera_file_is_realestate10k():
     text = camera_file_text(combination, SETTINGS, "data/0000/00000000.mp4")
     lines = text.splitlines()
     assert lines[0] == "00000000.mp4" and len(lines) == 1 + SETTINGS.frames
-    cameras = ground_truth.camera_frames(plan_scene(combination, SETTINGS.clip()), SETTINGS.frames, SETTINGS.fps, 160, 96)
+    plan = plan_scene(combination, SETTINGS.clip())
+    cameras = ground_truth.camera_frames(plan, SETTINGS.frames, SETTINGS.fps, 160, 96)
     for line, camera in zip(lines[1:], cameras, strict=True):
         values = [float(v) for v in line.split()]
         assert len(values) == 19
