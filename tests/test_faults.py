@@ -36,7 +36,8 @@ from simian.settings import Settings
 from .conftest import decode_frames
 from .services import PREFECT, RedisServer, Stack, start_stack, wait_for
 
-pytestmark = [pytest.mark.faults, pytest.mark.services, pytest.mark.blender]
+# Each fault takes a minute or more against the whole stack: `make test-slow` runs them, `make test` does not.
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.services, pytest.mark.blender]
 
 RENDER = ["width=96", "height=64", "frames=12", "samples=4"]
 SLOW_RENDER = ["width=128", "height=80", "frames=36", "samples=6"]  # several seconds: caught mid-render
@@ -142,7 +143,6 @@ def alive(pid: int) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- faults
-@pytest.mark.slow
 def test_redis_stopped_for_15_s_mid_range_is_ridden_out(stack, farm, tmp_path):
     """Finding: the range run failed 2 s after `redis-cli shutdown nosave` and chunks started meanwhile failed
     for good. Now: progress pauses, chunks that could not reach Redis are re-submitted, everything renders once."""

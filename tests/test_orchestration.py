@@ -174,6 +174,7 @@ def test_three_workers_share_one_range(stack, tmp_path):
             worker.wait(timeout=60)
 
 
+@pytest.mark.slow  # two minutes: the crash is detected by missed heartbeats
 def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     victim = stack.start_worker("gpu-victim")
     out = tmp_path / "dataset"
