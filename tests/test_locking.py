@@ -90,6 +90,25 @@ def test_renewal_rides_out_a_redis_restart_without_persistence(server):
     assert not locks.is_locked("k")
 
 
+def test_a_result_written_after_the_lease_ran_out_during_an_outage_waits_for_redis(server):
+    """A render finished while Redis restarted, for longer than its lease: writing its result asks whether the
+    lock is still ours, and that question waits for Redis instead of failing at the lease's end (which rolled the
+    finished render back). Once Redis answers, its answer decides: the lapsed lock is free."""
+    locks = manager(server, lease_s=3, redis_outage_s=30)
+    locks.acquire_lock("k", "holder-a")
+    server.shutdown_nosave()
+    restart = threading.Timer(6.0, server.start)  # away for twice the lease
+    restart.start()
+    try:
+        began = time.monotonic()
+        assert not locks.is_locked("k"), "a Redis without persistence forgot the lapsed lock"
+        assert time.monotonic() - began > 5, "the answer came from Redis once it was back"
+        assert not locks.is_lock_holder("k", "holder-a")
+    finally:
+        restart.join()
+    locks.release_lock("k", "holder-a")
+
+
 def test_lease_taken_by_another_holder_is_reported_lost_within_a_renewal_period(server):
     lost = LostLeases()
     locks = manager(server, lease_s=3, on_lease_lost=lost)

@@ -305,25 +305,25 @@ class RedisLeaseLockManager:
             logger.warning("render lock %s: not released (%s); it lapses within %g s", key[:40], exc, self.lease_s)
 
     def is_locked(self, key: str) -> bool:
-        return bool(self._riding_out(key, lambda: self.client.exists(self._name(key))))
+        return bool(self._riding_out(lambda: self.client.exists(self._name(key))))
 
     def is_lock_holder(self, key: str, holder: str) -> bool:
-        """Asked when a finished render's result is written: a Redis blip at that moment must not roll the
-        result back, so the question waits for Redis as long as our lease on the key lives."""
-        return bool(self._riding_out(key, lambda: self.client.get(self._name(key)) == holder.encode()))
+        """Asked when a finished render's result is written: a Redis outage at that moment must not roll the
+        result back, so the question waits for Redis (see `_riding_out`)."""
+        return bool(self._riding_out(lambda: self.client.get(self._name(key)) == holder.encode()))
 
-    def _riding_out(self, key: str, ask: Callable[[], Any]) -> Any:
-        """`ask()`, retried every second while Redis is unreachable, until our lease on `key` ends (or for the
-        outage window when we hold none); then the Redis error."""
+    def _riding_out(self, ask: Callable[[], Any]) -> Any:
+        """`ask()`, retried every second while Redis is unreachable, for the outage window; then the Redis error.
+
+        Not bounded by our lease: while Redis is away nobody can take the lock, and once it answers, its answer
+        decides (a lock that lapsed meanwhile is free, one another holder took is theirs). Giving up at the lease's
+        end rolled back a finished render whose lease ran out while Redis restarted."""
         started = time.monotonic()
         while True:
             try:
                 return ask()
             except RedisError:
-                with self._mutex:
-                    lease = self._leases.get(key)
-                until = lease.deadline if lease is not None and not lease.lost else started + self.redis_outage_s
-                if time.monotonic() + RETRY_S >= until:
+                if time.monotonic() + RETRY_S >= started + self.redis_outage_s:
                     raise
                 time.sleep(RETRY_S)
 
