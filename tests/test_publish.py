@@ -188,3 +188,9 @@ def test_hub_snapshot_loads_with_datasets(hub, tmp_path):
     dataset = load_dataset(snapshot, split="train", cache_dir=str(tmp_path / "hf-datasets"))
     dataset = dataset.cast_column("video", Video(decode=False))
     assert sorted(dataset["caption"]) == ["caption 0", "caption 1", "caption 2"]
+
+
+def test_the_readme_documents_every_column_as_the_card_does():
+    from simian.dataset.columns import column_table
+
+    assert column_table() in (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
