@@ -42,6 +42,7 @@ class BenchStack:
             "SIMIAN_STATE_DIR": str(root / "state"),
             "SIMIAN_ENV_FILE": str(root / "simian.env"),
             "SIMIAN_CACHE_DIR": str(root / "cache"),
+            "SIMIAN_OUTPUT_ROOT": tempfile.gettempdir(),  # the benches write their datasets into temporary folders
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         }
@@ -89,6 +90,10 @@ class BenchStack:
             marks["first chunk run started"] = min(at(c["start_time"]) for c in children) - t0
             marks["last chunk run ended"] = max(at(c["end_time"]) for c in children) - t0
         marks["range run ended"] = at(parent["end_time"]) - t0
+        logs = httpx.post(f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}, "sort":
+                          "TIMESTAMP_ASC", "limit": 12}).json()  # fmt: skip
+        for log in logs:  # what the range run did before its chunks ran, each at its time
+            marks[f"log: {log['message'][:70]}"] = at(log["timestamp"]) - t0
         return marks
 
     def outcomes(self, run_id: str) -> dict[int, dict[str, Any]]:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +24,8 @@ from simian.errors import InvalidInputError, shorten
 from simian.reference_format import from_reference, is_reference_entry
 from simian.scene_plan import PLANNED_CLIP, Clip
 from simian.variants import CAPTION_FIELDS, camera_variant
+
+RECIPES_KEPT = 256  # recipes a source keeps once derived: more than a chunk's render tasks ask for at once
 
 #: The largest index anything downstream stores (a signed 64-bit integer: Redis, SQLite, Arrow columns).
 MAX_INDEX = 2**63 - 2
@@ -49,7 +52,7 @@ class SeedSource:
     def get(self, index: int, variant: int = 0) -> Combination:
         if index < 0:
             raise InvalidInputError(f"index: {index} is negative; indices start at 0")
-        return combination_for(self.seed, index, self.options, variant, self.clip)
+        return _drawn(self.seed, index, self.options, variant, self.clip)
 
     def validate(self, start: int, end: int) -> None:
         """Nothing to check: the combiner draws valid recipes from built-in assets only."""
@@ -59,6 +62,13 @@ class SeedSource:
 
     def describe(self) -> str:
         return f"seed {self.seed}"
+
+
+@lru_cache(maxsize=RECIPES_KEPT)
+def _drawn(seed: int, index: int, options: CombinerOptions, variant: int, clip: Clip) -> Combination:
+    """Drawing and fitting a recipe takes tens of milliseconds, and a render task needs it several times (cache
+    key, render, metadata row); recipes are frozen, so one drawing serves them all."""
+    return combination_for(seed, index, options, variant, clip)
 
 
 _INDEX = TypeAdapter(int)
@@ -83,6 +93,8 @@ class FileSource:
     seed: int | None = None
     digest: str = ""  # sha256 of the file's bytes: part of a dataset's identity
     clip: Clip = PLANNED_CLIP  # the clip captions the file lacks (and camera variants) are written for
+    _recipes: dict[tuple[int, int], Combination] = field(default_factory=dict, init=False, repr=False,
+                                                         compare=False)  # fmt: skip
 
     def __post_init__(self) -> None:
         self._refuse_duplicate_indices()
@@ -103,6 +115,14 @@ class FileSource:
 
     def get(self, index: int, variant: int = 0) -> Combination:
         """Entry `index` with its captions; with `variant`, that scene under another camera move (`simian.variants`)."""
+        kept = self._recipes.get((index, variant))
+        if kept is None:
+            if len(self._recipes) >= RECIPES_KEPT:
+                self._recipes.clear()
+            kept = self._recipes[(index, variant)] = self._derive(index, variant)
+        return kept
+
+    def _derive(self, index: int, variant: int) -> Combination:
         combination = self.scene(index)
         seed = combination.seed if combination.seed is not None else (self.seed or 0)
         if variant:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 Vec3 = tuple[float, float, float]
 
@@ -27,6 +28,11 @@ class CameraPose:
 
     def basis(self) -> tuple[Vec3, Vec3, Vec3]:
         """World-space right, up and forward unit vectors of the image."""
+        return self._basis
+
+    @cached_property
+    def _basis(self) -> tuple[Vec3, Vec3, Vec3]:
+        """Computed once per pose: shot fitting projects thousands of points through one pose."""
         h, p, r = (math.radians(a) for a in (self.heading_deg, self.look_pitch_deg, self.roll_deg))
         forward = (math.cos(p) * math.cos(h), math.cos(p) * math.sin(h), -math.sin(p))
         right0 = (math.sin(h), -math.cos(h), 0.0)

@@ -22,7 +22,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "captions_structured": ("string (JSON)", "the caption as data: objects (name, size, position, motion), "
                             "background, floor, shot, camera move with its rate; parse with json.loads"),
     "combination": ("struct", "the full scene recipe the video was rendered from (see `simian schema`)"),
-    "settings": ("struct", "render settings: preset, width, height, frames, fps, engine, samples, device, passes, images"),
+    "settings": ("struct", "render settings: preset, width, height, frames, fps, engine, samples, device, passes, "
+                 "images"),
     "renderer_version": ("string", "fingerprint of the render code and the Blender version"),
     "sha256": ("string", "checksum of the video file"),
     "licenses": ("list of struct", "each asset of the scene with its licence id, licence name and URL, and the "
