@@ -8,7 +8,7 @@ demo: setup
 	.venv/bin/simian demo
 
 # CI runs `test` (about 20 minutes on 2 cores); `test-slow` is the fault suite and the other tests of over a
-# minute each against the whole stack (about 9 minutes), run before a release and after changing orchestration.
+# minute each against the whole stack (about 8 minutes), run before a release and after changing orchestration.
 test:
 	SIMIAN_TEST_TOOLS=1 bin/setup
 	.venv/bin/python -m pytest -ra -m "not slow" --durations=15
