@@ -149,17 +149,7 @@ class ObjaverseSource:
                     logger.warning("dataset %s has no %s; its objects' licences are unknown", self._repo_id, filename)
                     self._annotations[folder] = {}
                     return self._annotations[folder]
-                try:
-                    data = _load_gzipped_json(local, self._limits.json_max_bytes)
-                except ResponseTooLarge as exc:
-                    _discard(local)
-                    raise ResponseTooLarge(f"{filename} of dataset {self._repo_id}: {exc}") from None
-                except (OSError, EOFError, zlib.error, ValueError, RecursionError) as exc:
-                    _discard(local)
-                    raise AssetFetchError(f"{filename} of dataset {self._repo_id} is not gzipped JSON: {exc}") from None
-                if not isinstance(data, dict):
-                    raise AssetFetchError(f"{filename} of dataset {self._repo_id} holds {type(data).__name__}, "
-                                          "expected a uid -> annotation map")
+                data = self._uid_map(local, filename, "annotation")
                 self._annotations[folder] = {
                     uid: _credit(entry) for uid, entry in data.items() if isinstance(entry, dict)
                 }
@@ -175,18 +165,7 @@ class ObjaverseSource:
                     raise AssetFetchError(
                         f"dataset {self._repo_id} has no {PATHS_FILE}; is SIMIAN_OBJAVERSE_REPO right?"
                     ) from exc
-                try:
-                    paths = _load_gzipped_json(local, self._limits.json_max_bytes)
-                except ResponseTooLarge as exc:
-                    _discard(local)
-                    raise ResponseTooLarge(f"{PATHS_FILE} of dataset {self._repo_id}: {exc}") from None
-                except (OSError, EOFError, zlib.error, ValueError, RecursionError) as exc:
-                    _discard(local)
-                    raise AssetFetchError(
-                        f"{PATHS_FILE} of dataset {self._repo_id} is not a gzipped JSON object map: {exc}"
-                    ) from None
-                if not isinstance(paths, dict):
-                    raise AssetFetchError(f"{local} holds {type(paths).__name__}, expected a uid -> path map")
+                paths = self._uid_map(local, PATHS_FILE, "path")
                 self._paths = paths
                 # Pin later downloads to the commit this map came from, so the map and the objects agree
                 # and a cached object needs no request at all.
@@ -195,6 +174,23 @@ class ObjaverseSource:
                     self._revision = commit
                 logger.info("loaded %d Objaverse paths from %s@%s", len(paths), self._repo_id, commit[:8])
             return self._paths
+
+    def _uid_map(self, local: Path, filename: str, value: str) -> dict[str, Any]:
+        """A downloaded gzipped JSON map of uid -> `value`, decompressed within SIMIAN_JSON_MAX_BYTES; a file that
+        is too large or not such a map is removed from the cache and refused."""
+        where = f"{filename} of dataset {self._repo_id}"
+        try:
+            data = _load_gzipped_json(local, self._limits.json_max_bytes)
+        except ResponseTooLarge as exc:
+            _discard(local)
+            raise ResponseTooLarge(f"{where}: {exc}") from None
+        except (OSError, EOFError, zlib.error, ValueError, RecursionError) as exc:
+            _discard(local)
+            raise AssetFetchError(f"{where} is not gzipped JSON: {exc}") from None
+        if not isinstance(data, dict):
+            _discard(local)
+            raise AssetFetchError(f"{where} holds {type(data).__name__}, expected a uid -> {value} map")
+        return data
 
     def _download(self, filename: str, revision: str) -> Path:
         what = f"download {filename} from dataset {self._repo_id}"
