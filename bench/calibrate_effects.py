@@ -19,7 +19,7 @@ the effect's and not noise.
 
     .venv/bin/python bench/calibrate_effects.py        # about 30 minutes on 2 cores
 
-writes bench/effects_calibration.json; `simian/effects.py` holds a copy of the shares and
+writes bench/effects_calibration.json; `simian/scene/effects.py` holds a copy of the shares and
 captions a level only where its share is at least `effects.PERCEPTIBLE_SHARE`.
 """
 
@@ -39,14 +39,17 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from simian import effects  # noqa: E402
 from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS  # noqa: E402
-from simian.combination import Combination  # noqa: E402
-from simian.combiner import CombinerOptions, combination_for  # noqa: E402
-from simian.composition import MIN_BLUR_PIXELS, motion_blur_pixels  # noqa: E402
-from simian.projection import Box2D  # noqa: E402
-from simian.render.settings import RenderSettings  # noqa: E402
-from simian.scene_plan import plan_scene  # noqa: E402
+from simian.combine.combiner import CombinerOptions, combination_for  # noqa: E402
+from simian.recipe.combination import Combination  # noqa: E402
+from simian.render.render_settings import RenderSettings  # noqa: E402
+from simian.scene import effects  # noqa: E402
+from simian.scene.composition import (  # noqa: E402
+    MIN_BLUR_PIXELS,
+    motion_blur_pixels,
+    plan_scene,  # noqa: E402
+)
+from simian.scene.projection import Box2D  # noqa: E402
 
 SETTINGS = RenderSettings(width=320, height=180, frames=24, fps=24, samples=8, device="cpu", images=True)
 LEVELS = ("low", "medium", "high")

@@ -4,7 +4,7 @@ The combinations are seed 11 indices 0..9 and `simian combine --seed 12 --count 
 --ontop --camera-follow`. "Before" is an older commit (default: the one before captions were
 checked), drawn and built by that commit's own code in a subprocess and saved as .blend files;
 its captions are split into claims by `old_claims` below. "After" is this tree. Both are judged
-by today's checker (`simian.caption_check`) on Blender's scene; effect claims are judged by
+by today's checker (`simian.render.blender.claim_check`) on Blender's scene; effect claims are judged by
 pixels instead, as `bench/calibrate_effects.py` measures them: the claimed frame rendered at
 320x180 with 8 samples, with and without the effect, counted visible when at least
 `effects.PERCEPTIBLE_SHARE` of the pixels change by `effects.PERCEPTIBLE_STEP` (bloom over the
@@ -39,15 +39,15 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from calibrate_effects import around, changed_share  # noqa: E402
 
-from simian import composition, effects  # noqa: E402
-from simian.caption_check import ClaimChecker, SceneView, Verdict, check_combination  # noqa: E402
-from simian.captions import Claim, describe, distinct_names  # noqa: E402
-from simian.combination import Combination, PostProcessing  # noqa: E402
-from simian.combiner import CombinerOptions, combination_for  # noqa: E402
-from simian.projection import Box2D  # noqa: E402
-from simian.render.settings import RenderSettings  # noqa: E402
-from simian.scene_plan import plan_scene  # noqa: E402
-from simian.vocabulary import CAMERA_MOVES, EFFECT_PHRASES  # noqa: E402
+from simian.captions.long import Claim, describe, distinct_names  # noqa: E402
+from simian.combine.combiner import CombinerOptions, combination_for  # noqa: E402
+from simian.recipe.combination import Combination, PostProcessing  # noqa: E402
+from simian.recipe.vocabulary import CAMERA_MOVES, EFFECT_PHRASES  # noqa: E402
+from simian.render.blender.claim_check import ClaimChecker, SceneView, Verdict, check_combination  # noqa: E402
+from simian.render.render_settings import RenderSettings  # noqa: E402
+from simian.scene import composition, effects  # noqa: E402
+from simian.scene.composition import plan_scene  # noqa: E402
+from simian.scene.projection import Box2D  # noqa: E402
 
 SETTINGS = RenderSettings(width=320, height=180, frames=24, fps=24, samples=8, device="cpu")
 CASES = [(11, i, {}) for i in range(10)] + [

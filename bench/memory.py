@@ -12,7 +12,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from simian.combiner import CombinerOptions, combination_for
+from simian.combine.combiner import CombinerOptions, combination_for
 from simian.render import Renderer, RenderSettings
 
 

@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from simian.combiner import combination_for
+from simian.combine.combiner import combination_for
 from simian.dataset import FLAT, FolderSink, build_row
 from simian.render import Renderer, RenderSettings
-from simian.render.settings import PASS_NAMES
+from simian.render.render_settings import PASS_NAMES
 
 SETTINGS_UNDER_TEST: dict[str, tuple[str, ...]] = {
     "none": (),

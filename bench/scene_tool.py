@@ -22,9 +22,9 @@ def main() -> None:
     import bpy
 
     import simian
-    from simian.combination import Combination
+    from simian.recipe.combination import Combination
     from simian.render.blender.scene import build_scene
-    from simian.render.settings import RenderSettings
+    from simian.render.render_settings import RenderSettings
 
     command, recipe = sys.argv[1], Path(sys.argv[2])
     combination = Combination.model_validate(json.loads(recipe.read_text(encoding="utf-8")))

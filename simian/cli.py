@@ -13,6 +13,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -21,9 +22,10 @@ from pydantic import ValidationError
 from simian.errors import InvalidInputError, SimianError, invalid_input, shorten
 
 if TYPE_CHECKING:
-    from simian.combiner import CombinerOptions
+    from simian.combine.combiner import CombinerOptions
     from simian.operations.stack import StackConfig
     from simian.render import RenderSettings
+    from simian.render.blender.claim_check import CombinationReport
     from simian.settings import Settings
 
 logger = logging.getLogger("simian")
@@ -69,15 +71,15 @@ def _seconds(text: str) -> float:
 
 
 def _add_combiner_flags(parser: argparse.ArgumentParser) -> None:
-    from simian.combiner import CombinerOptions
-    from simian.parameters import add_flags
+    from simian.combine.combiner import CombinerOptions
+    from simian.settings.parameters import add_flags
 
     add_flags(parser.add_argument_group("combination drawing (with --seed)"), CombinerOptions)
 
 
 def _combiner_options(args: argparse.Namespace) -> CombinerOptions:
-    from simian.combiner import CombinerOptions
-    from simian.parameters import given_values
+    from simian.combine.combiner import CombinerOptions
+    from simian.settings.parameters import given_values
 
     try:
         return CombinerOptions(**given_values(args, CombinerOptions))
@@ -86,7 +88,7 @@ def _combiner_options(args: argparse.Namespace) -> CombinerOptions:
 
 
 def cmd_combine(args: argparse.Namespace) -> int:
-    from simian.combiner import combine
+    from simian.combine.combiner import combine
 
     if args.count < 0:
         raise InvalidInputError("--count: must be 0 or more")
@@ -95,7 +97,7 @@ def cmd_combine(args: argparse.Namespace) -> int:
         raise InvalidInputError(
             f"--output: {shorten(args.output)} is a folder; give the file to write, e.g. {out / 'combinations.json'}"
         )
-    from simian.parameters import given_values
+    from simian.settings.parameters import given_values
     from simian.render import RenderSettings, parse_render_settings
 
     clip = parse_render_settings(**given_values(args, RenderSettings)).clip()
@@ -115,7 +117,7 @@ def cmd_combine(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from simian.combination import combination_schema
+    from simian.recipe.combination import combination_schema
 
     sys.stdout.write(json.dumps(combination_schema(), indent=2) + "\n")
     return 0
@@ -123,7 +125,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_presets(args: argparse.Namespace) -> int:
     """The clip presets, their shapes and where each shape comes from."""
-    from simian.presets import preset_table
+    from simian.render.presets import preset_table
 
     for line in preset_table():
         print(line)
@@ -132,7 +134,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def _camera_variants(text: str) -> int:
-    from simian.combination import MAX_CAMERA_VARIANTS
+    from simian.recipe.combination import MAX_CAMERA_VARIANTS
 
     try:
         value = int(text)
@@ -153,7 +155,8 @@ def _check_output_targets(
     goes.
 
     One listing of the folder, whatever the length of the range."""
-    from simian.dataset import FLAT, ground_truth
+    from simian.dataset import FLAT
+    from simian.dataset import truth_columns as ground_truth
     from simian.dataset.layout import media_suffix
 
     if not out_dir.is_dir():
@@ -191,14 +194,14 @@ def _check_output_targets(
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from simian.assets.resolver import AssetResolver, refuse_unlicensed
-    from simian.combination_source import open_source
+    from simian.assets.licenses import parse_allowed
+    from simian.combine.sources import open_source, refuse_unlicensed
+    from simian.combine.variants import video_keys
     from simian.dataset import FLAT, FolderSink
-    from simian.licenses import parse_allowed
-    from simian.parameters import given_values
+    from simian.settings.parameters import given_values
+    from simian.recipe.assets import AssetResolver
     from simian.render import Renderer, RenderError, RenderSettings, ensure_writable_dir, parse_render_settings
     from simian.settings import load_settings
-    from simian.variants import video_keys
 
     config = load_settings()
     render_settings = parse_render_settings(**given_values(args, RenderSettings))
@@ -251,13 +254,14 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Verify every claim of the captions against Blender's projection of the planned scene."""
-    from simian.caption_check import CombinationReport, check_combination, rendered_outputs, seed_reports
+    from simian.render.blender.claim_check import check_combination
+    from simian.render.outputs import rendered_outputs
 
     if (args.directory is None) == (args.seed is None):
         raise InvalidInputError("check: give a rendered output folder DIR, or --seed S --count N")
     reports: list[CombinationReport] = []
     if args.directory is not None:
-        from simian.assets.resolver import AssetResolver, check_assets
+        from simian.recipe.assets import AssetResolver, check_assets
         from simian.settings import load_settings
 
         outputs = rendered_outputs(Path(args.directory))
@@ -269,7 +273,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         if args.count is None or args.count < 1:
             raise InvalidInputError("check: --count must be 1 or more with --seed")
-        from simian.parameters import given_values
+        from simian.settings.parameters import given_values
         from simian.render import RenderSettings, parse_render_settings
 
         settings = parse_render_settings(**{"device": "cpu", **given_values(args, RenderSettings)})
@@ -283,6 +287,20 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"combination {report.label}: {claim.field}: {claim.kind} {claim.text!r}: {verdict.detail}")
     print(f"verified {verified} of {total} claims")
     return 0 if verified == total else 1
+
+
+def seed_reports(
+    seed: int, count: int, options: CombinerOptions | None, variants: int, settings: RenderSettings
+) -> Iterator[CombinationReport]:
+    """Reports for combinations 0..count-1 drawn from `seed` (each under its `variants` camera moves), planned and
+    checked for the clip of `settings`."""
+    from simian.combine.combiner import combination_for
+    from simian.render.blender.claim_check import check_combination
+
+    for index in range(count):
+        for variant in range(variants):
+            yield check_combination(combination_for(seed, index, options, variant, settings.clip()), settings)
+
 
 
 def _stack_config(args: argparse.Namespace) -> tuple[Settings, StackConfig]:
@@ -382,8 +400,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from simian.parameters import add_flags
-    from simian.render.settings import RenderSettings
+    from simian.settings.parameters import add_flags
+    from simian.render.render_settings import RenderSettings
 
     parser = _Parser(prog="simian", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

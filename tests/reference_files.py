@@ -1,6 +1,6 @@
 """Reference-format combinations files, written from the reference combiner's documented format.
 
-The public project's combiner (Simverse `simian/combiner.py`) writes `{"seed", "count", "combinations"}`
+The public project's combiner (Simverse `simian/combine/combiner.py`) writes `{"seed", "count", "combinations"}`
 with the keys, value ranges and flag behaviour described in /work/shared/reference-simverse.md
 (sections 1.2 and 2) and its data files. This module draws such files with its own small tables, so
 the reader can be tested on every flag combination without the reference's datasets:

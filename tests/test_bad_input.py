@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simian.combiner import combine
+from simian.combine.combiner import combine
 
 from .conftest import TINY, run_simian
 

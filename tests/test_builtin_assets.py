@@ -23,7 +23,7 @@ import bmesh  # noqa: E402  (bmesh and mathutils come with bpy)
 from mathutils import Vector  # noqa: E402
 
 from simian.render.blender import builtin_floors, builtin_objects, builtin_world  # noqa: E402
-from simian.scene_plan import Backdrop  # noqa: E402
+from simian.scene.plan import Backdrop  # noqa: E402
 
 pytestmark = pytest.mark.blender
 

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from simian.caption_check import check_combination
-from simian.captions import Claim, describe
-from simian.combination import parse_combination
-from simian.combiner import CombinerOptions, combination_for
+from simian.captions.long import Claim, describe
+from simian.combine.combiner import CombinerOptions, combination_for
+from simian.recipe.combination import parse_combination
+from simian.render.blender.claim_check import check_combination
 
 from .conftest import run_simian
 

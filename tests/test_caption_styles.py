@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from simian.caption_check import check_combination
-from simian.caption_styles import CAMERA_TERMS, MAX_SHORT_WORDS, structured_json, with_all_captions, with_styles
-from simian.combination import CameraAnimation, parse_combination
-from simian.combiner import CombinerOptions, combination_for
+from simian.captions.styles import CAMERA_TERMS, MAX_SHORT_WORDS, structured_json, with_all_captions, with_styles
+from simian.combine.combiner import CombinerOptions, combination_for
+from simian.recipe.combination import CameraAnimation, parse_combination
+from simian.render.blender.claim_check import check_combination
 
 OPTIONS = (
     CombinerOptions(),

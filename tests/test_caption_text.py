@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from simian.captions import describe, with_captions, without_size_words
-from simian.combination import Combination, parse_combination
-from simian.combiner import CombinerOptions, combination_for
-from simian.vocabulary import SCALE_SYNONYMS, SIZE_WORDS
+from simian.captions.long import describe, with_captions, without_size_words
+from simian.combine.combiner import CombinerOptions, combination_for
+from simian.recipe.combination import Combination, parse_combination
+from simian.recipe.vocabulary import SCALE_SYNONYMS, SIZE_WORDS
 
 
 def _recipe(**changes: Any) -> Combination:

@@ -7,14 +7,14 @@ import math
 
 import pytest
 
-from simian.captions import distinct_names, relation
-from simian.combination import parse_combination
-from simian.combination_source import load_file_source, open_source
-from simian.combiner import CombinerOptions, combination_for, combine
+from simian.captions.long import distinct_names, relation
+from simian.combine.combiner import CombinerOptions, combination_for, combine
+from simian.combine.sources import load_file_source, open_source
 from simian.errors import InvalidInputError
-from simian.projection import project
-from simian.scene_plan import plan_scene
-from simian.vocabulary import CAMERA_MOVES
+from simian.recipe.combination import parse_combination
+from simian.recipe.vocabulary import CAMERA_MOVES
+from simian.scene.composition import plan_scene
+from simian.scene.projection import project
 
 from .conftest import run_simian
 

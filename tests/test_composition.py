@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from simian import composition
-from simian.combination import CameraAnimation, ObjectMovement, parse_combination
-from simian.combiner import CombinerOptions, combination_for, combine
+from simian.combine.combiner import CombinerOptions, combination_for, combine
 from simian.errors import InvalidInputError
-from simian.object_shapes import shape_for
-from simian.scene_plan import plan_scene
+from simian.recipe.combination import CameraAnimation, ObjectMovement, parse_combination
+from simian.scene import composition
+from simian.scene.composition import plan_scene
+from simian.scene.shapes import shape_for
 
 OPTIONS = {
     "plain": CombinerOptions(),

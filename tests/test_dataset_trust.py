@@ -12,8 +12,8 @@ import httpx
 import pytest
 from datasets import Video, load_dataset
 
-from simian.combiner import combination_for
-from simian.render.settings import RenderSettings
+from simian.combine.combiner import combination_for
+from simian.render.render_settings import RenderSettings
 
 from .conftest import REPO
 from .doubles.hub import HubTestDouble

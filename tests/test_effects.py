@@ -10,11 +10,11 @@ import av
 import numpy as np
 import pytest
 
-from simian import effects
-from simian.combination import Combination
-from simian.combiner import CombinerOptions, combination_for
-from simian.render.settings import RenderSettings
-from simian.vocabulary import EFFECT_PHRASES
+from simian.combine.combiner import CombinerOptions, combination_for
+from simian.recipe.combination import Combination
+from simian.recipe.vocabulary import EFFECT_PHRASES
+from simian.render.render_settings import RenderSettings
+from simian.scene import effects
 
 REPO = Path(__file__).resolve().parents[1]
 LEVELS = ("low", "medium", "high")

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from simian import ground_truth
-from simian.combination import CameraAnimation, Combination, ObjectMovement
-from simian.combiner import CombinerOptions, combination_for
-from simian.dataset.ground_truth import camera_file_text, columns
-from simian.render.settings import RenderSettings
-from simian.scene_plan import plan_scene
+from simian.combine.combiner import CombinerOptions, combination_for
+from simian.dataset.truth_columns import camera_file_text, columns
+from simian.recipe.combination import CameraAnimation, Combination, ObjectMovement
+from simian.render.render_settings import RenderSettings
+from simian.scene import ground_truth
+from simian.scene.composition import plan_scene
 
 pytestmark = pytest.mark.blender
 

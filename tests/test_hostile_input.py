@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from simian.combination_source import FileSource
-from simian.combiner import combine
+from simian.combine.combiner import combine
+from simian.combine.sources import FileSource
 from simian.errors import InvalidInputError
 
 from .conftest import TINY, decode_frames

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from simian.combination_source import load_file_source
-from simian.combiner import combine
+from simian.combine.combiner import combine
+from simian.combine.sources import load_file_source
 from tests.doubles import Response
 from tests.doubles.hostile import (
     FileServerTestDouble,

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from simian.assets.licenses import LicenseRefusedError, parse_allowed
 from simian.assets.objaverse import ObjaverseSource
-from simian.assets.resolver import AssetResolver
-from simian.combination import parse_combination
-from simian.combiner import combine
+from simian.combine.combiner import combine
+from simian.combine.variants import VideoKey
 from simian.errors import InvalidInputError
-from simian.licenses import LicenseRefusedError, parse_allowed
 from simian.orchestration.job import parse_job, refuse_unlicensed_range
 from simian.orchestration.publish import rows_from_outcomes
+from simian.recipe.assets import AssetResolver
+from simian.recipe.combination import parse_combination
 from simian.settings import Settings
-from simian.variants import VideoKey
 
 from .conftest import run_simian
 from .doubles.hub import HubTestDouble

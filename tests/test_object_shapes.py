@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from simian.assets.catalog import BUILTIN_OBJECTS
-from simian.combiner import CombinerOptions, combination_for
-from simian.object_shapes import BUILTIN_SHAPES, UNKNOWN_SHAPE, shape_for
-from simian.render.settings import RenderSettings
-from simian.scene_plan import PLANNED_CLIP, plan_scene
+from simian.combine.combiner import CombinerOptions, combination_for
+from simian.render.render_settings import RenderSettings
+from simian.scene.composition import plan_scene
+from simian.scene.plan import PLANNED_CLIP
+from simian.scene.shapes import BUILTIN_SHAPES, UNKNOWN_SHAPE, shape_for
 
 pytestmark = pytest.mark.blender
 

@@ -17,11 +17,11 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from simian.combiner import combination_for
+from simian.combine.combiner import combination_for
 from simian.errors import SimianError
 from simian.orchestration.redis_store import check_redis
-from simian.render.passes import load
-from simian.render.settings import RenderSettings
+from simian.render.pass_arrays import load
+from simian.render.render_settings import RenderSettings
 from simian.settings import Settings
 
 from .conftest import decode_frames

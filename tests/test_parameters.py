@@ -9,11 +9,11 @@ from prefect.utilities.callables import parameter_schema
 
 from flows.render_range import render_range
 from simian.cli import build_parser
-from simian.combiner import CombinerOptions
+from simian.combine.combiner import CombinerOptions
 from simian.errors import InvalidInputError
 from simian.orchestration.job import RangeJob, flow_fields, parse_job
-from simian.parameters import is_cli_only
-from simian.render.settings import RenderSettings
+from simian.settings.parameters import is_cli_only
+from simian.render.render_settings import RenderSettings
 from simian.settings import load_settings
 
 from .conftest import REPO

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simian import ground_truth
-from simian.combination import Combination, ObjectMovement, PostProcessing
-from simian.combiner import CombinerOptions, combination_for
+from simian.combine.combiner import CombinerOptions, combination_for
+from simian.recipe.combination import Combination, ObjectMovement, PostProcessing
 from simian.render import Renderer, RenderResult, RenderSettings
-from simian.render.passes import FLOW_NONE, FLOW_SCALE, load
-from simian.scene_plan import plan_scene
+from simian.render.pass_arrays import FLOW_NONE, FLOW_SCALE, load
+from simian.scene import ground_truth
+from simian.scene.composition import plan_scene
 
 from .conftest import REPO, decode_frames, run_simian
 

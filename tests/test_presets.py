@@ -6,8 +6,8 @@ import pytest
 
 from simian.errors import InvalidInputError
 from simian.orchestration.job import RangeJob, parse_job
-from simian.presets import PRESETS
-from simian.render.settings import RenderSettings, parse_render_settings
+from simian.render.presets import PRESETS
+from simian.render.render_settings import RenderSettings, parse_render_settings
 
 from .conftest import run_simian
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import redis
 
-from simian.combiner import combination_for
-from simian.render.settings import RenderSettings
+from simian.combine.combiner import combination_for
+from simian.render.render_settings import RenderSettings
 
 from .conftest import REPO, decode_frames
 from .services import PREFECT, free_port, wait_for

@@ -11,7 +11,7 @@ import pytest
 from huggingface_hub import snapshot_download
 
 from simian.dataset import METADATA, dump_metadata, finalise_local, merge_metadata
-from simian.hub import HubAuthError, HubFile, HubPublisher
+from simian.dataset.hub import HubAuthError, HubFile, HubPublisher
 from simian.settings import Settings
 
 from .doubles.hub import HubTestDouble, client_xet_disabled
@@ -98,11 +98,11 @@ def test_local_dataset_loads_with_datasets(tmp_path):
     the ground-truth columns among them; the camera and pass files beside the videos do not disturb it."""
     from datasets import Sequence, Value, Video, load_dataset
 
-    from simian.assets.resolver import AssetResolver
-    from simian.combiner import combination_for
+    from simian.combine.combiner import combination_for
     from simian.dataset import FolderSink
     from simian.dataset.columns import COLUMNS
     from simian.dataset.layout import ROW_KEYS
+    from simian.recipe.assets import AssetResolver
     from simian.render import Renderer, RenderSettings
 
     root = tmp_path / "dataset"

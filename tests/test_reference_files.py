@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from simian.combination import Combination
-from simian.combination_source import load_file_source
+from simian.combine.sources import load_file_source
 from simian.errors import InvalidInputError
+from simian.recipe.combination import Combination
 
 from .conftest import REPO, TINY, decode_frames, run_simian
 from .reference_files import ALL_FLAGS, OUR_DIRECTIONS, TEXTURES, Flags, has_moving_stack, reference_file

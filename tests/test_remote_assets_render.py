@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from simian.combiner import combine
+from simian.combine.combiner import combine
 
 from .conftest import TINY, decode_frames, run_simian
 from .doubles.hub import HubTestDouble

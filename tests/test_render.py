@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simian.combiner import CombinerOptions, combination_for, combine
-from simian.render.settings import RenderSettings
-from simian.vocabulary import CAMERA_MOVES
+from simian.combine.combiner import CombinerOptions, combination_for, combine
+from simian.recipe.vocabulary import CAMERA_MOVES
+from simian.render.render_settings import RenderSettings
 
 from .conftest import REPO, TINY, decode_frames, run_simian
 
@@ -194,7 +194,7 @@ def test_a_process_that_imported_bpy_itself_still_renders_in_a_child(tmp_path):
         "from pathlib import Path\n"
         "if __name__ == '__main__':\n"
         "    import bpy  # noqa: F401\n"
-        "    from simian.combiner import combination_for\n"
+        "    from simian.combine.combiner import combination_for\n"
         "    from simian.render import Renderer, RenderSettings\n"
         "    with Renderer(cache_dir=Path(sys.argv[1])) as renderer:\n"
         "        result = renderer.render(combination_for(2, 0), RenderSettings(width=64, height=48, frames=3,\n"

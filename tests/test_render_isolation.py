@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from simian.combiner import combination_for
+from simian.combine.combiner import combination_for
 from simian.dataset import FolderSink
 from simian.render import Renderer, RenderSettings, fingerprint
 
@@ -53,7 +53,8 @@ def test_the_fingerprint_follows_the_code_that_decides_pixels(tmp_path, monkeypa
     package = Path(fingerprint.__file__).resolve().parents[1]
     files = fingerprint.pixel_source_files()
     assert set((package / "render" / "blender").rglob("*.py")) <= set(files)
-    assert package / "scene_plan.py" in files and package / "vocabulary.py" in files
+    assert set((package / "scene").rglob("*.py")) <= set(files)
+    assert package / "recipe" / "vocabulary.py" in files
     copy = tmp_path / "simian"
     for path in files:
         target = copy / path.relative_to(package)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from simian.combiner import combination_for
+from simian.combine.combiner import combination_for
 from simian.render import RenderAbortedError, Renderer, parse_render_settings
 
 from .conftest import REPO, decode_frames
@@ -28,7 +28,7 @@ SLOW = parse_render_settings(width=160, height=96, frames=48, samples=16, device
 PARENT = """
 import sys
 from pathlib import Path
-from simian.combiner import combination_for
+from simian.combine.combiner import combination_for
 from simian.render import Renderer, parse_render_settings
 
 if __name__ == "__main__":

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from simian.captions import distinct_names, relation
-from simian.combination import CameraAnimation, ObjectMovement
-from simian.combiner import CombinerOptions, combination_for
-from simian.render.settings import RenderSettings
-from simian.scene_plan import plan_scene
+from simian.captions.long import distinct_names, relation
+from simian.combine.combiner import CombinerOptions, combination_for
+from simian.recipe.combination import CameraAnimation, ObjectMovement
+from simian.render.render_settings import RenderSettings
+from simian.scene.composition import plan_scene
 
 pytestmark = pytest.mark.blender
 

@@ -8,13 +8,13 @@ import re
 import pytest
 from prefect.client.schemas.objects import StateType
 
-from simian.combination_source import FileSource
-from simian.combiner import CombinerOptions, combination_for
+from simian.combine.combiner import CombinerOptions, combination_for
+from simian.combine.sources import FileSource
+from simian.combine.variants import CAMERA_FIELDS, CAPTION_FIELDS, VideoKey, camera_variant, scene_id
 from simian.errors import InvalidInputError
 from simian.orchestration.fanout import ChunkRun
 from simian.orchestration.job import RangeJob
 from simian.orchestration.summary import summarise
-from simian.variants import CAMERA_FIELDS, CAPTION_FIELDS, VideoKey, camera_variant, scene_id
 
 from .conftest import decode_frames, run_simian
 

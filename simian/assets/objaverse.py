@@ -38,8 +38,8 @@ from huggingface_hub.errors import (
 )
 
 from simian import __version__
+from simian.assets.licenses import AssetLicense, licensed
 from simian.errors import AssetFetchError, AssetNotFoundError
-from simian.licenses import AssetLicense, licensed
 from simian.net import (
     DeadlineExceeded,
     FetchLimits,

@@ -11,15 +11,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from simian.assets.catalog import AssetKind, builtin_entry
+from simian.assets.licenses import PROJECT_LICENSE, AssetLicense, licensed
 from simian.errors import AssetNotFoundError, InvalidInputError, shorten
-from simian.licenses import PROJECT_LICENSE, AssetLicense, licensed
 
 if TYPE_CHECKING:
     from simian.settings import Settings
 
-AssetKind = Literal["object", "background", "floor"]
 KINDS: tuple[AssetKind, ...] = ("object", "background", "floor")
 
 MODEL_SUFFIXES = frozenset({".glb", ".gltf", ".obj", ".fbx", ".stl", ".ply"})
@@ -77,8 +77,6 @@ def _builtin_id(ident: str) -> None:
 
 
 def _builtin_check(ident: str, kind: AssetKind, label: str) -> None:
-    from simian.assets.catalog import builtin_entry
-
     builtin_entry(kind, f"builtin:{ident}", label)
 
 

@@ -14,11 +14,11 @@ from typing import Any
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from simian import atomic
-from simian.dataset import ground_truth
+from simian.assets.licenses import PROJECT_LICENSE
+from simian.dataset import truth_columns as ground_truth
 from simian.dataset.columns import column_table
 from simian.dataset.identity import DEFAULT_CONFIG, IDENTITY_FILE, config_folder, read_identities
 from simian.dataset.layout import DATASET, row_from_sidecar
-from simian.licenses import PROJECT_LICENSE
 
 METADATA = "metadata.jsonl"
 CARD = "README.md"

@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simian.caption_styles import structured_json
-from simian.combination import Combination
-from simian.dataset import ground_truth
-from simian.licenses import AssetLicense, unique_by_asset
+from simian.assets.licenses import AssetLicense, unique_by_asset
+from simian.captions.styles import structured_json
+from simian.combine.variants import scene_id
+from simian.dataset import truth_columns as ground_truth
+from simian.recipe.combination import Combination
 from simian.render.fingerprint import renderer_fingerprint
-from simian.render.settings import RenderSettings
-from simian.variants import scene_id
+from simian.render.render_settings import RenderSettings
 
 SHARD_SIZE = 1000
 

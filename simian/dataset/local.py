@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from simian import atomic
-from simian.combination import Combination
-from simian.dataset import ground_truth
+from simian.assets.licenses import AssetLicense
+from simian.dataset import truth_columns as ground_truth
 from simian.dataset.layout import DATASET, Layout, build_row, media_suffix
-from simian.licenses import AssetLicense
+from simian.recipe.combination import Combination
 from simian.render import RenderResult, RenderSettings
 from simian.render.outputs import sha256_of
 

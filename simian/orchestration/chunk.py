@@ -9,12 +9,12 @@ from typing import Any
 from prefect import Task
 from prefect.concurrency.sync import concurrency
 
+from simian.combine.variants import VideoKey
 from simian.dataset import FolderSink
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import RENDER_LIMIT
 from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.tasks import close_renderer, plan_index, render_outcome, result_store
-from simian.variants import VideoKey
 
 Outcomes = dict[VideoKey, dict[str, Any]]
 

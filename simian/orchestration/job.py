@@ -14,18 +14,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from simian.combination import MAX_CAMERA_VARIANTS, Combination
-from simian.combination_source import CombinationSource, FileSource, load_file_source, open_source
-from simian.combiner import CombinerOptions
+from simian.assets.licenses import parse_allowed
+from simian.combine.combiner import CombinerOptions
+from simian.combine.sources import CombinationSource, FileSource, load_file_source, open_source
+from simian.combine.variants import VideoKey, video_keys
 from simian.dataset.identity import DEFAULT_CONFIG, DatasetIdentity, check_config_name, claim_local, config_folder
 from simian.dataset.location import confine_output
 from simian.errors import InvalidInputError, invalid_input
-from simian.licenses import parse_allowed
-from simian.parameters import flat_fields
-from simian.render.settings import RenderSettings
-from simian.scene_plan import Clip
+from simian.settings.parameters import flat_fields
+from simian.recipe.combination import MAX_CAMERA_VARIANTS, Combination
+from simian.render.render_settings import RenderSettings
+from simian.scene.plan import Clip
 from simian.settings import load_settings, resolve_project_path
-from simian.variants import VideoKey, video_keys
 
 #: Nested models whose fields are flow parameters of their own.
 NESTED: dict[str, type[BaseModel]] = {"render": RenderSettings, "combiner": CombinerOptions}
@@ -205,6 +205,7 @@ def refuse_unlicensed_range(job: RangeJob) -> None:
     fails naming each one that has not (Objaverse licences come from the dataset's annotations)."""
     if job.licenses is None:
         return
-    from simian.assets.resolver import AssetResolver, refuse_unlicensed
+    from simian.combine.sources import refuse_unlicensed
+    from simian.recipe.assets import AssetResolver
 
     refuse_unlicensed(job.source(), job.start, job.end, job.licenses, AssetResolver(load_settings()))

@@ -11,7 +11,7 @@ from prefect import task
 from prefect.concurrency.sync import rate_limit
 from prefect.logging import get_run_logger
 
-from simian.assets.resolver import AssetResolver
+from simian.combine.variants import VideoKey
 from simian.dataset import (
     CARD,
     METADATA,
@@ -19,19 +19,19 @@ from simian.dataset import (
     dataset_card,
     dump_metadata,
     finalise_local,
-    ground_truth,
     merge_metadata,
 )
+from simian.dataset import truth_columns as ground_truth
+from simian.dataset.hub import RETRYABLE_STATUS, HubError, HubFile, HubPublisher
 from simian.dataset.identity import IDENTITY_FILE, dump_identities, merged, read_identities
 from simian.dataset.index import in_config, parse_metadata
-from simian.hub import RETRYABLE_STATUS, HubError, HubFile, HubPublisher
 from simian.net import redact_credentials
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import COMMIT_LIMIT
+from simian.recipe.assets import AssetResolver
 from simian.render.outputs import sha256_of
 from simian.retry import RetriesExhausted, RetryPolicy, TransientError, retry_after_of
 from simian.settings import Settings, load_settings
-from simian.variants import VideoKey
 
 logger = logging.getLogger(__name__)
 FINALISE_RETRY = RetryPolicy(attempts=8, backoff_s=2.0)

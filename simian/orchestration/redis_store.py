@@ -25,11 +25,11 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
+from simian.combine.variants import VideoKey
 from simian.errors import SimianError
 from simian.orchestration.names import FARM_ID_KEY, FARM_VARIABLE, RESULT_BLOCK, RESULT_BLOCK_TYPE
 from simian.retry import RetriesExhausted, RetryPolicy, TransientError
 from simian.settings import Settings
-from simian.variants import VideoKey
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

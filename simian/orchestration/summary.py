@@ -9,9 +9,9 @@ from typing import Any
 from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import StateType
 
+from simian.combine.variants import VideoKey
 from simian.orchestration.fanout import ChunkRun
 from simian.orchestration.job import RangeJob
-from simian.variants import VideoKey
 
 
 @dataclass

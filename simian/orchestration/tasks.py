@@ -16,18 +16,18 @@ from prefect.results import ResultStore
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
-from simian.assets.resolver import AssetResolver, check_assets
-from simian.combination import Combination
+from simian.assets.licenses import refuse
+from simian.combine.variants import VideoKey
 from simian.dataset import FolderSink
 from simian.dataset.layout import stem
 from simian.errors import AssetFetchError, shorten
-from simian.licenses import refuse
 from simian.orchestration.job import RangeJob
 from simian.orchestration.locking import RedisLeaseLockManager
 from simian.orchestration.redis_store import result_storage_block
+from simian.recipe.assets import AssetResolver, check_assets
+from simian.recipe.combination import Combination
 from simian.render import Renderer, RenderError, renderer_fingerprint
 from simian.settings import Settings, load_settings
-from simian.variants import VideoKey
 
 _renderer: Renderer | None = None
 _resolver: AssetResolver | None = None

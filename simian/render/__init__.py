@@ -2,6 +2,7 @@
 
 from simian.render.fingerprint import renderer_fingerprint
 from simian.render.outputs import ensure_writable_dir
+from simian.render.render_settings import RenderSettings, parse_render_settings
 from simian.render.renderer import (
     RenderAbortedError,
     RenderCrashError,
@@ -12,7 +13,6 @@ from simian.render.renderer import (
     RenderResult,
     RenderTimeoutError,
 )
-from simian.render.settings import RenderSettings, parse_render_settings
 
 __all__ = [
     "RenderAbortedError",

@@ -14,23 +14,16 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
-#: The modules whose content decides pixels, of the video or of its passes (relative to the simian package), and
-#: the Blender-side folder.
-PIXEL_SOURCES = (
-    "scene_plan.py",
-    "composition.py",
-    "projection.py",
-    "object_shapes.py",
-    "effects.py",
-    "vocabulary.py",
+#: The packages whose every module decides pixels: the scene's geometry and the Blender side.
+PIXEL_PACKAGES = ("scene", "render/blender")
+#: The modules outside them that decide pixels too, of the video or of its passes (relative to the simian package).
+PIXEL_MODULES = (
+    "recipe/vocabulary.py",  # what each word of a recipe means on screen
     "assets/catalog.py",
-    "assets/sources.py",
-    "render/settings.py",
-    "render/child.py",
-    "ground_truth.py",  # the cameras and motion the flow pass is computed from
-    "render/passes.py",  # how pass buffers become stored pass files
+    "assets/sources.py",  # how Blender loads each source's assets
+    "render/render_settings.py",
+    "render/pass_arrays.py",  # how pass buffers become stored pass files
 )
-BLENDER_FOLDER = "render/blender"
 
 
 def blender_version() -> str:
@@ -42,8 +35,9 @@ def blender_version() -> str:
 
 
 def pixel_source_files() -> list[Path]:
-    files = [_PACKAGE / name for name in PIXEL_SOURCES]
-    files += sorted((_PACKAGE / BLENDER_FOLDER).rglob("*.py"))
+    files = [_PACKAGE / name for name in PIXEL_MODULES]
+    for package in PIXEL_PACKAGES:
+        files += sorted((_PACKAGE / package).rglob("*.py"))
     return files
 
 

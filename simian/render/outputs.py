@@ -6,13 +6,16 @@ A render is only handed on after its file decodes to exactly what was asked for.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
 from simian.errors import InvalidInputError
-from simian.render.settings import RenderSettings
+from simian.recipe.combination import Combination
+from simian.render.render_settings import RenderSettings
 
 
 class OutputVerificationError(RuntimeError):
@@ -86,3 +89,40 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RenderedOutput:
+    sidecar: Path
+    combination: Combination
+    settings: RenderSettings
+    caption: str
+
+
+def rendered_outputs(directory: Path) -> list[RenderedOutput]:
+    """Every render sidecar under `directory` (an output folder or a dataset), in index order."""
+    from simian.recipe.combination import parse_combination
+    from simian.render.render_settings import parse_render_settings
+
+    if not directory.is_dir():
+        raise InvalidInputError(f"check: {directory} is not a folder; give a render output folder or a dataset")
+    outputs = []
+    for path in sorted(directory.rglob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInputError(f"check: {path} is not a readable JSON sidecar ({exc})") from None
+        if not isinstance(data, dict) or "combination" not in data or "settings" not in data:
+            continue
+        combination = parse_combination(data["combination"], f"{path}: combination")
+        try:
+            settings = parse_render_settings(**data["settings"])
+        except (InvalidInputError, TypeError) as exc:
+            raise InvalidInputError(f"{path}: field 'settings': {exc}") from None
+        caption = data.get("caption")
+        if not isinstance(caption, str):
+            raise InvalidInputError(f"{path}: field 'caption': missing or not text")
+        outputs.append(RenderedOutput(path, combination, settings, caption))
+    if not outputs:
+        raise InvalidInputError(f"check: no render sidecars (JSON with 'combination' and 'settings') under {directory}")
+    return sorted(outputs, key=lambda o: (o.combination.index, o.combination.variant))

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from simian import atomic
-from simian.combination import Combination
 from simian.errors import SimianError
-from simian.render.child import child_main
+from simian.recipe.combination import Combination
+from simian.render.blender.child import child_main
 from simian.render.outputs import OutputVerificationError, sha256_of, verify_media
-from simian.render.passes import PassVerificationError, pass_suffix, verify_pass
-from simian.render.settings import RenderSettings
+from simian.render.pass_arrays import PassVerificationError, pass_suffix, verify_pass
+from simian.render.render_settings import RenderSettings
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import bmesh
 import bpy
 from mathutils import Vector
 
-from simian.scene_plan import Backdrop
+from simian.scene.plan import Backdrop
 
 RGB = tuple[float, float, float]
 

@@ -12,11 +12,11 @@ from typing import Any
 import bpy
 import numpy as np
 
-from simian import ground_truth
-from simian.combination import Combination
-from simian.render import passes
-from simian.render.settings import RenderSettings
-from simian.scene_plan import plan_scene
+from simian.recipe.combination import Combination
+from simian.render import pass_arrays as passes
+from simian.render.render_settings import RenderSettings
+from simian.scene import ground_truth
+from simian.scene.composition import plan_scene
 
 #: File Output items: (item name, socket type, Render Layers output) per raw buffer.
 _BUFFERS = {

@@ -1,6 +1,6 @@
 """Turn a combination plus its scene plan into a Blender scene (runs inside the render child).
 
-The geometry comes from `simian.scene_plan`, the same numbers the captions were written from;
+The geometry comes from `simian.scene.plan`, the same numbers the captions were written from;
 this module only mirrors them into bpy, keyframing every frame so the video matches the plan.
 """
 
@@ -13,15 +13,16 @@ import bpy
 from bpy_extras import anim_utils
 from mathutils import Euler, Matrix, Vector
 
-from simian import effects
-from simian.assets.catalog import AssetRef
+from simian.assets.refs import AssetRef
 from simian.assets.sources import SOURCES
-from simian.combination import Combination
+from simian.recipe.combination import Combination
+from simian.recipe.vocabulary import SENSOR_WIDTH_MM
 from simian.render.blender import builtin_floors, builtin_objects, builtin_world, external_assets, passes
 from simian.render.blender.device import configure_cycles_device
-from simian.render.settings import ENGINE_IDS, RenderSettings
-from simian.scene_plan import ScenePlan, plan_scene
-from simian.vocabulary import SENSOR_WIDTH_MM
+from simian.render.render_settings import ENGINE_IDS, RenderSettings
+from simian.scene import effects
+from simian.scene.composition import plan_scene
+from simian.scene.plan import ScenePlan
 
 FLOOR_SIZE = 400.0
 #: Depth beyond anything in the scene: a pixel this far shows the sky.
@@ -207,7 +208,7 @@ def _socket(sockets: bpy.types.bpy_prop_collection, identifier: str) -> bpy.type
 
 def _configure_compositor(scene: bpy.types.Scene, combination: Combination, settings: RenderSettings) -> None:
     """Bloom (glare) and ambient occlusion (AO pass multiplied in) at their calibrated levels
-    (`simian.effects`), where the engine renders them."""
+    (`simian.scene.effects`), where the engine renders them."""
     pp = combination.postprocessing
     bloom = effects.BLOOM.get(pp.bloom.level)
     occlusion = effects.AMBIENT_OCCLUSION.get(pp.ambient_occlusion.level)

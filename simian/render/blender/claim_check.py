@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simian import composition, effects
 from simian.assets.catalog import BUILTIN_OBJECTS
-from simian.caption_styles import style_claims
-from simian.captions import Claim, describe, floor_image_motion, size_phrase
-from simian.combination import Combination
-from simian.object_shapes import FACING_FEATURES, feature_visible, shape_for
-from simian.projection import Box2D
-from simian.render.settings import RenderSettings
-from simian.vocabulary import shot_size_for, view_height, view_side
+from simian.captions.long import Claim, describe, floor_image_motion, size_phrase
+from simian.captions.styles import style_claims
+from simian.recipe.combination import Combination
+from simian.recipe.vocabulary import shot_size_for, view_height, view_side
+from simian.render.render_settings import RenderSettings
+from simian.scene import composition, effects
+from simian.scene.projection import Box2D
+from simian.scene.shapes import FACING_FEATURES, feature_visible, shape_for
 
 #: Slack for comparing Blender's numbers with the caption's.
 FRACTION_TOLERANCE = 0.003  # of the frame, for margins and sizes
@@ -616,7 +616,7 @@ def check_combination(
     import bpy
 
     from simian.render.blender.scene import build_scene
-    from simian.scene_plan import plan_scene
+    from simian.scene.composition import plan_scene
 
     settings = settings or RenderSettings(device="cpu")
     plan = plan_scene(combination, settings.clip())
@@ -634,56 +634,3 @@ def check_combination(
                 continue
             verdicts.append(checker.judge(claim))
     return CombinationReport(combination.index, tuple(verdicts), combination.variant)
-
-
-def seed_reports(
-    seed: int, count: int, options: Any = None, variants: int = 1, settings: RenderSettings | None = None
-) -> Iterator[CombinationReport]:
-    """Reports for combinations 0..count-1 drawn from `seed` (each under its `variants` camera moves), planned and
-    checked for the clip of `settings` (default: the planned clip)."""
-    from simian.combiner import combination_for
-
-    settings = settings or RenderSettings(device="cpu")
-    for index in range(count):
-        for variant in range(variants):
-            yield check_combination(combination_for(seed, index, options, variant, settings.clip()), settings)
-
-
-@dataclass(frozen=True)
-class RenderedOutput:
-    sidecar: Path
-    combination: Combination
-    settings: RenderSettings
-    caption: str
-
-
-def rendered_outputs(directory: Path) -> list[RenderedOutput]:
-    """Every render sidecar under `directory` (an output folder or a dataset), in index order."""
-    import json
-
-    from simian.combination import parse_combination
-    from simian.errors import InvalidInputError
-    from simian.render.settings import parse_render_settings
-
-    if not directory.is_dir():
-        raise InvalidInputError(f"check: {directory} is not a folder; give a render output folder or a dataset")
-    outputs = []
-    for path in sorted(directory.rglob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidInputError(f"check: {path} is not a readable JSON sidecar ({exc})") from None
-        if not isinstance(data, dict) or "combination" not in data or "settings" not in data:
-            continue
-        combination = parse_combination(data["combination"], f"{path}: combination")
-        try:
-            settings = parse_render_settings(**data["settings"])
-        except (InvalidInputError, TypeError) as exc:
-            raise InvalidInputError(f"{path}: field 'settings': {exc}") from None
-        caption = data.get("caption")
-        if not isinstance(caption, str):
-            raise InvalidInputError(f"{path}: field 'caption': missing or not text")
-        outputs.append(RenderedOutput(path, combination, settings, caption))
-    if not outputs:
-        raise InvalidInputError(f"check: no render sidecars (JSON with 'combination' and 'settings') under {directory}")
-    return sorted(outputs, key=lambda o: (o.combination.index, o.combination.variant))

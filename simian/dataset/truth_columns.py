@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from simian import ground_truth
-from simian.combination import Combination
-from simian.render.passes import FORMATS, pass_suffix
-from simian.render.settings import PASS_NAMES, RenderSettings
-from simian.scene_plan import plan_scene
-from simian.vocabulary import SENSOR_WIDTH_MM
+from simian.recipe.combination import Combination
+from simian.recipe.vocabulary import SENSOR_WIDTH_MM
+from simian.render.pass_arrays import FORMATS, pass_suffix
+from simian.render.render_settings import PASS_NAMES, RenderSettings
+from simian.scene import ground_truth
+from simian.scene.composition import plan_scene
 
 #: The columns this module adds to `metadata.jsonl`, in this order.
 ROW_KEYS = ("camera", "objects", "camera_file", "passes")

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from simian.assets.catalog import AssetRef
+from simian.assets.licenses import AssetLicense, Refusal, refusals
+from simian.assets.refs import AssetRef
 from simian.assets.sources import SOURCES, AssetKind, Fetchers
-from simian.combination import Combination
 from simian.errors import InvalidInputError
-from simian.licenses import AssetLicense, Refusal, refusals, refuse
+from simian.recipe.combination import Combination
 from simian.settings import Settings
-
-if TYPE_CHECKING:
-    from simian.combination_source import CombinationSource
 
 
 def asset_fields(combination: Combination) -> list[tuple[str, AssetKind, AssetRef]]:
@@ -59,21 +55,3 @@ class AssetResolver:
         """The scene's assets whose licence is not in `allowed`, each with the field that names it."""
         fields = [field for field, _kind, _ref in asset_fields(combination)]
         return refusals(where, fields, self.licenses(combination), allowed)
-
-
-def refuse_unlicensed(
-    source: CombinationSource, start: int, end: int, allowed: Sequence[str], resolver: AssetResolver
-) -> None:
-    """Before anything renders: every asset of scenes [start, end) has an allowed licence, or one error names each
-    asset that has not. Scenes drawn from a seed use built-in assets only, so the first one stands for all."""
-    from simian.combination_source import FileSource
-
-    found: list[Refusal] = []
-    if isinstance(source, FileSource):
-        for index in range(start, end):
-            found += resolver.refusals(source.scene(index), allowed, f"{source.describe()}: combinations[{index}]")
-    else:
-        first = source.get(start)
-        where = f"{source.describe()} (its scenes use built-in assets only), combination {start}"
-        found = resolver.refusals(first, allowed, where)
-    refuse(found, allowed)

@@ -1,7 +1,7 @@
 """Composition rules: what a shot must show before its caption may claim it (pure Python).
 
 Checked on the planned camera path, frame by frame, with each object's bounding box projected
-through `simian.projection`: every object wholly inside the frame (with a margin), large enough to
+through `simian.scene.projection`: every object wholly inside the frame (with a margin), large enough to
 recognise, not mostly hidden behind a nearer object, never seen along its long axis, and some
 floor in view. `fit` finds the camera distance that gives the recipe's shot size while keeping
 these rules; the combiner redraws a recipe when no distance can.
@@ -12,13 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
 
-from simian.object_shapes import shape_for
-from simian.projection import CLIP_START, Box2D, CameraPose, project, ray_direction
-
-if TYPE_CHECKING:
-    from simian.scene_plan import ScenePlan
+from simian.recipe.combination import Combination
+from simian.scene.plan import PLANNED_CLIP, Clip, Problem, ScenePlan, draft_plan, finish_plan
+from simian.scene.projection import CLIP_START, Box2D, CameraPose, project, ray_direction
+from simian.scene.shapes import shape_for
 
 
 @dataclass(frozen=True)
@@ -43,22 +41,6 @@ MIN_BLUR_PIXELS = 3.0
 GRID = (32, 18)
 #: Half the side of the floor plane the renderer builds (metres; `FLOOR_SIZE` in the Blender scene).
 FLOOR_HALF_SIZE = 200.0
-
-ProblemKind = Literal["out_of_frame", "too_small", "occluded", "end_on", "floor_hidden", "move_limited"]
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: ProblemKind
-    object: int | None
-    frame: int | None
-    detail: str
-
-    def __str__(self) -> str:
-        where = "" if self.frame is None else f" at frame {self.frame}"
-        who = "" if self.object is None else f"object {self.object} "
-        return f"{who}{self.kind.replace('_', ' ')}{where}: {self.detail}"
-
 
 def on_screen_size(box: Box2D, aspect: float) -> float:
     """The larger side of an image box, as a fraction of the frame height."""
@@ -287,3 +269,10 @@ def motion_blur_pixels(plan: ScenePlan, shutter: float) -> float:
         least = min(least, fastest)
         previous = current
     return least * shutter
+
+
+def plan_scene(combination: Combination, clip: Clip = PLANNED_CLIP, rules: Rules | None = None) -> ScenePlan:
+    """Lay out objects and fit the camera so the shot keeps every object whole and visible."""
+    span = 1.0 / combination.framing.coverage_factor
+    plan, problems = fit(draft_plan(combination, clip), span, rules or DEFAULT_RULES)
+    return finish_plan(plan, problems)

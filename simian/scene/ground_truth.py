@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simian.projection import CLIP_START, box_corners
-from simian.scene_plan import ScenePlan
-from simian.vocabulary import SENSOR_WIDTH_MM
+from simian.recipe.vocabulary import SENSOR_WIDTH_MM
+from simian.scene.plan import ScenePlan
+from simian.scene.projection import CLIP_START, box_corners
 
 Vec3 = tuple[float, float, float]
 Matrix3 = tuple[Vec3, Vec3, Vec3]

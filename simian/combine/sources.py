@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,13 +18,15 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from simian.caption_styles import with_all_captions
-from simian.combination import Combination, parse_combination
-from simian.combiner import CombinerOptions, combination_for, rng_for
+from simian.assets.licenses import Refusal, refuse
+from simian.captions.styles import with_all_captions
+from simian.combine.combiner import CombinerOptions, combination_for, rng_for
+from simian.combine.reference_format import from_reference, is_reference_entry
+from simian.combine.variants import CAPTION_FIELDS, camera_variant
 from simian.errors import InvalidInputError, shorten
-from simian.reference_format import from_reference, is_reference_entry
-from simian.scene_plan import PLANNED_CLIP, Clip
-from simian.variants import CAPTION_FIELDS, camera_variant
+from simian.recipe.assets import AssetResolver, check_assets
+from simian.recipe.combination import Combination, parse_combination
+from simian.scene.plan import PLANNED_CLIP, Clip
 
 RECIPES_KEPT = 256  # recipes a source keeps once derived: more than a chunk's render tasks ask for at once
 
@@ -114,7 +117,7 @@ class FileSource:
                 )
 
     def get(self, index: int, variant: int = 0) -> Combination:
-        """Entry `index` with its captions; with `variant`, that scene under another camera move (`simian.variants`)."""
+        """Entry `index` with its captions; with `variant`, that scene under another camera move (see `variants`)."""
         kept = self._recipes.get((index, variant))
         if kept is None:
             if len(self._recipes) >= RECIPES_KEPT:
@@ -157,8 +160,6 @@ class FileSource:
 
     def validate(self, start: int, end: int) -> None:
         """Every entry of [start, end) parses and its assets pass the offline checks (files exist, ids exist)."""
-        from simian.assets.resolver import check_assets
-
         for index in range(start, end):
             check_assets(self.scene(index), f"{self.describe()}: combinations[{index}]")
 
@@ -254,3 +255,19 @@ def open_source(
     if combinations is not None:
         return load_file_source(combinations, clip)
     return SeedSource(int(seed), options or CombinerOptions(), clip)  # type: ignore[arg-type]
+
+
+def refuse_unlicensed(
+    source: CombinationSource, start: int, end: int, allowed: Sequence[str], resolver: AssetResolver
+) -> None:
+    """Before anything renders: every asset of scenes [start, end) has an allowed licence, or one error names each
+    asset that has not. Scenes drawn from a seed use built-in assets only, so the first one stands for all."""
+    found: list[Refusal] = []
+    if isinstance(source, FileSource):
+        for index in range(start, end):
+            found += resolver.refusals(source.scene(index), allowed, f"{source.describe()}: combinations[{index}]")
+    else:
+        first = source.get(start)
+        where = f"{source.describe()} (its scenes use built-in assets only), combination {start}"
+        found = resolver.refusals(first, allowed, where)
+    refuse(found, allowed)

@@ -16,9 +16,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS, BUILTIN_OBJECTS
-from simian.caption_styles import with_styles
-from simian.captions import CENTRING_MOVES, describe, first_frame_span, motion_blur_shows
-from simian.combination import (
+from simian.captions.long import CENTRING_MOVES, describe, first_frame_span, motion_blur_shows
+from simian.captions.styles import with_styles
+from simian.combine.variants import camera_variant
+from simian.recipe.combination import (
     AmbientOcclusion,
     Background,
     Bloom,
@@ -33,10 +34,7 @@ from simian.combination import (
     SceneObject,
     Stage,
 )
-from simian.object_shapes import FACING_FEATURES, feature_visible, shape_for
-from simian.scene_plan import PLANNED_CLIP, Clip, ScenePlan, horizontal_axes, plan_scene, rest_positions
-from simian.variants import camera_variant
-from simian.vocabulary import (
+from simian.recipe.vocabulary import (
     CAMERA_MOVES,
     FOV_RANGE,
     SCALE_WEIGHTS,
@@ -48,6 +46,9 @@ from simian.vocabulary import (
     effect_level,
     shot_size_for,
 )
+from simian.scene.composition import plan_scene
+from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, horizontal_axes, rest_positions
+from simian.scene.shapes import FACING_FEATURES, feature_visible, shape_for
 
 MOVEMENT_DIRECTIONS: tuple[MovementDirection, ...] = ("left", "right", "toward", "away", "up")
 #: Draws tried per index before falling back to a shot that always works.
@@ -258,7 +259,7 @@ def combination_for(
     seed: int, index: int, options: CombinerOptions | None = None, variant: int = 0, clip: Clip = PLANNED_CLIP
 ) -> Combination:
     """Entry `index` of the file `simian combine --seed seed` would write, computed alone; with `variant`, that
-    scene under another camera move (`simian.variants`), its scene worded alike. The shot is framed and the
+    scene under another camera move (`simian.combine.variants`), its scene worded alike. The shot is framed and the
     captions are written for `clip` (the render's size, frame count and rate; default: the planned clip).
 
     A drawn recipe whose shot cannot keep every object whole and visible is redrawn from the same

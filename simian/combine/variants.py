@@ -15,11 +15,12 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from simian.captions import CENTRING_MOVES, first_frame_span
-from simian.combination import MAX_CAMERA_VARIANTS, CameraAnimation, Combination
+from simian.captions.long import CENTRING_MOVES, first_frame_span
 from simian.errors import InvalidInputError
-from simian.scene_plan import PLANNED_CLIP, Clip, ScenePlan, plan_scene
-from simian.vocabulary import CAMERA_MOVES, SPEED_FACTOR_RANGE, shot_size_for
+from simian.recipe.combination import MAX_CAMERA_VARIANTS, CameraAnimation, Combination
+from simian.recipe.vocabulary import CAMERA_MOVES, SPEED_FACTOR_RANGE, shot_size_for
+from simian.scene.composition import plan_scene
+from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan
 
 #: The parts of a recipe that make its camera; a scene's variants differ in these and in their captions only.
 CAMERA_FIELDS = ("orientation", "framing", "animation")

@@ -16,13 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from simian import composition, effects
-from simian.combination import Combination, SectionCaptions
-from simian.composition import MIN_BLUR_PIXELS
-from simian.object_shapes import shape_for, visible_description
-from simian.projection import project
-from simian.scene_plan import ScenePlan, cell_spacing, follow_index, plan_scene
-from simian.vocabulary import (
+from simian.recipe.combination import Combination, SectionCaptions
+from simian.recipe.vocabulary import (
     AXIS_WORDS,
     EFFECT_PHRASES,
     FLOOR_SLIDE_PHRASES,
@@ -38,6 +33,11 @@ from simian.vocabulary import (
     view_side,
     view_side_phrase,
 )
+from simian.scene import composition, effects
+from simian.scene.composition import MIN_BLUR_PIXELS, plan_scene
+from simian.scene.plan import ScenePlan, cell_spacing, follow_index
+from simian.scene.projection import project
+from simian.scene.shapes import shape_for, visible_description
 
 INTROS = ("The scene features {list}.", "In the scene there are {list}.", "The scene shows {list}.")
 SINGLE_INTROS = ("The scene features {list}.", "The scene shows {list}.", "There is {list} in the scene.")

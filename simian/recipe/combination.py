@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from simian.assets.catalog import AssetRef
+from simian.assets.refs import AssetRef
 from simian.errors import InvalidInputError, invalid_input
-from simian.structured_caption import StructuredCaption
-from simian.vocabulary import AnimationName, EffectLevel, MovementDirection
+from simian.recipe.structured_caption import StructuredCaption
+from simian.recipe.vocabulary import AnimationName, EffectLevel, MovementDirection
 
 
 def _asset_reference(value: str) -> str:

@@ -1,7 +1,7 @@
 """Caption styles for the models that train on the videos: one short sentence, the camera move alone, and the
 whole caption as structured data.
 
-Each style rewords the long caption's claims (`simian.captions`), so it is true by the same rules and
+Each style rewords the long caption's claims (`simian.captions.long`), so it is true by the same rules and
 `simian check` verifies it the same way. Camera moves are named in CameraBench's vocabulary, which keeps
 the lens apart from the camera (zoom vs dolly) and names arcs, cranes, pedestals, pans, tilts, rolls and
 tracking shots. Wording varies with seeded RNGs: the scene's words with (seed, index) and the camera's with
@@ -16,7 +16,7 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-from simian.captions import (
+from simian.captions.long import (
     CENTRING_MOVES,
     STUDIO,
     Claim,
@@ -26,10 +26,8 @@ from simian.captions import (
     distinct_names,
     join_list,
 )
-from simian.combination import Combination, ObjectMovement
-from simian.object_shapes import shape_for, visible_description
-from simian.scene_plan import PLANNED_CLIP, Clip, ScenePlan, follow_index, plan_scene
-from simian.structured_caption import (
+from simian.recipe.combination import Combination, ObjectMovement
+from simian.recipe.structured_caption import (
     Effect,
     Movement,
     Position,
@@ -41,7 +39,10 @@ from simian.structured_caption import (
     StructuredObject,
     Tracking,
 )
-from simian.vocabulary import SCALE_SYNONYMS, SENSOR_WIDTH_MM, scale_name_for, speed_word
+from simian.recipe.vocabulary import SCALE_SYNONYMS, SENSOR_WIDTH_MM, scale_name_for, speed_word
+from simian.scene.composition import plan_scene
+from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, follow_index
+from simian.scene.shapes import shape_for, visible_description
 
 #: The short caption stays within this many words.
 MAX_SHORT_WORDS = 25

@@ -21,8 +21,8 @@ from pydantic import (
 from simian.errors import invalid_input
 
 if TYPE_CHECKING:
-    from simian.scene_plan import Clip
-from simian.presets import PresetName, frame_problem, height_problem, width_problem, with_preset
+    from simian.scene.plan import Clip
+from simian.render.presets import PresetName, frame_problem, height_problem, width_problem, with_preset
 
 Engine = Literal["cycles", "eevee", "workbench"]
 Device = Literal["auto", "cpu", "cuda", "optix", "hip"]
@@ -144,7 +144,7 @@ class RenderSettings(BaseModel):
 
     def clip(self) -> Clip:
         """The clip these settings render: what the scene plan frames the shot for."""
-        from simian.scene_plan import Clip
+        from simian.scene.plan import Clip
 
         return Clip(frames=self.frames, fps=self.fps, width=self.width, height=self.height)
 

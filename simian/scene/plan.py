@@ -6,20 +6,21 @@ keyframes. World frame: Z up, objects face -Y ("front"), the floor is z = 0.
 The plan is a function of the recipe and the clip it is rendered as (size, frame count, rate; by
 default the planned clip, the default render settings: 24 frames at 24 fps, 16:9): it frames the
 shot for that clip, fitting the camera distance so that every object stays inside the frame and
-large enough on every frame (`simian.composition`), and records each object's image box per frame.
+large enough on every frame (`simian.scene.composition`), and records each object's image box per frame.
 Recipes drawn from a seed are fitted for the clip they render (a preset's shape included).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
-from simian import composition
-from simian.combination import Combination
-from simian.object_shapes import shape_for
-from simian.projection import Box2D, CameraPose, box_corners, project_box
-from simian.vocabulary import CAMERA_MOVES, CameraMove
+from simian.recipe.combination import Combination
+from simian.recipe.vocabulary import CAMERA_MOVES, CameraMove
+from simian.scene.projection import Box2D, CameraPose, box_corners, project_box
+from simian.scene.shapes import shape_for
 
 Vec3 = tuple[float, float, float]
 
@@ -30,6 +31,22 @@ MAX_FOV = 150.0
 MAX_ELEVATION = 88.0
 #: The camera never goes lower than this above the floor (metres).
 CAMERA_MIN_HEIGHT = 0.05
+
+
+ProblemKind = Literal["out_of_frame", "too_small", "occluded", "end_on", "floor_hidden", "move_limited"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: ProblemKind
+    object: int | None
+    frame: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = "" if self.frame is None else f" at frame {self.frame}"
+        who = "" if self.object is None else f"object {self.object} "
+        return f"{who}{self.kind.replace('_', ' ')}{where}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +110,7 @@ class ScenePlan:
     move: CameraMove
     move_rate: float  # absolute units per second (degrees or metres), sign included
     frame_boxes: tuple[tuple[Box2D | None, ...], ...] = ()  # per planned frame, per object
-    problems: tuple[composition.Problem, ...] = ()
+    problems: tuple[Problem, ...] = ()
     backdrop: Backdrop | None = field(default=None)
 
     def object_offset(self, index: int, t: float) -> Vec3:
@@ -325,12 +342,9 @@ def _backdrop(plan: ScenePlan) -> Backdrop:
     return Backdrop((cx, cy, 0.0), radius, cove, height, facing, 150.0)
 
 
-def plan_scene(
-    combination: Combination, clip: Clip = PLANNED_CLIP, rules: composition.Rules | None = None
-) -> ScenePlan:
-    """Lay out objects and fit the camera so the shot keeps every object whole and visible."""
+def draft_plan(combination: Combination, clip: Clip) -> Callable[[float], ScenePlan]:
+    """The recipe's layout, as a plan for each camera distance (for `composition.fit` to choose from)."""
     c = combination
-    rules = rules or composition.DEFAULT_RULES
     move = CAMERA_MOVES[c.animation.name]
     draft = ScenePlan(
         combination=c,
@@ -346,7 +360,12 @@ def plan_scene(
     def at_distance(distance: float) -> ScenePlan:
         return replace(draft, distance=distance, move_rate=_rate(move, c, distance))
 
-    plan, problems = composition.fit(at_distance, 1.0 / c.framing.coverage_factor, rules)
+    return at_distance
+
+
+def finish_plan(plan: ScenePlan, problems: list[Problem]) -> ScenePlan:
+    """The fitted plan with its per-frame boxes, its problems and the studio backdrop around it."""
+    clip = plan.clip
     boxes = tuple(tuple(plan.boxes_at(clip.time_of(f))) for f in range(1, clip.frames + 1))
     plan = replace(plan, frame_boxes=boxes, problems=tuple(problems))
     return replace(plan, backdrop=_backdrop(plan))

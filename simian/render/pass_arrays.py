@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simian.ground_truth import CameraFrame, Vec3
-from simian.render.settings import RenderSettings
+from simian.render.render_settings import RenderSettings
+from simian.scene.ground_truth import CameraFrame, Vec3
 
 #: A pixel that hit nothing (sky) is reported at the camera's clip end (EEVEE) or far beyond it (Cycles,
 #: workbench): any depth past this share of the clip end is no surface.

@@ -60,11 +60,11 @@ def _record_event(events_path: str | None, event: str, index: int) -> None:
 def _render_job(
     job: dict[str, Any], backends: list[str] | None, events_path: str | None = None
 ) -> tuple[dict[str, Any], list[str] | None]:
-    from simian.combination import Combination
+    from simian.recipe.combination import Combination
     from simian.render.blender import passes as blender_passes
     from simian.render.blender import scene as blender_scene
     from simian.render.blender.device import available_gpu_backends
-    from simian.render.settings import RenderSettings
+    from simian.render.render_settings import RenderSettings
 
     combination = Combination.model_validate(job["combination"])
     settings = RenderSettings.model_validate(job["settings"])

@@ -1,0 +1,1 @@
+"""Asset references, the built-in catalogue, the remote sources and their licences (no bpy)."""

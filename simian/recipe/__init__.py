@@ -1,0 +1,1 @@
+"""The scene recipe: the combination model, its vocabulary, the structured caption, its assets checked."""
