@@ -21,8 +21,8 @@ from simian.orchestration.publish import finalise_dataset, open_hub
 from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.run_logs import forward_library_logs
 from simian.orchestration.summary import summarise, write_summary_artifact
-from simian.settings.parameters import flow_parameters
 from simian.settings import load_settings
+from simian.settings.parameters import flow_parameters
 
 
 class RangeIncompleteError(SimianError):

@@ -97,8 +97,8 @@ def cmd_combine(args: argparse.Namespace) -> int:
         raise InvalidInputError(
             f"--output: {shorten(args.output)} is a folder; give the file to write, e.g. {out / 'combinations.json'}"
         )
-    from simian.settings.parameters import given_values
     from simian.render import RenderSettings, parse_render_settings
+    from simian.settings.parameters import given_values
 
     clip = parse_render_settings(**given_values(args, RenderSettings)).clip()
     data = combine(args.seed, args.count, _combiner_options(args), clip)
@@ -198,10 +198,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     from simian.combine.sources import open_source, refuse_unlicensed
     from simian.combine.variants import video_keys
     from simian.dataset import FLAT, FolderSink
-    from simian.settings.parameters import given_values
     from simian.recipe.assets import AssetResolver
     from simian.render import Renderer, RenderError, RenderSettings, ensure_writable_dir, parse_render_settings
     from simian.settings import load_settings
+    from simian.settings.parameters import given_values
 
     config = load_settings()
     render_settings = parse_render_settings(**given_values(args, RenderSettings))
@@ -273,8 +273,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         if args.count is None or args.count < 1:
             raise InvalidInputError("check: --count must be 1 or more with --seed")
-        from simian.settings.parameters import given_values
         from simian.render import RenderSettings, parse_render_settings
+        from simian.settings.parameters import given_values
 
         settings = parse_render_settings(**{"device": "cpu", **given_values(args, RenderSettings)})
         reports = list(seed_reports(args.seed, args.count, _combiner_options(args), args.camera_variants, settings))
@@ -400,8 +400,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from simian.settings.parameters import add_flags
     from simian.render.render_settings import RenderSettings
+    from simian.settings.parameters import add_flags
 
     parser = _Parser(prog="simian", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

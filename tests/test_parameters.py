@@ -12,9 +12,9 @@ from simian.cli import build_parser
 from simian.combine.combiner import CombinerOptions
 from simian.errors import InvalidInputError
 from simian.orchestration.job import RangeJob, flow_fields, parse_job
-from simian.settings.parameters import is_cli_only
 from simian.render.render_settings import RenderSettings
 from simian.settings import load_settings
+from simian.settings.parameters import is_cli_only
 
 from .conftest import REPO
 

@@ -21,11 +21,11 @@ from simian.combine.variants import VideoKey, video_keys
 from simian.dataset.identity import DEFAULT_CONFIG, DatasetIdentity, check_config_name, claim_local, config_folder
 from simian.dataset.location import confine_output
 from simian.errors import InvalidInputError, invalid_input
-from simian.settings.parameters import flat_fields
 from simian.recipe.combination import MAX_CAMERA_VARIANTS, Combination
 from simian.render.render_settings import RenderSettings
 from simian.scene.plan import Clip
 from simian.settings import load_settings, resolve_project_path
+from simian.settings.parameters import flat_fields
 
 #: Nested models whose fields are flow parameters of their own.
 NESTED: dict[str, type[BaseModel]] = {"render": RenderSettings, "combiner": CombinerOptions}
