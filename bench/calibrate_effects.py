@@ -168,8 +168,11 @@ def calibrate() -> dict[str, Any]:
                     occlusion[level].append(changed_share(plain, image, region))
             for level in LEVELS:
                 results["bloom"].setdefault(level, {})[key] = round(min(bloom[level]), 4)
-            print(f"{key:28s} bloom {[[round(v, 3) for v in bloom[lv]] for lv in LEVELS]} "
-                  f"ambient occlusion {[round(occlusion[lv][-1], 3) for lv in LEVELS]}", flush=True)
+            print(
+                f"{key:28s} bloom {[[round(v, 3) for v in bloom[lv]] for lv in LEVELS]} "
+                f"ambient occlusion {[round(occlusion[lv][-1], 3) for lv in LEVELS]}",
+                flush=True,
+            )
         for level in LEVELS:
             results["ambient_occlusion"].setdefault(level, {})[background.removeprefix("builtin:")] = round(
                 min(occlusion[level]), 4

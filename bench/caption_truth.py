@@ -121,8 +121,9 @@ def old_claims(c: Combination) -> list[Claim]:
             claims.append(Claim("background", sentence, (), m[1]))
         elif m := re.match(r"The floor is (.+)\.", sentence):
             claims.append(Claim("floor", sentence, (), m[1]))
-        elif m := re.match(r"The camera views the scene from the (\S+) side, .* \((-?\d+) degrees of elevation\)\.",
-                           sentence):
+        elif m := re.match(
+            r"The camera views the scene from the (\S+) side, .* \((-?\d+) degrees of elevation\)\.", sentence
+        ):
             claims.append(Claim("view_side", sentence, (), m[1], c.orientation.yaw))
             claims.append(Claim("elevation", sentence, (), "", float(m[2])))
         elif m := re.match(r"It is an? (.+) with a (\d+) degree field of view", sentence):
@@ -141,9 +142,7 @@ def old_claims(c: Combination) -> list[Claim]:
     return claims
 
 
-def judge_old(
-    c: Combination, blend: Path, claims: list[Claim]
-) -> tuple[list[Verdict], list[list[Box2D | None]]]:
+def judge_old(c: Combination, blend: Path, claims: list[Claim]) -> tuple[list[Verdict], list[list[Box2D | None]]]:
     """Today's checker on the older code's built scene (claims it has no words for judged here),
     and Blender's object boxes per frame."""
     import bpy
@@ -256,10 +255,21 @@ def main() -> None:
             after = [v for v in report.verdicts if v.claim.kind != "effect" and v.claim.field == "caption"]
             new_boxes = [list(frame) for frame in plan_scene(new).frame_boxes]
             after += judge_effects(REPO, new, new_claims, work, f"new-{tag}", new_boxes)
-            rows.append({"seed": seed, "index": index, "before": summarise(before), "after": summarise(after),
-                         "before_caption": old.caption, "after_caption": new.caption})
-            print(f"{tag}: before {rows[-1]['before']['verified']}/{rows[-1]['before']['claims']}, "
-                  f"after {rows[-1]['after']['verified']}/{rows[-1]['after']['claims']}", flush=True)
+            rows.append(
+                {
+                    "seed": seed,
+                    "index": index,
+                    "before": summarise(before),
+                    "after": summarise(after),
+                    "before_caption": old.caption,
+                    "after_caption": new.caption,
+                }
+            )
+            print(
+                f"{tag}: before {rows[-1]['before']['verified']}/{rows[-1]['before']['claims']}, "
+                f"after {rows[-1]['after']['verified']}/{rows[-1]['after']['claims']}",
+                flush=True,
+            )
     (REPO / "bench" / "caption_truth.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     print(table(rows))
 

@@ -49,8 +49,14 @@ class BenchStack:
         self.env["SIMIAN_PREFECT_PORT"] = self.env["PREFECT_API_URL"].split(":")[2].split("/")[0]
 
     def up(self) -> None:
-        subprocess.run([*SIMIAN, "up", "--workers", str(self.workers)], env=self.env, cwd=REPO, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            [*SIMIAN, "up", "--workers", str(self.workers)],
+            env=self.env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
 
     def down(self) -> None:
         subprocess.run([*SIMIAN, "down"], env=self.env, cwd=REPO, capture_output=True, timeout=120)
@@ -61,8 +67,9 @@ class BenchStack:
         for key, value in params.items():
             argv += ["-p", f"{key}={value}"]
         started = time.perf_counter()
-        result = subprocess.run([*argv, "--watch"], env=self.env, cwd=REPO, capture_output=True, text=True,
-                                timeout=1800)
+        result = subprocess.run(
+            [*argv, "--watch"], env=self.env, cwd=REPO, capture_output=True, text=True, timeout=1800
+        )
         elapsed = time.perf_counter() - started
         if result.returncode != 0:
             raise RuntimeError(result.stdout[-3000:] + result.stderr[-3000:])
@@ -75,8 +82,9 @@ class BenchStack:
 
         api = self.env["PREFECT_API_URL"]
         parent = httpx.get(f"{api}/flow_runs/{run_id}").json()
-        children = httpx.post(f"{api}/flow_runs/filter",
-                              json={"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}}).json()
+        children = httpx.post(
+            f"{api}/flow_runs/filter", json={"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}}
+        ).json()
 
         def at(stamp: str) -> float:
             from datetime import datetime

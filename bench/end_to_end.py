@@ -33,8 +33,11 @@ def reference_architecture(out: Path) -> tuple[float, float]:
     started = time.perf_counter()
     for index in range(COUNT):
         flags = [f"--{k}={v}" for k, v in SETTINGS.items()]
-        subprocess.run([*SIMIAN, "render", "--index", str(index), "--seed", str(SEED), *flags, "-o", str(renders)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*SIMIAN, "render", "--index", str(index), "--seed", str(SEED), *flags, "-o", str(renders)],
+            check=True,
+            capture_output=True,
+        )
         # the reference's per-file upload: each file copied into the dataset as it is finished
         media, sidecar = renders / f"{index:08d}.mp4", renders / f"{index:08d}.json"
         atomic.write_bytes(dataset / DATASET.media(index, ".mp4"), media.read_bytes())
@@ -47,25 +50,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="simian-e2e-") as tmp:
         out = Path(tmp)
         with bench_stack() as stack:
-            wall, run_id = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian",
-                                           **SETTINGS)
+            wall, run_id = stack.run_range(
+                start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian", **SETTINGS
+            )
             timeline = stack.timeline(run_id)
             outcomes = stack.outcomes(run_id)
-            cached_wall, cached_id = stack.run_range(start=0, end=COUNT, seed=SEED, chunk_size=COUNT,
-                                                     output=out / "simian", **SETTINGS)
+            cached_wall, cached_id = stack.run_range(
+                start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian", **SETTINGS
+            )
             cached_timeline = stack.timeline(cached_id)
         simian_blender = blender_seconds(sorted((out / "simian").glob("data/*/*.json")))
         ref_wall, ref_blender = reference_architecture(out / "reference")
         shutil.rmtree(out, ignore_errors=True)
-    print(f"{COUNT} videos, {SETTINGS['width']}x{SETTINGS['height']}, {SETTINGS['frames']} frames, "
-          f"Cycles {SETTINGS['samples']} samples, CPU")
-    print(f"blender limit (time inside render calls): {simian_blender / COUNT:.3f} s/video (simian run), "
-          f"{ref_blender / COUNT:.3f} s/video (reference run)")
+    print(
+        f"{COUNT} videos, {SETTINGS['width']}x{SETTINGS['height']}, {SETTINGS['frames']} frames, "
+        f"Cycles {SETTINGS['samples']} samples, CPU"
+    )
+    print(
+        f"blender limit (time inside render calls): {simian_blender / COUNT:.3f} s/video (simian run), "
+        f"{ref_blender / COUNT:.3f} s/video (reference run)"
+    )
     print(f"reference architecture: {ref_wall / COUNT:.3f} s/video, ratio {ref_wall / ref_blender:.2f}")
     per = {k: sum(o[k] for o in outcomes.values()) / COUNT for k in ("render_seconds", "total_seconds", "seconds")}
-    print(f"per video inside the chunk: Blender render {per['render_seconds']:.3f} s, scene build + encode check + "
-          f"publish {per['total_seconds'] - per['render_seconds']:.3f} s, Prefect task + Redis cache/lock "
-          f"{per['seconds'] - per['total_seconds']:.3f} s")
+    print(
+        f"per video inside the chunk: Blender render {per['render_seconds']:.3f} s, scene build + encode check + "
+        f"publish {per['total_seconds'] - per['render_seconds']:.3f} s, Prefect task + Redis cache/lock "
+        f"{per['seconds'] - per['total_seconds']:.3f} s"
+    )
     print("timeline of the run (s after submission): " + ", ".join(f"{k} {v:.1f}" for k, v in timeline.items()))
     print("timeline of the cached re-run: " + ", ".join(f"{k} {v:.1f}" for k, v in cached_timeline.items()))
     print(f"simian fully cached re-run (the fixed cost of a range run): {cached_wall:.2f} s for {COUNT} combinations")

@@ -80,16 +80,22 @@ def main() -> None:
                     sizes.setdefault(pass_name, []).append(stem.with_suffix(f".{pass_name}.npz").stat().st_size)
                 row = build_row(combination, settings, file_name=published.file_name, sha256=published.sha256)
                 sizes.setdefault("metadata row (JSON)", []).append(len(json.dumps(row, sort_keys=True)))
-    print(f"videos: {args.count} x {args.width}x{args.height}, {args.frames} frames, {args.samples} samples "
-          f"(cycles, CPU), seed {args.seed}")
+    print(
+        f"videos: {args.count} x {args.width}x{args.height}, {args.frames} frames, {args.samples} samples "
+        f"(cycles, CPU), seed {args.seed}"
+    )
     plain = {k: statistics.mean(v) for k, v in timings["none"].items()}
-    print("| passes | Blender render s (wall) | pass files s | whole render call s (wall) | ratio, wall | "
-          "CPU s per video | ratio, CPU |")
+    print(
+        "| passes | Blender render s (wall) | pass files s | whole render call s (wall) | ratio, wall | "
+        "CPU s per video | ratio, CPU |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, t in timings.items():
         render, post, total, cpu = (statistics.mean(t[k]) for k in ("render", "passes", "total", "cpu"))
-        print(f"| {name} | {render:.3f} | {post:.3f} | {total:.3f} | {total / plain['total']:.2f} | {cpu:.2f} | "
-              f"**{cpu / plain['cpu']:.2f}** |")
+        print(
+            f"| {name} | {render:.3f} | {post:.3f} | {total:.3f} | {total / plain['total']:.2f} | {cpu:.2f} | "
+            f"**{cpu / plain['cpu']:.2f}** |"
+        )
     print("| file | bytes per video (mean) |")
     print("|---|---|")
     for name, values in sizes.items():

@@ -36,8 +36,18 @@ def main() -> None:
     parser.add_argument("--samples", default="4")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    settings = ["--seed", str(args.seed), "--width", args.width, "--height", args.height,
-                "--frames", args.frames, "--samples", args.samples]
+    settings = [
+        "--seed",
+        str(args.seed),
+        "--width",
+        args.width,
+        "--height",
+        args.height,
+        "--frames",
+        args.frames,
+        "--samples",
+        args.samples,
+    ]
     warm_runs, cold_runs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):

@@ -39,8 +39,9 @@ OLDEST = {**default_environment(), "python_version": "3.11", "python_full_versio
 
 def _resolve(args: list[str], tmp: str) -> list[dict]:
     report = Path(tmp) / "report.json"
-    subprocess.run([*PIP, "install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report), *args],
-                   check=True)
+    subprocess.run(
+        [*PIP, "install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report), *args], check=True
+    )
     return json.loads(report.read_text())["install"]
 
 
@@ -75,8 +76,11 @@ def main() -> int:
         constraints.write_text(
             "".join(line + "\n" for line in frozen.stdout.splitlines() if not line.lower().startswith("simian"))
         )
-        installs = [i for i in _resolve(["-c", str(constraints), str(ROOT)], tmp)
-                    if canonicalize_name(i["metadata"]["name"]) != "simian"]
+        installs = [
+            i
+            for i in _resolve(["-c", str(constraints), str(ROOT)], tmp)
+            if canonicalize_name(i["metadata"]["name"]) != "simian"
+        ]
         lines = [_line(item) for item in sorted(installs, key=lambda i: canonicalize_name(i["metadata"]["name"]))]
         for req in _only_on_older_pythons(installs):
             (item,) = _resolve(["--no-deps", f"{req.name}{req.specifier}"], tmp)

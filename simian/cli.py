@@ -147,9 +147,7 @@ def _camera_variants(text: str) -> int:
     return value
 
 
-def _check_output_targets(
-    out_dir: Path, start: int, end: int, settings: RenderSettings, variants: int = 1
-) -> None:
+def _check_output_targets(out_dir: Path, start: int, end: int, settings: RenderSettings, variants: int = 1) -> None:
     """Refuse an output folder where an index of the range is taken by something a render cannot replace:
     a link or a file where its PNG frame folder goes, a folder where its video, sidecar or a ground-truth file
     goes.
@@ -173,9 +171,10 @@ def _check_output_targets(
             continue
         if entry.name == FLAT.media(index, suffix, variant):
             wants_folder = settings.images
-        elif entry.name == FLAT.sidecar(index, variant) or entry.name in ground_truth.files(
-            settings, FLAT.media(index, suffix, variant)
-        ).values():
+        elif (
+            entry.name == FLAT.sidecar(index, variant)
+            or entry.name in ground_truth.files(settings, FLAT.media(index, suffix, variant)).values()
+        ):
             wants_folder = False
         else:
             continue
@@ -302,7 +301,6 @@ def seed_reports(
             yield check_combination(combination_for(seed, index, options, variant, settings.clip()), settings)
 
 
-
 def _stack_config(args: argparse.Namespace) -> tuple[Settings, StackConfig]:
     from simian.operations.stack import StackConfig
     from simian.settings import load_settings
@@ -412,8 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
     combine.add_argument("--count", type=int, required=True)
     combine.add_argument("-o", "--output", default="combinations.json", help="file to write, or - for stdout")
     _add_combiner_flags(combine)
-    add_flags(combine.add_argument_group("the clip the recipes are framed and captioned for (render them with the "
-                                         "same)"), RenderSettings)
+    add_flags(
+        combine.add_argument_group("the clip the recipes are framed and captioned for (render them with the same)"),
+        RenderSettings,
+    )
     combine.set_defaults(func=cmd_combine)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a combination")
@@ -432,12 +432,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_flags(render.add_argument_group("render settings"), RenderSettings)
     render.add_argument("--timeout", type=_seconds, default=None, help="seconds per combination before it is killed")
     render.add_argument(
-        "--camera-variants", type=_camera_variants, default=1, metavar="N",
+        "--camera-variants",
+        type=_camera_variants,
+        default=1,
+        metavar="N",
         help="render each scene under N camera moves (same objects, background, floor, lighting); variant v of "
         "scene i is OUT/<i>-v<v>.mp4, variant 0 the scene's own camera (default: 1)",
     )
     render.add_argument(
-        "--licenses", default=None, metavar="IDS",
+        "--licenses",
+        default=None,
+        metavar="IDS",
         help="allow only assets under these licences, comma-separated (e.g. cc0,cc-by-4.0; built-in assets are "
         "mit); scenes using others are refused before rendering, naming each asset",
     )
@@ -449,16 +454,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", help="rendered outputs with their sidecars (or a dataset folder)")
     check.add_argument("--seed", type=int, help="check the plans of combinations drawn from this seed")
     check.add_argument("--count", type=int, help="how many combinations (0..N-1) with --seed")
-    check.add_argument("--camera-variants", type=_camera_variants, default=1, metavar="N",
-                       help="with --seed: check each scene's N camera variants")
+    check.add_argument(
+        "--camera-variants",
+        type=_camera_variants,
+        default=1,
+        metavar="N",
+        help="with --seed: check each scene's N camera variants",
+    )
     add_flags(check.add_argument_group("the clip to plan and check for (with --seed)"), RenderSettings)
     _add_combiner_flags(check)
     check.set_defaults(func=cmd_check)
 
     init = sub.add_parser("init", help="create pools, concurrency limits, blocks and automations (idempotent)")
     init.add_argument("--render-slots", type=int, default=1, help="GPU render slots in the whole farm")
-    init.add_argument("--commits-per-hour", type=int, default=100,
-                      help="Hub commits per hour for the whole farm (the Hub allows about 128 per repo)")
+    init.add_argument(
+        "--commits-per-hour",
+        type=int,
+        default=100,
+        help="Hub commits per hour for the whole farm (the Hub allows about 128 per repo)",
+    )
     init.set_defaults(func=cmd_init)
 
     for name, func, text in (

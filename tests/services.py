@@ -84,8 +84,7 @@ class Stack:
 
     def shutdown_redis(self) -> None:
         """What an operator (or a crash) does: `redis-cli shutdown nosave`."""
-        subprocess.run(["redis-cli", "-p", str(self.redis_port), "shutdown", "nosave"], capture_output=True,
-                       timeout=30)
+        subprocess.run(["redis-cli", "-p", str(self.redis_port), "shutdown", "nosave"], capture_output=True, timeout=30)
         wait_for(lambda: not self._redis_answers(), 30, "Redis to stop", interval_s=0.1)
 
     def _redis_answers(self) -> bool:
@@ -159,8 +158,18 @@ class RedisServer:
         root.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> RedisServer:
-        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root), "--save", "",
-                *self.options]
+        argv = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.root),
+            "--save",
+            "",
+            *self.options,
+        ]
         self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         wait_for(self.answers, 20, f"redis-server on port {self.port}", interval_s=0.1)
         return self

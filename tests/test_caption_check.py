@@ -16,8 +16,13 @@ from .conftest import run_simian
 
 pytestmark = pytest.mark.blender
 #: A recipe edited by hand drops every caption it had: they would describe the scene it was.
-NO_CAPTIONS = {"caption": None, "captions": None, "caption_short": None, "caption_camera": None,
-               "captions_structured": None}
+NO_CAPTIONS = {
+    "caption": None,
+    "captions": None,
+    "caption_short": None,
+    "caption_camera": None,
+    "captions_structured": None,
+}
 
 
 def _verified(stdout: str) -> tuple[int, int]:
@@ -43,7 +48,8 @@ def test_every_claim_of_random_combinations_is_verified(flags):
 def test_false_claims_fail():
     """The checker is not a rubber stamp: wrong sides, sizes, shots and moves are caught."""
     c = next(
-        c for c in (combination_for(1, i, CombinerOptions(max_objects=3)) for i in range(100))
+        c
+        for c in (combination_for(1, i, CombinerOptions(max_objects=3)) for i in range(100))
         if c.animation.name == "static" and any(cl.kind == "side" for cl in describe(c).claims)
     )
     claims = describe(c).claims
@@ -69,10 +75,22 @@ def test_false_claims_fail():
 def test_a_moving_stack_and_its_captions_are_true():
     """A recipe (as reference files have them) whose moving object carries another on top."""
     data = combination_for(6, 1, CombinerOptions(max_objects=1)).model_dump(mode="json")
-    base = {**data["objects"][0], "asset": "builtin:table", "name": "table", "placement": 4,
-            "scale": {"factor": 1.0, "name": "medium"}, "movement": {"direction": "right", "speed": 0.3}}
-    top = {**data["objects"][0], "asset": "builtin:mug", "name": "mug", "placement": 4,
-           "scale": {"factor": 0.25, "name": "tiny"}, "movement": None}
+    base = {
+        **data["objects"][0],
+        "asset": "builtin:table",
+        "name": "table",
+        "placement": 4,
+        "scale": {"factor": 1.0, "name": "medium"},
+        "movement": {"direction": "right", "speed": 0.3},
+    }
+    top = {
+        **data["objects"][0],
+        "asset": "builtin:mug",
+        "name": "mug",
+        "placement": 4,
+        "scale": {"factor": 0.25, "name": "tiny"},
+        "movement": None,
+    }
     data.update(objects=[base, top], animation={"name": "static", "speed_factor": 1.0}, **NO_CAPTIONS)
     c = parse_combination(data)
     caption = describe(c).caption
@@ -87,8 +105,25 @@ def test_a_moving_stack_and_its_captions_are_true():
 def test_rendered_outputs_are_checked_and_a_tampered_caption_fails(tmp_path):
     out = tmp_path / "out"
     render = run_simian(
-        "render", "--range", "0:3", "--seed", "12", "--movement", "--ontop", "--camera-follow",
-        "--width", "320", "--height", "180", "--frames", "6", "--samples", "1", "-o", str(out), timeout=900,
+        "render",
+        "--range",
+        "0:3",
+        "--seed",
+        "12",
+        "--movement",
+        "--ontop",
+        "--camera-follow",
+        "--width",
+        "320",
+        "--height",
+        "180",
+        "--frames",
+        "6",
+        "--samples",
+        "1",
+        "-o",
+        str(out),
+        timeout=900,
     )
     assert render.returncode == 0, render.stderr[-3000:]
     good = run_simian("check", str(out))
@@ -124,10 +159,20 @@ def test_check_refuses_bad_input(tmp_path):
 
 def test_a_named_feature_must_face_the_camera():
     data = combination_for(6, 1, CombinerOptions(max_objects=1)).model_dump(mode="json")
-    snowman = {**data["objects"][0], "asset": "builtin:snowman", "name": "snowman", "placement": 4,
-               "description": "a snowman with a carrot nose and a black hat", "movement": None}
-    data.update(objects=[snowman], **NO_CAPTIONS, orientation={"yaw": 180.0, "pitch": 15.0},
-                animation={"name": "static", "speed_factor": 1.0})
+    snowman = {
+        **data["objects"][0],
+        "asset": "builtin:snowman",
+        "name": "snowman",
+        "placement": 4,
+        "description": "a snowman with a carrot nose and a black hat",
+        "movement": None,
+    }
+    data.update(
+        objects=[snowman],
+        **NO_CAPTIONS,
+        orientation={"yaw": 180.0, "pitch": 15.0},
+        animation={"name": "static", "speed_factor": 1.0},
+    )
     c = parse_combination(data)
     told = next(cl for cl in describe(c).claims if cl.kind == "object")
     assert "carrot nose" not in told.text

@@ -25,8 +25,11 @@ def _drawn(count: int = 40):
 
 def test_styles_are_deterministic_per_seed_and_index_and_their_wording_varies():
     a, b = combination_for(9, 3), combination_for(9, 3)
-    assert (a.caption_short, a.caption_camera, a.captions_structured) == (b.caption_short, b.caption_camera,
-                                                                          b.captions_structured)
+    assert (a.caption_short, a.caption_camera, a.captions_structured) == (
+        b.caption_short,
+        b.caption_camera,
+        b.captions_structured,
+    )
     drawn = _drawn()
     openings = {c.caption_short.split()[0] for c in drawn if c.caption_short}
     assert len(openings) >= 3, openings
@@ -98,8 +101,10 @@ def test_the_structured_caption_states_the_recipe_as_data():
         assert data["camera"]["term"] == CAMERA_TERMS[c.animation.name].term
         assert data["shot"]["fov_deg"] == c.framing.fov and data["floor"]["name"] == c.stage.name
         for o, recipe in zip(data["objects"], c.objects, strict=True):
-            assert (o["movement"] is None) == (recipe.movement is None and not any(
-                other.placement == recipe.placement and other.movement for other in c.objects))
+            assert (o["movement"] is None) == (
+                recipe.movement is None
+                and not any(other.placement == recipe.placement and other.movement for other in c.objects)
+            )
 
 
 def test_a_file_entry_without_styles_gets_them_and_keeps_its_own():
@@ -114,8 +119,11 @@ def test_a_file_entry_without_styles_gets_them_and_keeps_its_own():
 
 @pytest.mark.blender
 def test_check_verifies_every_style_and_catches_false_ones():
-    c = next(c for c in (combination_for(3, i, CombinerOptions(max_objects=3, movement=True)) for i in range(40))
-             if c.animation.name not in ("static",) and any(o.movement for o in c.objects))
+    c = next(
+        c
+        for c in (combination_for(3, i, CombinerOptions(max_objects=3, movement=True)) for i in range(40))
+        if c.animation.name not in ("static",) and any(o.movement for o in c.objects)
+    )
     report = check_combination(c)
     fields = {v.claim.field for v in report.verdicts}
     assert fields == {"caption", "caption_short", "caption_camera", "captions_structured"}
@@ -125,18 +133,29 @@ def test_check_verifies_every_style_and_catches_false_ones():
     s = c.captions_structured
     wrong_move = "zoom_out" if c.animation.name != "zoom_out" else "zoom_in"
     first = s.objects[0]
-    forged = s.model_copy(update={
-        "objects": [first.model_copy(update={
-            "size_m": first.size_m * 1.5,
-            "position": first.position.model_copy(update={"x_m": first.position.x_m + 0.3}),
-        }), *s.objects[1:]],
-        "camera": s.camera.model_copy(update={"move": wrong_move}),
-    })
+    forged = s.model_copy(
+        update={
+            "objects": [
+                first.model_copy(
+                    update={
+                        "size_m": first.size_m * 1.5,
+                        "position": first.position.model_copy(update={"x_m": first.position.x_m + 0.3}),
+                    }
+                ),
+                *s.objects[1:],
+            ],
+            "camera": s.camera.model_copy(update={"move": wrong_move}),
+        }
+    )
     term = CAMERA_TERMS[c.animation.name]
-    lying = c.model_copy(update={
-        "captions_structured": forged,
-        "caption_camera": c.caption_camera.replace(term.term.capitalize(), "Truck left").replace(term.term, "truck"),
-    })
+    lying = c.model_copy(
+        update={
+            "captions_structured": forged,
+            "caption_camera": c.caption_camera.replace(term.term.capitalize(), "Truck left").replace(
+                term.term, "truck"
+            ),
+        }
+    )
     failed = {(v.claim.field, v.claim.kind) for v in check_combination(lying).failures}
     assert ("captions_structured", "size") in failed and ("captions_structured", "position") in failed
     assert ("captions_structured", "camera_move") in failed

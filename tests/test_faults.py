@@ -121,8 +121,13 @@ def assert_dataset(out: Path, indices: range, frames: int) -> None:
 
 
 def start_range(stack: Stack, *params: str) -> subprocess.Popen:
-    return subprocess.Popen([*PREFECT, *stack.range_args(*params), "--watch"], env=stack.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [*PREFECT, *stack.range_args(*params), "--watch"],
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def run_id_of(output: str) -> str:
@@ -150,8 +155,11 @@ def test_redis_stopped_for_15_s_mid_range_is_ridden_out(stack, farm, tmp_path):
     earlier = range_runs(stack)
     watcher = start_range(stack, "start=0", "end=6", "seed=11", "chunk_size=1", *RENDER, f"output={out}")
     (run_id,) = wait_for(lambda: range_runs(stack) - earlier, 60, "the range run to be created")
-    wait_for(lambda: [c for c in children(stack, run_id) if c.state and c.state.is_completed()], 240,
-             "the first chunk to complete")
+    wait_for(
+        lambda: [c for c in children(stack, run_id) if c.state and c.state.is_completed()],
+        240,
+        "the first chunk to complete",
+    )
     stack.shutdown_redis()  # the worker that finished is about to take the next chunk
     time.sleep(15)
     stack.up()  # restarts Redis, as a user would
@@ -190,8 +198,11 @@ def test_a_redis_restart_keeps_the_cache_and_results_are_json(stack, farm, tmp_p
     assert_dataset(out, range(3), frames=12)
     redis = stack.redis()
     video = json.loads((out / "data/0000/00000000.json").read_text())["sha256"]
-    key = next(k for k in redis.scan_iter("simian-render-*") if json.loads(json.loads(redis.get(k))["result"])
-               .get("sha256") == video)
+    key = next(
+        k
+        for k in redis.scan_iter("simian-render-*")
+        if json.loads(json.loads(redis.get(k))["result"]).get("sha256") == video
+    )
     record = json.loads(redis.get(key))
     assert record["metadata"]["serializer"]["type"] == "json", record["metadata"]
     assert json.loads(record["result"])["file_name"] == "data/0000/00000000.mp4", "the result itself is plain JSON"

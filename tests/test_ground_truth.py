@@ -47,8 +47,10 @@ CASES = {
 
 
 def _roots(scene):  # type: ignore[no-untyped-def]
-    return sorted((o for o in scene.objects if o.name.startswith("object_") and o.parent is None),
-                  key=lambda o: int(o.name.split("_")[1]))
+    return sorted(
+        (o for o in scene.objects if o.name.startswith("object_") and o.parent is None),
+        key=lambda o: int(o.name.split("_")[1]),
+    )
 
 
 def _world_box(root):  # type: ignore[no-untyped-def]
@@ -100,8 +102,12 @@ def test_matrices_project_like_blender_on_every_frame(case, tmp_path: Path):
             assert track.position == pytest.approx(tuple(root.matrix_world.translation), abs=1e-3)
             assert track.rotation == pytest.approx(tuple(root.matrix_world.to_quaternion()), abs=1e-6)
             # The box is Blender's bounding box of the object as seen through its camera, clipped to the frame.
-            views = [world_to_camera_view(scene, scene.camera, Vector((x, y, z)))
-                     for x in (lo.x, hi.x) for y in (lo.y, hi.y) for z in (lo.z, hi.z)]
+            views = [
+                world_to_camera_view(scene, scene.camera, Vector((x, y, z)))
+                for x in (lo.x, hi.x)
+                for y in (lo.y, hi.y)
+                for z in (lo.z, hi.z)
+            ]
             us, vs = [p.x * w for p in views], [(1 - p.y) * h for p in views]
             expected = (max(min(us), 0), max(min(vs), 0), min(max(us), w), min(max(vs), h))
             assert track.box == pytest.approx(expected, abs=HALF_PIXEL), (case, i, camera.frame)
@@ -133,8 +139,19 @@ def test_camera_file_is_realestate10k():
 
 
 def test_box_behind_the_camera_is_cut_at_the_near_plane():
-    camera = ground_truth.CameraFrame(1, 0.0, 100, 100, 50.0, 50.0, 50.0, 50.0, 36.0,
-                                      ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)), (0.0, 0.0, 0.0))
+    camera = ground_truth.CameraFrame(
+        1,
+        0.0,
+        100,
+        100,
+        50.0,
+        50.0,
+        50.0,
+        50.0,
+        36.0,
+        ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
+        (0.0, 0.0, 0.0),
+    )
     box, share = ground_truth.image_box(camera, (-0.5, -0.5, 1.0), (0.5, 0.5, 2.0))
     assert box == pytest.approx((25.0, 25.0, 75.0, 75.0)) and share == 1.0
     box, share = ground_truth.image_box(camera, (-0.5, -0.5, -1.0), (0.5, 0.5, 2.0))  # reaches behind the camera

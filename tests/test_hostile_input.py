@@ -220,8 +220,17 @@ def test_any_value_anywhere_maps_or_is_refused_by_name(make: Callable[[], dict])
         (b'{"combinations": "everything"}', ["must be a JSON object with a 'combinations' list"]),
         (b'{"combinations": [null, 3, "x"]}', ["combinations[0]", "valid dictionary"]),
     ],
-    ids=["100k brackets", "5000-digit integer", "invalid UTF-8", "UTF-16", "UTF-16 BOM only", "empty", "null",
-         "combinations not a list", "entry not an object"],
+    ids=[
+        "100k brackets",
+        "5000-digit integer",
+        "invalid UTF-8",
+        "UTF-16",
+        "UTF-16 BOM only",
+        "empty",
+        "null",
+        "combinations not a list",
+        "entry not an object",
+    ],
 )
 def test_file_that_is_not_usable_json(sandbox, content, needles):
     source = _write(sandbox, content)
@@ -328,8 +337,15 @@ def test_implicit_index_colliding_with_an_explicit_one(sandbox):
         (("background", "asset"), "polyhaven:a b", ["background.asset", "not a Poly Haven id"]),
         (("background", "asset"), "objaverse:" + "0" * 32, ["background.asset", "not a background"]),
     ],
-    ids=["floor folder without Diffuse", "missing model", "name too long", "path too long", "objaverse id",
-         "polyhaven id", "object source as background"],
+    ids=[
+        "floor folder without Diffuse",
+        "missing model",
+        "name too long",
+        "path too long",
+        "objaverse id",
+        "polyhaven id",
+        "object source as background",
+    ],
 )
 def test_asset_checked_before_anything_starts(sandbox, path, value, needles):
     data = combine(1, 1)
@@ -500,4 +516,3 @@ def test_huge_range_starts_at_once_and_ctrl_c_ends_it(sandbox, tmp_path):
     assert sandbox.files() == before, "the run wrote outside its output and cache folders"
     baseline_mb = _blender_rss_after_one_render(sandbox, tmp_path / "baseline")
     assert child_mb < baseline_mb + 50, f"Blender {child_mb:.0f} MB for the huge range, {baseline_mb:.0f} MB for 0:2"
-

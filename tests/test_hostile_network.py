@@ -261,9 +261,7 @@ def test_polyhaven_drip_fails_at_the_deadline(sandbox: Sandbox, polyhaven: PolyH
     assert not list(sandbox.cache.rglob("*.hdr"))
 
 
-def test_polyhaven_endless_body_stops_at_the_advertised_size(
-    sandbox: Sandbox, polyhaven: PolyHavenTestDouble
-) -> None:
+def test_polyhaven_endless_body_stops_at_the_advertised_size(sandbox: Sandbox, polyhaven: PolyHavenTestDouble) -> None:
     polyhaven.serve_next(endless(polyhaven), count=5, path_contains="/dl/")
     run = sandbox.render(_recipe(sandbox, background="polyhaven:test_sky"), env=_polyhaven_env(sandbox, polyhaven))
     _assert_clean_failure(run, 1, f"larger than {len(HDR)} bytes", "advertised size", within_s=STARTUP_S)
@@ -370,9 +368,9 @@ def test_hub_endpoint_credentials_never_printed(sandbox: Sandbox, hub: HubTestDo
     hub.corrupt("allenai/objaverse", GLB_PATH)  # fail after real requests, so that there is something to log
     endpoint = hub.url.replace("http://", "http://mirror-user:s3cret-pass@")
     for flags in ((), ("-v",)):
-        run = sandbox.render(_recipe(sandbox, object=f"objaverse:{UID}"), *flags, env=_hub_env(sandbox, hub) | {
-            "HF_ENDPOINT": endpoint
-        })
+        run = sandbox.render(
+            _recipe(sandbox, object=f"objaverse:{UID}"), *flags, env=_hub_env(sandbox, hub) | {"HF_ENDPOINT": endpoint}
+        )
         assert run.returncode == 1, run.stderr
         assert "s3cret-pass" not in run.stderr + run.stdout
         assert "mirror-user" not in run.stderr + run.stdout
@@ -446,10 +444,21 @@ def test_combinations_url_oversized_json_announced(sandbox: Sandbox, web: FileSe
 
 
 def _start_render(sandbox: Sandbox, source: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "simian.cli", "render", "--index", "0", "--combinations", source,
-            "-o", str(sandbox.out)]
-    return subprocess.Popen(argv, cwd=sandbox.root / "work", env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    argv = [
+        sys.executable,
+        "-m",
+        "simian.cli",
+        "render",
+        "--index",
+        "0",
+        "--combinations",
+        source,
+        "-o",
+        str(sandbox.out),
+    ]
+    return subprocess.Popen(
+        argv, cwd=sandbox.root / "work", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def _wait_for_partial(sandbox: Sandbox, suffix: str, process: subprocess.Popen[bytes]) -> Path:

@@ -28,11 +28,20 @@ UNANNOTATED = "00000000000000000000000000000abc"
 ODD = "11111111111111111111111111111111"
 GLB = b"glTF\x02\x00\x00\x00" + b"\x00" * 24  # never loaded: licences are known before any download
 ANNOTATIONS = {
-    OPEN: {"uid": OPEN, "name": "Old Lantern", "license": "cc0", "user": {"displayName": "Ada", "username": "ada"},
-           "viewerUrl": f"https://sketchfab.com/3d-models/{OPEN}"},
-    NONCOMMERCIAL: {"uid": NONCOMMERCIAL, "name": "Brass Kettle", "license": "by-nc",
-                    "user": {"displayName": "Grace Hopper", "username": "grace"},
-                    "viewerUrl": f"https://sketchfab.com/3d-models/{NONCOMMERCIAL}"},
+    OPEN: {
+        "uid": OPEN,
+        "name": "Old Lantern",
+        "license": "cc0",
+        "user": {"displayName": "Ada", "username": "ada"},
+        "viewerUrl": f"https://sketchfab.com/3d-models/{OPEN}",
+    },
+    NONCOMMERCIAL: {
+        "uid": NONCOMMERCIAL,
+        "name": "Brass Kettle",
+        "license": "by-nc",
+        "user": {"displayName": "Grace Hopper", "username": "grace"},
+        "viewerUrl": f"https://sketchfab.com/3d-models/{NONCOMMERCIAL}",
+    },
     ODD: {"uid": ODD, "name": "x" * 5000, "license": "all rights reserved", "user": "not an object"},
 }
 
@@ -55,8 +64,15 @@ def _file(tmp_path: Path, uids: list[str]) -> Path:
     entry = data["combinations"][0]
     template = entry["objects"][0]
     entry["objects"] = [
-        {**template, "asset": f"objaverse:{uid}", "name": f"object {n}", "description": f"object {n}",
-         "placement": [4, 5, 3][n], "movement": None, "camera_follow": False}
+        {
+            **template,
+            "asset": f"objaverse:{uid}",
+            "name": f"object {n}",
+            "description": f"object {n}",
+            "placement": [4, 5, 3][n],
+            "movement": None,
+            "camera_follow": False,
+        }
         for n, uid in enumerate(uids)
     ]
     entry["background"] = {"asset": "polyhaven:test_sky", "name": "test sky"}
@@ -82,8 +98,13 @@ def test_every_source_states_a_licence_and_a_credit(tmp_path):
     data = combine(2, 1)["combinations"][0]
     builtin = resolver.licenses(parse_combination(data))
     assert {lic.license for lic in builtin} == {"mit"} and all("Simian" in lic.attribution for lic in builtin)
-    mixed = parse_combination({**data, "background": {"asset": "polyhaven:kloppenheim", "name": "sky"},
-                               "stage": {**data["stage"], "floor": "file:/data/floor", "name": "my floor"}})
+    mixed = parse_combination(
+        {
+            **data,
+            "background": {"asset": "polyhaven:kloppenheim", "name": "sky"},
+            "stage": {**data["stage"], "floor": "file:/data/floor", "name": "my floor"},
+        }
+    )
     by_role = {lic.role: lic for lic in resolver.licenses(mixed)}
     assert by_role["background"].license == "cc0-1.0"
     assert "polyhaven.com/a/kloppenheim" in by_role["background"].attribution
@@ -94,8 +115,10 @@ def test_objaverse_licences_come_from_the_annotations_once(hub, tmp_path):
     source = ObjaverseSource(Settings(hf_endpoint=hub.url, simian_cache_dir=tmp_path / "cache"))
     kettle = source.license(NONCOMMERCIAL)
     assert kettle.license == "cc-by-nc-4.0" and kettle.license_url == "https://creativecommons.org/licenses/by-nc/4.0/"
-    assert kettle.attribution == (f"“Brass Kettle” by Grace Hopper (https://sketchfab.com/3d-models/{NONCOMMERCIAL}), "
-                                  "Creative Commons Attribution-NonCommercial 4.0")
+    assert kettle.attribution == (
+        f"“Brass Kettle” by Grace Hopper (https://sketchfab.com/3d-models/{NONCOMMERCIAL}), "
+        "Creative Commons Attribution-NonCommercial 4.0"
+    )
     assert source.license(OPEN).license == "cc0-1.0"
     odd = source.license(ODD)
     assert odd.license == "unknown" and "unrecognised licence 'all rights reserved'" in odd.license_name
@@ -111,8 +134,18 @@ def test_objaverse_licences_come_from_the_annotations_once(hub, tmp_path):
 def test_a_cc0_render_refuses_an_objaverse_object_licensed_otherwise_and_names_it(hub, tmp_path):
     source = _file(tmp_path, [OPEN, NONCOMMERCIAL])
     out = tmp_path / "out"
-    result = run_simian("render", "--index", "0", "--combinations", str(source), "--licenses", "cc0", "-o", str(out),
-                        env=_env(hub, tmp_path))
+    result = run_simian(
+        "render",
+        "--index",
+        "0",
+        "--combinations",
+        str(source),
+        "--licenses",
+        "cc0",
+        "-o",
+        str(out),
+        env=_env(hub, tmp_path),
+    )
     assert result.returncode == 2, result.stderr
     assert f"combinations[0]: objects[1].asset objaverse:{NONCOMMERCIAL} is licensed cc-by-nc-4.0" in result.stderr
     assert "“Brass Kettle” by Grace Hopper" in result.stderr and "not cc0-1.0" in result.stderr

@@ -170,8 +170,7 @@ def _try(locks: RedisLeaseLockManager, key: str, holder: str) -> object:
         return exc
 
 
-def test_a_task_failing_after_its_lock_was_lost_is_retried_and_later_results_are_written(server, tmp_path,
-                                                                                           monkeypatch):
+def test_a_task_failing_after_its_lock_was_lost_is_retried_and_later_results_are_written(server, tmp_path, monkeypatch):
     """The cause of results missing from Redis after a Redis blip: a task failed while its lock was gone (Redis
     had restarted), the lock release in the transaction's rollback raised LockNotOwnedError, which replaced the
     task's own error (so it was not retried) and left the failed transaction installed as the parent of every
@@ -186,8 +185,12 @@ def test_a_task_failing_after_its_lock_was_lost_is_retried_and_later_results_are
     client = server.client()
     blips: list[int] = []
 
-    @task(persist_result=True, result_serializer="json", retries=1,
-          retry_condition_fn=lambda task, run, state: _raises(state, ConnectionError))
+    @task(
+        persist_result=True,
+        result_serializer="json",
+        retries=1,
+        retry_condition_fn=lambda task, run, state: _raises(state, ConnectionError),
+    )
     def step(n: int) -> dict[str, int]:
         if n == 0 and not blips:
             blips.append(n)

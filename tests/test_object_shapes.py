@@ -66,13 +66,22 @@ def test_planned_boxes_are_blenders_boxes_on_every_frame(index, tmp_path):
     for frame in range(1, settings.frames + 1):
         scene.frame_set(frame)
         for i, root in enumerate(roots):
-            corners = [m.matrix_world @ Vector(c) for m in root.children_recursive if m.type == "MESH"
-                       for c in m.bound_box]
+            corners = [
+                m.matrix_world @ Vector(c) for m in root.children_recursive if m.type == "MESH" for c in m.bound_box
+            ]
             lo = [min(c[k] for c in corners) for k in range(3)]
             hi = [max(c[k] for c in corners) for k in range(3)]
-            views = [world_to_camera_view(scene, scene.camera, Vector((x, y, z)))
-                     for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
-            blender = [min(v.x for v in views), 1 - max(v.y for v in views),
-                       max(v.x for v in views), 1 - min(v.y for v in views)]
+            views = [
+                world_to_camera_view(scene, scene.camera, Vector((x, y, z)))
+                for x in (lo[0], hi[0])
+                for y in (lo[1], hi[1])
+                for z in (lo[2], hi[2])
+            ]
+            blender = [
+                min(v.x for v in views),
+                1 - max(v.y for v in views),
+                max(v.x for v in views),
+                1 - min(v.y for v in views),
+            ]
             planned = plan.frame_boxes_json()[frame - 1][i]
             assert planned == pytest.approx(blender, abs=2e-3), f"object {i} at frame {frame}"

@@ -161,8 +161,17 @@ def test_three_workers_share_one_range(stack, tmp_path):
     extra = [stack.start_worker("gpu-second"), stack.start_worker("gpu-third")]
     try:
         out = tmp_path / "dataset"
-        result, run_id = stack.run_range("start=0", "end=12", "seed=5", "chunk_size=2", "width=96", "height=64",
-                                         "frames=12", "samples=4", f"output={out}")
+        result, run_id = stack.run_range(
+            "start=0",
+            "end=12",
+            "seed=5",
+            "chunk_size=2",
+            "width=96",
+            "height=64",
+            "frames=12",
+            "samples=4",
+            f"output={out}",
+        )
         assert result.returncode == 0, result.stdout[-3000:]
         outcomes = stack.outcomes(run_id)
         assert sorted(outcomes) == list(range(12))
@@ -178,8 +187,9 @@ def test_three_workers_share_one_range(stack, tmp_path):
 def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     victim = stack.start_worker("gpu-victim")
     out = tmp_path / "dataset"
-    args = stack.range_args("start=0", "end=8", "seed=9", "chunk_size=4", "width=96", "height=64", "frames=24",
-                            "samples=8", f"output={out}")
+    args = stack.range_args(
+        "start=0", "end=8", "seed=9", "chunk_size=4", "width=96", "height=64", "frames=24", "samples=8", f"output={out}"
+    )
     watcher = subprocess.Popen(
         [*PREFECT, *args, "--watch"], env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -214,7 +224,9 @@ def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
         table = next(a for a in client.read_artifacts() if a.key == f"simian-range-0-8-{run_id[:8]}")
     rows = {row["what"]: row["value"] for row in json.loads(table.data)}
     assert rows["rendered"] == 8 and rows["cached (not rendered again)"] == 0, (
-        "videos rendered by the crashed attempt count as rendered in this run, not as cached", rows)
+        "videos rendered by the crashed attempt count as rendered in this run, not as cached",
+        rows,
+    )
 
 
 def test_range_publishes_to_the_hub_in_few_commits_and_keeps_the_token_secret(stack, tmp_path):
@@ -269,8 +281,12 @@ def test_range_with_passes_publishes_them_beside_the_videos_locally_and_to_the_h
             assert hub_rows == rows, "the control host writes the rows the render machines wrote"
             for row in rows:
                 stem = row["file_name"].removesuffix(".mp4")
-                assert row["passes"] == {"depth": f"{stem}.depth.npz", "normal": None, "segmentation": None,
-                                         "flow": None}
+                assert row["passes"] == {
+                    "depth": f"{stem}.depth.npz",
+                    "normal": None,
+                    "segmentation": None,
+                    "flow": None,
+                }
                 assert row["camera_file"] == f"{stem}.camera.txt"
                 assert len(row["camera"]["camera_to_world"]) == 6 and row["settings"]["passes"] == ["depth"]
                 depth = load(out / row["passes"]["depth"], "depth")

@@ -96,8 +96,11 @@ def test_concurrent_combine_into_one_file_never_collides(tmp_path):
 
     target = tmp_path / "combinations.json"
     runs = [
-        subprocess.Popen([sys.executable, "-m", "simian.cli", "combine", "--seed", str(seed), "--count", "40",
-                          "-o", str(target)], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "simian.cli", "combine", "--seed", str(seed), "--count", "40", "-o", str(target)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for seed in (1, 2, 3)
     ]
     for run in runs:
@@ -113,8 +116,13 @@ def test_dataset_folders_are_confined_to_the_output_root(tmp_path):
 
     project = Settings()  # no SIMIAN_OUTPUT_ROOT: datasets go below the project folder
     assert confine_output("dataset", project) == (REPO / "dataset").resolve()
-    for output, needle in ((".", "project folder"), ("..", "project folder"), ("/etc/x", "system folder"),
-                           ("/", "system folder"), (str(tmp_path), "not below the output root")):
+    for output, needle in (
+        (".", "project folder"),
+        ("..", "project folder"),
+        ("/etc/x", "system folder"),
+        ("/", "system folder"),
+        (str(tmp_path), "not below the output root"),
+    ):
         with pytest.raises(InvalidInputError, match=needle):
             confine_output(output, project)
     rooted = Settings(simian_output_root=tmp_path)
@@ -136,6 +144,7 @@ def test_passes_are_part_of_the_cache_key_and_of_the_dataset_identity():
     assert both.render.passes == ("depth", "segmentation"), "one order, no repeats: one key per set of passes"
     assert "passes" not in plain.render.cache_dict(), "keys of videos without passes are what they were"
     assert plain.identity() != depth.identity()
-    args = build_parser().parse_args(["render", "--index", "0", "--seed", "1", "--passes", "segmentation,depth",
-                                      "-o", "x"])
+    args = build_parser().parse_args(
+        ["render", "--index", "0", "--seed", "1", "--passes", "segmentation,depth", "-o", "x"]
+    )
     assert args.passes == ("segmentation", "depth")

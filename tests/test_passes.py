@@ -102,8 +102,9 @@ def _ray(scene, u: float, v: float):  # type: ignore[no-untyped-def]
     focal = camera.data.lens / camera.data.sensor_width * SETTINGS.width
     local = Vector(((u - SETTINGS.width / 2) / focal, -(v - SETTINGS.height / 2) / focal, -1.0))
     direction = (matrix.to_3x3() @ local).normalized()
-    hit, location, normal, _, obj, _ = scene.ray_cast(bpy.context.evaluated_depsgraph_get(), matrix.translation,
-                                                      direction)
+    hit, location, normal, _, obj, _ = scene.ray_cast(
+        bpy.context.evaluated_depsgraph_get(), matrix.translation, direction
+    )
     forward = matrix.to_3x3() @ Vector((0.0, 0.0, -1.0))
     return hit, ((location - matrix.translation).dot(forward) if hit else math.inf), normal, obj
 
@@ -176,8 +177,12 @@ def test_segmentation_covers_the_objects_in_frame_inside_their_boxes(rendered: R
             assert np.all(cols[mask] + 0.5 >= box[0] - 1) and np.all(cols[mask] + 0.5 <= box[2] + 1)
             assert np.all(rows[mask] + 0.5 >= box[1] - 1) and np.all(rows[mask] + 0.5 <= box[3] + 1)
             silhouette = visible[object_id - 1]["box"][frame]
-            assert silhouette == [float(cols[mask].min()), float(rows[mask].min()),
-                                  float(cols[mask].max() + 1), float(rows[mask].max() + 1)]
+            assert silhouette == [
+                float(cols[mask].min()),
+                float(rows[mask].min()),
+                float(cols[mask].max() + 1),
+                float(rows[mask].max() + 1),
+            ]
             assert visible[object_id - 1]["pixels"][frame] == int(mask.sum())
 
 
@@ -202,8 +207,13 @@ def test_flow_of_the_still_scene_under_a_pan_is_the_cameras_rotation(rendered: R
         assert before != after, "the camera pans"
         rays = np.stack([(u - w / 2) / focal, -(v - h / 2) / focal, -np.ones_like(u)], axis=-1)
         seen = rays @ np.array(before).T @ np.array(after)
-        expected = np.stack([w / 2 + focal_after * seen[..., 0] / -seen[..., 2] - u,
-                             h / 2 - focal_after * seen[..., 1] / -seen[..., 2] - v], axis=-1)
+        expected = np.stack(
+            [
+                w / 2 + focal_after * seen[..., 0] / -seen[..., 2] - u,
+                h / 2 - focal_after * seen[..., 1] / -seen[..., 2] - v,
+            ],
+            axis=-1,
+        )
         ids = rendered.arrays["segmentation"][frame - 1]
         still = ids == 0
         assert still.sum() > 0.5 * still.size
@@ -225,11 +235,32 @@ def _readme_loaders() -> list[str]:
 
 def test_render_with_passes_acceptance(rendered: Rendered, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     out = tmp_path / "OUT"
-    result = run_simian("render", "--index", "0", "--seed", "7", "--width", "160", "--height", "96", "--frames", "12",
-                        "--samples", "4", "--passes", "depth,segmentation", "-o", str(out))
+    result = run_simian(
+        "render",
+        "--index",
+        "0",
+        "--seed",
+        "7",
+        "--width",
+        "160",
+        "--height",
+        "96",
+        "--frames",
+        "12",
+        "--samples",
+        "4",
+        "--passes",
+        "depth,segmentation",
+        "-o",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "00000000.camera.txt", "00000000.depth.npz", "00000000.json", "00000000.mp4", "00000000.segmentation.npz"
+        "00000000.camera.txt",
+        "00000000.depth.npz",
+        "00000000.json",
+        "00000000.mp4",
+        "00000000.segmentation.npz",
     ]
     sidecar = json.loads((out / "00000000.json").read_text())
     recipe = combination_for(7, 0)
@@ -241,8 +272,12 @@ def test_render_with_passes_acceptance(rendered: Rendered, tmp_path: Path, monke
         assert all(box is not None and 0 <= box[0] < box[2] <= 160 and 0 <= box[1] < box[3] <= 96 for box in obj["box"])
     assert len(sidecar["visible_objects"]) == len(recipe.objects)
     assert sidecar["camera_file"] == "00000000.camera.txt"
-    assert sidecar["passes"] == {"depth": "00000000.depth.npz", "normal": None,
-                                 "segmentation": "00000000.segmentation.npz", "flow": None}
+    assert sidecar["passes"] == {
+        "depth": "00000000.depth.npz",
+        "normal": None,
+        "segmentation": "00000000.segmentation.npz",
+        "flow": None,
+    }
     assert len((out / "00000000.camera.txt").read_text().splitlines()) == 1 + 12
 
     monkeypatch.chdir(tmp_path)
@@ -265,8 +300,9 @@ def test_render_with_passes_acceptance(rendered: Rendered, tmp_path: Path, monke
 
 def test_a_pass_the_engine_cannot_render_is_refused_before_rendering(tmp_path: Path):
     out = tmp_path / "OUT"
-    result = run_simian("render", "--index", "0", "--seed", "7", "--engine", "eevee", "--passes", "segmentation",
-                        "-o", str(out))
+    result = run_simian(
+        "render", "--index", "0", "--seed", "7", "--engine", "eevee", "--passes", "segmentation", "-o", str(out)
+    )
     assert result.returncode == 2
     assert "passes: the eevee engine does not render segmentation" in result.stderr
     assert "use engine cycles" in result.stderr and "Traceback" not in result.stderr
@@ -276,8 +312,9 @@ def test_a_pass_the_engine_cannot_render_is_refused_before_rendering(tmp_path: P
 
 
 @pytest.mark.parametrize(("engine", "passes"), [("eevee", ("depth", "normal")), ("workbench", ("depth",))])
-def test_other_engines_render_their_passes_like_cycles(rendered: Rendered, engine: str, passes: tuple[str, ...],
-                                                       tmp_path: Path):
+def test_other_engines_render_their_passes_like_cycles(
+    rendered: Rendered, engine: str, passes: tuple[str, ...], tmp_path: Path
+):
     # The same clip as Cycles' (the shot is framed for the clip), so the same scene through the same camera.
     settings = SETTINGS.model_copy(update={"engine": engine, "samples": 1, "passes": passes})
     with Renderer(cache_dir=tmp_path / "cache") as renderer:

@@ -14,7 +14,11 @@ from .conftest import run_simian
 
 def test_a_preset_fills_what_is_not_given_and_explicit_settings_win():
     assert RenderSettings(preset="cogvideox").cache_dict() == {
-        **RenderSettings().cache_dict(), "width": 720, "height": 480, "frames": 49, "fps": 8,
+        **RenderSettings().cache_dict(),
+        "width": 720,
+        "height": 480,
+        "frames": 49,
+        "fps": 8,
     }
     chosen = RenderSettings(preset="wan-480p", frames=33, width=640)
     assert (chosen.width, chosen.height, chosen.frames, chosen.fps) == (640, 480, 33, 16)
@@ -67,8 +71,9 @@ def test_cli_lists_presets_and_refuses_a_misfit_before_rendering(tmp_path):
     for preset in PRESETS.values():
         assert f"{preset.width}x{preset.height}, {preset.frames} frames at {preset.fps} fps" in listed.stdout
     assert "zai-org/CogVideo" in listed.stdout and "Wan2.1" in listed.stdout
-    refused = run_simian("render", "--index", "0", "--seed", "1", "--preset", "wan-480p", "--frames", "80",
-                         "-o", str(tmp_path / "out"))
+    refused = run_simian(
+        "render", "--index", "0", "--seed", "1", "--preset", "wan-480p", "--frames", "80", "-o", str(tmp_path / "out")
+    )
     assert refused.returncode == 2
     assert "frames: 80 frames do not fit Wan 2.1" in refused.stderr and "use 77 or 81" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "out").exists()

@@ -44,8 +44,9 @@ class Processes:
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
         log = (self.root / f"{name}.log").open("ab")
-        process = subprocess.Popen(argv, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            argv, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.running.append(process)
         return process
 
@@ -76,29 +77,58 @@ def topology(tmp_path_factory):
         for path in (pg_root, pwfile):
             shutil.chown(path, "postgres")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "prefect", "--pwfile", str(pwfile),
-                                 "-A", "scram-sha-256"]), check=True, capture_output=True, env=env)
-    procs.start("postgres", _as_postgres([str(bin_dir / "postgres"), "-D", str(data), "-p", str(pg_port),
-                                          "-k", str(pg_root), "-c", "listen_addresses=127.0.0.1"]), env)
+    subprocess.run(
+        _as_postgres(
+            [str(bin_dir / "initdb"), "-D", str(data), "-U", "prefect", "--pwfile", str(pwfile), "-A", "scram-sha-256"]
+        ),
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    procs.start(
+        "postgres",
+        _as_postgres(
+            [
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(pg_port),
+                "-k",
+                str(pg_root),
+                "-c",
+                "listen_addresses=127.0.0.1",
+            ]
+        ),
+        env,
+    )
     redis_conf = root / "redis.conf"
-    redis_conf.write_text(f"requirepass {REDIS_PASSWORD}\nappendonly yes\ndir {root}\nport {redis_port}\n"
-                          "bind 127.0.0.1\n")
+    redis_conf.write_text(
+        f"requirepass {REDIS_PASSWORD}\nappendonly yes\ndir {root}\nport {redis_port}\nbind 127.0.0.1\n"
+    )
     procs.start("redis", ["redis-server", str(redis_conf)], env)
 
     def pg_ready() -> bool:
-        return subprocess.run([str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(pg_port)],
-                              capture_output=True).returncode == 0
+        return (
+            subprocess.run(
+                [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(pg_port)], capture_output=True
+            ).returncode
+            == 0
+        )
 
     wait_for(pg_ready, 60, "PostgreSQL")
-    subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(pg_port), "-U", "prefect", "prefect"],
-                   env={**env, "PGPASSWORD": PG_PASSWORD}, check=True, capture_output=True)
+    subprocess.run(
+        [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(pg_port), "-U", "prefect", "prefect"],
+        env={**env, "PGPASSWORD": PG_PASSWORD},
+        check=True,
+        capture_output=True,
+    )
     api = f"http://127.0.0.1:{api_port}/api"
     common = {
         **env,
         "PREFECT_HOME": str(root / "prefect-home"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_DATABASE_CONNECTION_URL":
-            f"postgresql+asyncpg://prefect:{PG_PASSWORD}@127.0.0.1:{pg_port}/prefect",
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://prefect:{PG_PASSWORD}@127.0.0.1:{pg_port}/prefect",
         "PREFECT_MESSAGING_BROKER": "prefect_redis.messaging",
         "PREFECT_MESSAGING_CACHE": "prefect_redis.messaging",
         "PREFECT_REDIS_MESSAGING_HOST": "127.0.0.1",
@@ -106,8 +136,11 @@ def topology(tmp_path_factory):
         "PREFECT_REDIS_MESSAGING_PASSWORD": REDIS_PASSWORD,
         "PREFECT_SERVER_API_AUTH_STRING": AUTH,
     }
-    procs.start("api", [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(api_port), "--no-services",
-                        "--no-ui"], common)
+    procs.start(
+        "api",
+        [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(api_port), "--no-services", "--no-ui"],
+        common,
+    )
 
     def api_up() -> bool:
         try:
@@ -132,13 +165,19 @@ def topology(tmp_path_factory):
         "SIMIAN_OUTPUT_ROOT": str(root.parent),  # the test's datasets live in pytest's temporary folders
     }
     (root / "empty.env").write_text("")
-    for argv in ([sys.executable, "-m", "simian.cli", "init", "--render-slots", "2"],
-                 [*PREFECT, "--no-prompt", "deploy", "--all"]):
+    for argv in (
+        [sys.executable, "-m", "simian.cli", "init", "--render-slots", "2"],
+        [*PREFECT, "--no-prompt", "deploy", "--all"],
+    ):
         result = subprocess.run(argv, env=client_env, cwd=REPO, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     procs.start("control", [*PREFECT, "worker", "start", "--pool", "simian-control"], client_env)
-    workers = [procs.start(f"gpu-{n}", [*PREFECT, "worker", "start", "--pool", "gpu", "--limit", "1", "--name",
-                                        f"gpu-{n}"], client_env) for n in range(2)]
+    workers = [
+        procs.start(
+            f"gpu-{n}", [*PREFECT, "worker", "start", "--pool", "gpu", "--limit", "1", "--name", f"gpu-{n}"], client_env
+        )
+        for n in range(2)
+    ]
     yield {"env": client_env, "root": root, "workers": workers, "api": api, "redis_port": redis_port}
     procs.stop()
     shutil.rmtree(pg_root, ignore_errors=True)
@@ -148,14 +187,24 @@ def _run_range(topology, *params: str) -> subprocess.CompletedProcess[str]:
     args = [*PREFECT, "deployment", "run", "simian/render-range"]
     for param in params:
         args += ["-p", param]
-    return subprocess.run([*args, "--watch"], env=topology["env"], cwd=REPO, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [*args, "--watch"], env=topology["env"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_range_completes_and_is_cached_on_the_scaled_out_control_plane(topology, tmp_path):
     out = tmp_path / "dataset"
-    params = ["start=0", "end=6", "seed=12", "chunk_size=2", "width=64", "height=48", "frames=6", "samples=2",
-              f"output={out}"]
+    params = [
+        "start=0",
+        "end=6",
+        "seed=12",
+        "chunk_size=2",
+        "width=64",
+        "height=48",
+        "frames=6",
+        "samples=2",
+        f"output={out}",
+    ]
     first = _run_range(topology, *params)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     videos = sorted(out.glob("data/*/*.mp4"))

@@ -113,8 +113,12 @@ def test_local_dataset_loads_with_datasets(tmp_path):
         for index in range(2):
             for variant in range(2):
                 combination = combination_for(2, index, variant=variant)
-                sink.publish(combination, settings, renderer.render(combination, settings, scratch),
-                             licenses=resolver.licenses(combination))
+                sink.publish(
+                    combination,
+                    settings,
+                    renderer.render(combination, settings, scratch),
+                    licenses=resolver.licenses(combination),
+                )
     assert not (root / ".simian-scratch").exists() or not any((root / ".simian-scratch").iterdir())
     assert finalise_local(root) == 4
     card = (root / "README.md").read_text()
@@ -134,16 +138,32 @@ def test_local_dataset_loads_with_datasets(tmp_path):
     features = dataset.features
     for column in ("index", "variant"):
         assert features[column] == Value("int64"), column
-    for column in ("scene_id", "caption", "caption_short", "caption_camera", "captions_structured",
-                   "renderer_version", "sha256", "camera_file"):
+    for column in (
+        "scene_id",
+        "caption",
+        "caption_short",
+        "caption_camera",
+        "captions_structured",
+        "renderer_version",
+        "sha256",
+        "camera_file",
+    ):
         assert features[column] == Value("string"), column
-    assert set(features["captions"]) == {"objects", "background", "orientation", "framing", "animation", "stage",
-                                         "postprocessing"}
+    assert set(features["captions"]) == {
+        "objects",
+        "background",
+        "orientation",
+        "framing",
+        "animation",
+        "stage",
+        "postprocessing",
+    }
     assert all(v == Value("string") for v in features["captions"].values())
     licence = features["licenses"]
     licence = licence.feature if isinstance(licence, Sequence) else licence[0]
-    assert {k: v.dtype for k, v in licence.items()} == {k: "string" for k in (
-        "asset", "role", "license", "license_name", "license_url", "attribution")}
+    assert {k: v.dtype for k, v in licence.items()} == {
+        k: "string" for k in ("asset", "role", "license", "license_name", "license_url", "attribution")
+    }
     assert features["combination"]["animation"]["name"] == Value("string")
     assert features["settings"]["width"] == Value("int64") and features["settings"]["preset"] is not None
 
@@ -160,8 +180,12 @@ def test_local_dataset_loads_with_datasets(tmp_path):
             assert [lic["license"] for lic in row["licenses"]] == ["mit"] * len(row["licenses"])
             assert len(row["camera"]["camera_to_world"]) == 6 and len(row["camera"]["intrinsics"][0]) == 4
             assert [o["id"] for o in row["objects"]] == list(range(1, len(recipe.objects) + 1))
-            assert row["passes"] == {"depth": f"data/0000/{name}.depth.npz", "normal": None,
-                                     "segmentation": f"data/0000/{name}.segmentation.npz", "flow": None}
+            assert row["passes"] == {
+                "depth": f"data/0000/{name}.depth.npz",
+                "normal": None,
+                "segmentation": f"data/0000/{name}.segmentation.npz",
+                "flow": None,
+            }
             assert (root / row["passes"]["depth"]).is_file() and (root / row["camera_file"]).is_file()
             assert len(meta["visible_objects"]) == len(row["objects"])
         assert rows[f"{index:08d}.mp4"]["scene_id"] == rows[f"{index:08d}-v1.mp4"]["scene_id"]
@@ -179,12 +203,18 @@ def test_hub_snapshot_loads_with_datasets(hub, tmp_path):
     publisher.ensure_repo()
     files = _videos(tmp_path, 3)
     publisher.publish(files, "Add videos")
-    rows = [{"file_name": f.path_in_repo, "caption": f"caption {i}", "index": i, "sha256": f.sha256}
-            for i, f in enumerate(files)]
-    publisher.commit_texts({METADATA: dump_metadata(rows), "README.md": dataset_card({"default": rows}, REPO)}, "index",
-                           parent_commit=publisher.head())
-    snapshot = snapshot_download(REPO, repo_type="dataset", endpoint=hub.url, token=TOKEN,
-                                 local_dir=tmp_path / "snapshot")
+    rows = [
+        {"file_name": f.path_in_repo, "caption": f"caption {i}", "index": i, "sha256": f.sha256}
+        for i, f in enumerate(files)
+    ]
+    publisher.commit_texts(
+        {METADATA: dump_metadata(rows), "README.md": dataset_card({"default": rows}, REPO)},
+        "index",
+        parent_commit=publisher.head(),
+    )
+    snapshot = snapshot_download(
+        REPO, repo_type="dataset", endpoint=hub.url, token=TOKEN, local_dir=tmp_path / "snapshot"
+    )
     dataset = load_dataset(snapshot, split="train", cache_dir=str(tmp_path / "hf-datasets"))
     dataset = dataset.cast_column("video", Video(decode=False))
     assert sorted(dataset["caption"]) == ["caption 0", "caption 1", "caption 2"]

@@ -142,8 +142,12 @@ def test_reference_entry_renders(tmp_path):
         polyhaven.add_texture("test_tiles", "Test Tiles", {"Diffuse": assets["tiles.jpg"]})
         source = tmp_path / "combinations.json"
         source.write_text(json.dumps({**data, "combinations": [entry]}))
-        env = {"HF_ENDPOINT": hub.url, "SIMIAN_POLYHAVEN_API": polyhaven.url,
-               "SIMIAN_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_DISABLE_XET": "1"}
+        env = {
+            "HF_ENDPOINT": hub.url,
+            "SIMIAN_POLYHAVEN_API": polyhaven.url,
+            "SIMIAN_CACHE_DIR": str(tmp_path / "cache"),
+            "HF_HUB_DISABLE_XET": "1",
+        }
         out = tmp_path / "out"
         result = run_simian("render", "--index", "0", "--combinations", str(source), *TINY, "-o", str(out), env=env)
     assert result.returncode == 0, result.stderr

@@ -36,8 +36,12 @@ def _make_assets(folder: Path) -> dict[str, bytes]:
     sky.file_format = "HDR"
     sky.save()
     tiles = bpy.data.images.new("tiles", 32, 32)
-    tiles.pixels = [v for y in range(32) for x in range(32) for v in ((0.8, 0.2, 0.2, 1.0) if (x // 8 + y // 8) % 2
-                                                                        else (0.9, 0.9, 0.9, 1.0))]
+    tiles.pixels = [
+        v
+        for y in range(32)
+        for x in range(32)
+        for v in ((0.8, 0.2, 0.2, 1.0) if (x // 8 + y // 8) % 2 else (0.9, 0.9, 0.9, 1.0))
+    ]
     tiles.filepath_raw = str(folder / "tiles.jpg")
     tiles.file_format = "JPEG"
     tiles.save()
@@ -47,24 +51,39 @@ def _make_assets(folder: Path) -> dict[str, bytes]:
 def test_objaverse_object_on_a_polyhaven_floor_under_a_polyhaven_sky(tmp_path):
     assets = _make_assets(tmp_path)
     with HubTestDouble(tmp_path / "hub") as hub, PolyHavenTestDouble() as polyhaven:
-        annotation = {"uid": UID, "name": "Suzanne", "license": "by", "user": {"displayName": "Blender Foundation"},
-                      "viewerUrl": f"https://sketchfab.com/3d-models/{UID}"}
+        annotation = {
+            "uid": UID,
+            "name": "Suzanne",
+            "license": "by",
+            "user": {"displayName": "Blender Foundation"},
+            "viewerUrl": f"https://sketchfab.com/3d-models/{UID}",
+        }
         hub.add_objaverse_objects({UID: (assets["model.glb"], annotation)}, folder="000-001")
         polyhaven.add_hdri("test_sky", "Test Sky", assets["sky.hdr"])
         polyhaven.add_texture("test_tiles", "Test Tiles", {"Diffuse": assets["tiles.jpg"]})
 
         data = combine(3, 1)
         entry = data["combinations"][0]
-        entry["objects"] = [{**entry["objects"][0], "asset": f"objaverse:{UID}", "name": "monkey head",
-                             "description": "a grey monkey head"}]
+        entry["objects"] = [
+            {
+                **entry["objects"][0],
+                "asset": f"objaverse:{UID}",
+                "name": "monkey head",
+                "description": "a grey monkey head",
+            }
+        ]
         entry["background"] = {"asset": "polyhaven:test_sky", "name": "test sky"}
         entry["stage"] = {**entry["stage"], "floor": "polyhaven:test_tiles", "name": "test tiles"}
         for field in ("caption", "captions", "caption_short", "caption_camera", "captions_structured"):
             entry[field] = None  # they described the scene this entry was
         source = tmp_path / "combinations.json"
         source.write_text(json.dumps(data))
-        env = {"HF_ENDPOINT": hub.url, "SIMIAN_POLYHAVEN_API": polyhaven.url,
-               "SIMIAN_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_DISABLE_XET": "1"}
+        env = {
+            "HF_ENDPOINT": hub.url,
+            "SIMIAN_POLYHAVEN_API": polyhaven.url,
+            "SIMIAN_CACHE_DIR": str(tmp_path / "cache"),
+            "HF_HUB_DISABLE_XET": "1",
+        }
         out = tmp_path / "out"
         result = run_simian("render", "--index", "0", "--combinations", str(source), *TINY, "-o", str(out), env=env)
         assert result.returncode == 0, result.stderr
@@ -78,7 +97,8 @@ def test_objaverse_object_on_a_polyhaven_floor_under_a_polyhaven_sky(tmp_path):
         assert licences[f"objaverse:{UID}"]["attribution"].startswith("“Suzanne” by Blender Foundation")
         assert licences["polyhaven:test_sky"]["license"] == licences["polyhaven:test_tiles"]["license"] == "cc0-1.0"
         assert "monkey head" in row["caption_short"] and json.loads(row["captions_structured"])["floor"]["name"] == (
-            "test tiles")
+            "test tiles"
+        )
         assert list((tmp_path / "cache").rglob("*.hdr")) and list((tmp_path / "cache").rglob("Diffuse.jpg"))
 
         # A second render finds everything in the per-machine cache: no new downloads.

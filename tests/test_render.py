@@ -176,8 +176,26 @@ def test_broken_and_hanging_combinations_fail_alone(tmp_path):
 @pytest.mark.parametrize("engine", ["eevee", "workbench"])
 def test_other_engines_render(engine, tmp_path):
     out = tmp_path / "out"
-    result = run_simian("render", "--index", "2", "--seed", "5", "--width", "64", "--height", "48", "--frames", "2",
-                        "--samples", "2", "--engine", engine, "-o", str(out), timeout=600)
+    result = run_simian(
+        "render",
+        "--index",
+        "2",
+        "--seed",
+        "5",
+        "--width",
+        "64",
+        "--height",
+        "48",
+        "--frames",
+        "2",
+        "--samples",
+        "2",
+        "--engine",
+        engine,
+        "-o",
+        str(out),
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     frames = decode_frames(out / "00000002.mp4")
     assert len(frames) == 2 and frames[0].std() > 3
@@ -201,7 +219,8 @@ def test_a_process_that_imported_bpy_itself_still_renders_in_a_child(tmp_path):
         "                                 samples=1), Path(sys.argv[1]))\n"
         "    print(result.media)\n"
     )
-    run = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300,
-                         cwd=REPO)
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert len(decode_frames(Path(run.stdout.strip()))) == 3

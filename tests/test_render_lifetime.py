@@ -88,6 +88,7 @@ def test_blender_dies_within_two_seconds_of_a_kill_9_of_its_parent_and_its_parti
 def test_abort_kills_the_render_in_progress_and_the_next_render_starts_fresh(tmp_path):
     log = tmp_path / "events.jsonl"
     with Renderer(events_path=log) as renderer:
+
         def abort_when_started() -> None:
             wait_for(lambda: [e for e in events(log) if e["event"] == "started"], 120, "the render to start")
             renderer.abort("the render lock was lost")

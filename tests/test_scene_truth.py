@@ -25,8 +25,10 @@ def _build(combination, tmp_path: Path):  # type: ignore[no-untyped-def]
     build_scene(combination, SETTINGS, {}, tmp_path / "x.mp4", [])
     scene = bpy.context.scene
     scene.frame_set(1)
-    roots = sorted((o for o in scene.objects if o.name.startswith("object_") and o.parent is None),
-                   key=lambda o: int(o.name.split("_")[1]))
+    roots = sorted(
+        (o for o in scene.objects if o.name.startswith("object_") and o.parent is None),
+        key=lambda o: int(o.name.split("_")[1]),
+    )
     return scene, roots
 
 
@@ -85,10 +87,20 @@ def test_movement_direction_matches_the_camera(tmp_path):
 @pytest.mark.parametrize(
     ("move", "check"),
     [
-        ("pan_left", "x_up"), ("pan_right", "x_down"), ("tilt_up", "y_down"), ("tilt_down", "y_up"),
-        ("crane_up", "y_down"), ("crane_down", "y_up"), ("dolly_in", "bigger"), ("dolly_out", "smaller"),
-        ("zoom_in", "bigger"), ("zoom_out", "smaller"), ("orbit_left", "cam_left"), ("orbit_right", "cam_right"),
-        ("orbit_up", "cam_higher"), ("orbit_down", "cam_lower"),
+        ("pan_left", "x_up"),
+        ("pan_right", "x_down"),
+        ("tilt_up", "y_down"),
+        ("tilt_down", "y_up"),
+        ("crane_up", "y_down"),
+        ("crane_down", "y_up"),
+        ("dolly_in", "bigger"),
+        ("dolly_out", "smaller"),
+        ("zoom_in", "bigger"),
+        ("zoom_out", "smaller"),
+        ("orbit_left", "cam_left"),
+        ("orbit_right", "cam_right"),
+        ("orbit_up", "cam_higher"),
+        ("orbit_down", "cam_lower"),
     ],
 )
 def test_camera_moves_do_what_captions_say(move, check, tmp_path):
@@ -113,9 +125,15 @@ def test_camera_moves_do_what_captions_say(move, check, tmp_path):
     scene.frame_set(1)
     right = scene.camera.matrix_world.to_3x3() @ Vector((1, 0, 0))
     expected = {
-        "x_up": a1.x > a0.x, "x_down": a1.x < a0.x, "y_up": a1.y > a0.y, "y_down": a1.y < a0.y,
-        "bigger": s1 > s0, "smaller": s1 < s0,
-        "cam_left": (c1 - c0).dot(right) < 0, "cam_right": (c1 - c0).dot(right) > 0,
-        "cam_higher": c1.z > c0.z, "cam_lower": c1.z < c0.z,
+        "x_up": a1.x > a0.x,
+        "x_down": a1.x < a0.x,
+        "y_up": a1.y > a0.y,
+        "y_down": a1.y < a0.y,
+        "bigger": s1 > s0,
+        "smaller": s1 < s0,
+        "cam_left": (c1 - c0).dot(right) < 0,
+        "cam_right": (c1 - c0).dot(right) > 0,
+        "cam_higher": c1.z > c0.z,
+        "cam_lower": c1.z < c0.z,
     }[check]
     assert expected, f"{move}: {check} does not hold ({a0} -> {a1}, size {s0:.4f} -> {s1:.4f}, cam {c0} -> {c1})"

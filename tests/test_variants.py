@@ -33,7 +33,10 @@ def test_variants_share_the_scene_and_differ_in_the_camera_only():
             for v in variants[1:]:
                 assert v.model_dump(exclude=SCENE_ONLY) == scene
                 assert (v.orientation, v.framing.fov, v.framing.coverage_factor) == (
-                    variants[0].orientation, variants[0].framing.fov, variants[0].framing.coverage_factor)
+                    variants[0].orientation,
+                    variants[0].framing.fov,
+                    variants[0].framing.coverage_factor,
+                )
                 assert v.caption_camera != variants[0].caption_camera
             assert combination_for(5, index, options, 2) == variants[2], "derived from (seed, index, variant) alone"
     assert scene_id(combination_for(5, 0)) != scene_id(combination_for(5, 1))
@@ -46,8 +49,18 @@ def test_a_followed_object_keeps_centring_moves():
         if any(o.camera_follow for o in base.objects):
             for v in range(1, 3):
                 assert combination_for(8, index, options, v).animation.name in {
-                    "static", "orbit_left", "orbit_right", "orbit_up", "orbit_down", "dolly_in", "dolly_out",
-                    "zoom_in", "zoom_out", "tilt_left", "tilt_right"}
+                    "static",
+                    "orbit_left",
+                    "orbit_right",
+                    "orbit_up",
+                    "orbit_down",
+                    "dolly_in",
+                    "dolly_out",
+                    "zoom_in",
+                    "zoom_out",
+                    "tilt_left",
+                    "tilt_right",
+                }
 
 
 def test_a_scene_without_enough_moves_says_how_many_it_has():
@@ -107,8 +120,22 @@ def test_the_summary_accounts_for_every_variant():
 def test_render_a_range_with_a_preset_and_camera_variants(tmp_path):
     """The acceptance run: 3 scenes, 2 camera moves each, the small preset."""
     out = tmp_path / "out"
-    result = run_simian("render", "--range", "0:3", "--seed", "7", "--preset", "preview", "--camera-variants", "2",
-                        "--samples", "2", "-o", str(out), timeout=900)
+    result = run_simian(
+        "render",
+        "--range",
+        "0:3",
+        "--seed",
+        "7",
+        "--preset",
+        "preview",
+        "--camera-variants",
+        "2",
+        "--samples",
+        "2",
+        "-o",
+        str(out),
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     videos = sorted(out.glob("*.mp4"))
     assert sorted(v.name for v in videos) == sorted(f"{i:08d}{s}.mp4" for i in range(3) for s in ("", "-v1"))
@@ -128,11 +155,13 @@ def test_render_a_range_with_a_preset_and_camera_variants(tmp_path):
         timings = {"build_seconds", "render_seconds", "total_seconds", "created_at", "render_pid", "passes_seconds"}
         differing = {k for k in set(a) | set(b) if a.get(k) != b.get(k)} - timings
         seen_through_camera = {"camera", "objects", "visible_objects", "camera_file", "passes"}
-        assert differing <= {"file_name", "variant", "sha256", "combination", *CAPTION_FIELDS,
-                             *seen_through_camera}, differing
+        assert differing <= {"file_name", "variant", "sha256", "combination", *CAPTION_FIELDS, *seen_through_camera}, (
+            differing
+        )
         assert a["objects"][0]["dims"] == b["objects"][0]["dims"], "the same objects"
         assert {k for k in a["combination"] if a["combination"][k] != b["combination"][k]} <= (
-            {"variant", *CAMERA_FIELDS, *CAPTION_FIELDS})
+            {"variant", *CAMERA_FIELDS, *CAPTION_FIELDS}
+        )
         assert a["combination"]["animation"] != b["combination"]["animation"]
     frames = decode_frames(out / "00000001-v1.mp4")
     assert len(frames) == 17 and frames[0].shape[:2] == (128, 128)

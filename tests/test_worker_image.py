@@ -31,8 +31,10 @@ HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 def buildah(*args: str, timeout: float = 1200, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(["buildah", *STORAGE, *args], capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
-        raise AssertionError(f"buildah {' '.join(args[:3])} failed ({result.returncode}):\n"
-                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(
+            f"buildah {' '.join(args[:3])} failed ({result.returncode}):\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 
@@ -48,8 +50,12 @@ def tools():
 def make_base_image(work: Path) -> None:
     """A minimal bookworm with python3 (3.11) and venv, like the python:3.11-slim-bookworm image offers."""
     rootfs = work / "rootfs"
-    subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), "http://deb.debian.org/debian"],
-                   check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        ["debootstrap", "--variant=minbase", "bookworm", str(rootfs), "http://deb.debian.org/debian"],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     (rootfs / "etc/apt/sources.list").write_text(
         "deb http://deb.debian.org/debian bookworm main\n"
         "deb http://deb.debian.org/debian bookworm-updates main\n"
@@ -57,11 +63,18 @@ def make_base_image(work: Path) -> None:
     )
     shutil.copy("/etc/resolv.conf", rootfs / "etc/resolv.conf")
     subprocess.run(
-        ["chroot", str(rootfs), "/bin/sh", "-c",
-         "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
-         "python3 python3-venv ca-certificates && ln -sf /usr/bin/python3 /usr/local/bin/python "
-         "&& apt-get clean && rm -rf /var/lib/apt/lists/*"],
-        check=True, capture_output=True, timeout=900,
+        [
+            "chroot",
+            str(rootfs),
+            "/bin/sh",
+            "-c",
+            "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+            "python3 python3-venv ca-certificates && ln -sf /usr/bin/python3 /usr/local/bin/python "
+            "&& apt-get clean && rm -rf /var/lib/apt/lists/*",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=900,
     )
     (rootfs / "etc/resolv.conf").unlink()
     container = buildah("from", "scratch").stdout.strip()
@@ -85,8 +98,21 @@ def worker_image(tools, tmp_path_factory):
         (work / "pip.conf").write_text("[global]\ncert = /etc/ssl/certs/host-ca.crt\n")
         mounts = ["-v", f"{HOST_CA}:/etc/ssl/certs/host-ca.crt:ro", "-v", f"{work / 'pip.conf'}:/etc/pip.conf:ro"]
     previous = buildah("images", "--quiet", "--no-trunc", IMAGE, check=False).stdout.strip()
-    buildah("bud", "--isolation", "chroot", "--format", "docker", "--layers", *mounts,
-            "--build-arg", f"BASE_IMAGE={BASE}", "-t", IMAGE, str(REPO), timeout=1800)
+    buildah(
+        "bud",
+        "--isolation",
+        "chroot",
+        "--format",
+        "docker",
+        "--layers",
+        *mounts,
+        "--build-arg",
+        f"BASE_IMAGE={BASE}",
+        "-t",
+        IMAGE,
+        str(REPO),
+        timeout=1800,
+    )
     current = buildah("images", "--quiet", "--no-trunc", IMAGE).stdout.strip()
     if previous and previous != current:
         buildah("rmi", previous, check=False)  # the last run's image, now untagged: 1.9 GB each with vfs
@@ -121,9 +147,33 @@ def test_render_in_the_image_as_the_image_user(container, tmp_path):
     os.chown(out, 10001, 10001)
     began = time.monotonic()
     result = buildah(
-        "run", "--isolation", "chroot", "--user", "10001:10001", "-v", f"{out}:/out", container, "--",
-        "simian", "render", "--index", "0", "--seed", "7", "--width", "64", "--height", "48", "--frames", "6",
-        "--samples", "2", "-o", "/out", timeout=600, check=False,
+        "run",
+        "--isolation",
+        "chroot",
+        "--user",
+        "10001:10001",
+        "-v",
+        f"{out}:/out",
+        container,
+        "--",
+        "simian",
+        "render",
+        "--index",
+        "0",
+        "--seed",
+        "7",
+        "--width",
+        "64",
+        "--height",
+        "48",
+        "--frames",
+        "6",
+        "--samples",
+        "2",
+        "-o",
+        "/out",
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     print(f"rendered in the container in {time.monotonic() - began:.1f} s")

@@ -20,8 +20,14 @@ LICENSES: dict[str, tuple[str, str | None]] = {
     "cc0-1.0": ("CC0 1.0 Universal (public domain dedication)", "https://creativecommons.org/publicdomain/zero/1.0/"),
     "cc-by-4.0": ("Creative Commons Attribution 4.0", "https://creativecommons.org/licenses/by/4.0/"),
     "cc-by-sa-4.0": ("Creative Commons Attribution-ShareAlike 4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
-    "cc-by-nd-4.0": ("Creative Commons Attribution-NoDerivatives 4.0", "https://creativecommons.org/licenses/by-nd/4.0/"),
-    "cc-by-nc-4.0": ("Creative Commons Attribution-NonCommercial 4.0", "https://creativecommons.org/licenses/by-nc/4.0/"),
+    "cc-by-nd-4.0": (
+        "Creative Commons Attribution-NoDerivatives 4.0",
+        "https://creativecommons.org/licenses/by-nd/4.0/",
+    ),
+    "cc-by-nc-4.0": (
+        "Creative Commons Attribution-NonCommercial 4.0",
+        "https://creativecommons.org/licenses/by-nc/4.0/",
+    ),
     "cc-by-nc-sa-4.0": (
         "Creative Commons Attribution-NonCommercial-ShareAlike 4.0",
         "https://creativecommons.org/licenses/by-nc-sa/4.0/",
@@ -73,8 +79,9 @@ def licensed(asset: str, role: str, text: str, attribution: str) -> AssetLicense
     name, url = LICENSES[ident]
     if ident == "unknown" and text.strip() and text.strip().lower() != "unknown":
         name = f"unrecognised licence {shorten(text.strip(), 60)!r}"
-    return AssetLicense(asset=asset, role=role, license=ident, license_name=name, license_url=url,
-                        attribution=attribution)
+    return AssetLicense(
+        asset=asset, role=role, license=ident, license_name=name, license_url=url, attribution=attribution
+    )
 
 
 def parse_allowed(values: str | Iterable[str], where: str = "licenses") -> tuple[str, ...]:

@@ -326,9 +326,7 @@ def _load_gzipped_json(path: Path, max_bytes: int) -> Any:
         while chunk := fh.read(_CHUNK):
             data += chunk
             if len(data) > max_bytes:
-                raise ResponseTooLarge(
-                    f"decompresses to more than {max_bytes} bytes (SIMIAN_JSON_MAX_BYTES); refused"
-                )
+                raise ResponseTooLarge(f"decompresses to more than {max_bytes} bytes (SIMIAN_JSON_MAX_BYTES); refused")
     return json.loads(data)
 
 

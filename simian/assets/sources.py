@@ -90,7 +90,9 @@ register(
         fetch=lambda fetchers, ident, kind: None,
         example="builtin:chair",
         license=lambda fetchers, ident, kind: licensed(
-            f"builtin:{ident}", kind, PROJECT_LICENSE,
+            f"builtin:{ident}",
+            kind,
+            PROJECT_LICENSE,
             f"Simian built-in {kind} '{ident}': procedural, made by the Simian project (MIT License)",
         ),
     )
@@ -149,7 +151,9 @@ register(
         fetch=lambda fetchers, ident, kind: Path(ident),
         example="file:/path/to/model.glb",
         license=lambda fetchers, ident, kind: licensed(
-            f"file:{ident}", kind, "unknown",
+            f"file:{ident}",
+            kind,
+            "unknown",
             f"local file {shorten(Path(ident).name, 80)} supplied by the user; its licence is not recorded",
         ),
     )
@@ -245,7 +249,10 @@ register(
         example="polyhaven:studio_small_09",
         # Every Poly Haven asset is CC0 (polyhaven.com/license); no request is needed to know it.
         license=lambda fetchers, ident, kind: licensed(
-            f"polyhaven:{ident}", kind, "cc0", f"Poly Haven asset '{ident}' (https://polyhaven.com/a/{ident}), CC0",
+            f"polyhaven:{ident}",
+            kind,
+            "cc0",
+            f"Poly Haven asset '{ident}' (https://polyhaven.com/a/{ident}), CC0",
         ),
     )
 )

@@ -44,8 +44,21 @@ SINGLE_INTROS = ("The scene features {list}.", "The scene shows {list}.", "There
 #: Two objects count as left/right of each other when their centres lie this far apart (frame widths).
 SIDE_THRESHOLD = 0.05
 #: Camera moves that keep a followed object where it is in the frame.
-CENTRING_MOVES = frozenset({"static", "orbit_left", "orbit_right", "orbit_up", "orbit_down", "dolly_in",
-                            "dolly_out", "zoom_in", "zoom_out", "tilt_left", "tilt_right"})
+CENTRING_MOVES = frozenset(
+    {
+        "static",
+        "orbit_left",
+        "orbit_right",
+        "orbit_up",
+        "orbit_down",
+        "dolly_in",
+        "dolly_out",
+        "zoom_in",
+        "zoom_out",
+        "tilt_left",
+        "tilt_right",
+    }
+)
 STUDIO = "builtin:studio"
 
 ClaimKind = Literal[
@@ -221,8 +234,14 @@ def _screen_direction(plan: ScenePlan, i: int) -> str | None:
     dx = last.center[0] - first.center[0]
     dy = last.center[1] - first.center[1]
     grow = math.log(max(last.height, 1e-6) / max(first.height, 1e-6))
-    options = {"to the left": -dx, "to the right": dx, "upward": -dy, "downward": dy,
-               "closer": grow, "farther away": -grow}
+    options = {
+        "to the left": -dx,
+        "to the right": dx,
+        "upward": -dy,
+        "downward": dy,
+        "closer": grow,
+        "farther away": -grow,
+    }
     word, amount = max(options.items(), key=lambda kv: kv[1])
     return word if amount >= 0.05 else None
 
@@ -337,8 +356,10 @@ def _background(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
     share = composition.frame_fractions(plan, 0.0, studio=studio)["background"]
     name = c.background.name
     if share >= composition.MIN_BACKGROUND_FRACTION:
-        text = "The background is a seamless photo studio backdrop." if studio else (
-            f"The background is {article(name)} {name}."
+        text = (
+            "The background is a seamless photo studio backdrop."
+            if studio
+            else (f"The background is {article(name)} {name}.")
         )
         return text, [Claim("background", text, (), name, share)]
     text = "The scene is lit by photo studio softboxes." if studio else f"The scene is lit by {article(name)} {name}."

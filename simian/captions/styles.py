@@ -71,7 +71,10 @@ CAMERA_TERMS: dict[str, CameraTerm] = {
     "tilt_up": CameraTerm("tilt up", "tilt", "up", "the camera turns upward on the spot", "tilts up"),
     "tilt_down": CameraTerm("tilt down", "tilt", "down", "the camera turns downward on the spot", "tilts down"),
     "tilt_left": CameraTerm(
-        "roll counterclockwise", "roll", "counterclockwise", "the camera turns to the left about its lens axis",
+        "roll counterclockwise",
+        "roll",
+        "counterclockwise",
+        "the camera turns to the left about its lens axis",
         "rolls counterclockwise",
     ),
     "tilt_right": CameraTerm(
@@ -87,7 +90,10 @@ CAMERA_TERMS: dict[str, CameraTerm] = {
         "dolly in", "dolly", "in", "the camera moves forward toward the scene with the lens unchanged", "dollies in"
     ),
     "dolly_out": CameraTerm(
-        "dolly out", "dolly", "out", "the camera moves backward away from the scene with the lens unchanged",
+        "dolly out",
+        "dolly",
+        "out",
+        "the camera moves backward away from the scene with the lens unchanged",
         "dollies out",
     ),
     "crane_up": CameraTerm(
@@ -97,21 +103,31 @@ CAMERA_TERMS: dict[str, CameraTerm] = {
         "pedestal down", "pedestal", "down", "the camera lowers straight down without turning", "pedestals down"
     ),
     "orbit_left": CameraTerm(
-        "arc left", "arc", "left",
+        "arc left",
+        "arc",
+        "left",
         "the camera circles to the left around the scene, keeping it in view (clockwise seen from above)",
         "arcs left around the scene",
     ),
     "orbit_right": CameraTerm(
-        "arc right", "arc", "right",
+        "arc right",
+        "arc",
+        "right",
         "the camera circles to the right around the scene, keeping it in view (counterclockwise seen from above)",
         "arcs right around the scene",
     ),
     "orbit_up": CameraTerm(
-        "crane up", "crane", "up", "the camera rises in an arc over the scene, keeping it in view",
+        "crane up",
+        "crane",
+        "up",
+        "the camera rises in an arc over the scene, keeping it in view",
         "cranes up over the scene",
     ),
     "orbit_down": CameraTerm(
-        "crane down", "crane", "down", "the camera sinks in an arc around the scene, keeping it in view",
+        "crane down",
+        "crane",
+        "down",
+        "the camera sinks in an arc around the scene, keeping it in view",
         "cranes down around the scene",
     ),
 }
@@ -208,8 +224,13 @@ def _object_phrases(c: Combination, names: list[str], rng: random.Random) -> lis
 
 
 def _short(
-    c: Combination, plan: ScenePlan, claims: tuple[Claim, ...], names: list[str], tracking: _Tracking | None,
-    scene_rng: random.Random, camera_rng: random.Random,
+    c: Combination,
+    plan: ScenePlan,
+    claims: tuple[Claim, ...],
+    names: list[str],
+    tracking: _Tracking | None,
+    scene_rng: random.Random,
+    camera_rng: random.Random,
 ) -> tuple[str, list[Claim]]:
     phrases = _object_phrases(c, names, scene_rng)
     template = scene_rng.randrange(3)
@@ -276,7 +297,7 @@ def _short(
     result = [Claim("object", phrases[i][bare], (i,), phrases[i][bare], field=SHORT) for i in shown]
     if len(shown) < count:  # "and 3 more objects": each of them is in view too
         more = "another object" if count - len(shown) == 1 else "more objects"
-        result += [Claim("object", more, (i,), more, field=SHORT) for i in order[len(shown):]]
+        result += [Claim("object", more, (i,), more, field=SHORT) for i in order[len(shown) :]]
     result.append(_claim(_first(claims, "floor"), SHORT, c.stage.name))
     if with_background:
         result.append(_claim(bg_claim, SHORT, bg_text))
@@ -295,10 +316,12 @@ def _camera(
     rate = abs(plan.move_rate)
     rate_text = f"{rate:.2f} {plan.move.unit}"
     if tracking is None and c.animation.name == "static":
-        text = rng.choice((
-            "Static: the camera neither moves nor turns, and the lens keeps its zoom.",
-            "Static shot: no pan, tilt, roll, zoom or camera movement.",
-        ))
+        text = rng.choice(
+            (
+                "Static: the camera neither moves nor turns, and the lens keeps its zoom.",
+                "Static shot: no pan, tilt, roll, zoom or camera movement.",
+            )
+        )
         return text, [_claim(camera_claim, CAMERA, "static")]
     if tracking is None:
         options = (
@@ -308,9 +331,7 @@ def _camera(
         )
         text = rng.choice(options)
         return text, [_claim(camera_claim, CAMERA, move.term), _claim(camera_claim, CAMERA, rate_text)]
-    motion = next(
-        (cl for cl in claims if cl.kind == "object_motion" and cl.objects == (tracking.index,)), None
-    )
+    motion = next((cl for cl in claims if cl.kind == "object_motion" and cl.objects == (tracking.index,)), None)
     speed_text = f"{tracking.speed:.2f} meters per second"
     result = [_claim(tracking.claim, CAMERA, tracking.kind), _claim(motion, CAMERA, speed_text)]
     head = f"{tracking.kind.capitalize()}: {tracking.action} at {speed_text}"
@@ -338,23 +359,25 @@ def _structured(
         known = shape_for(o.asset).known and box is not None
         movement = stack_movement(c, plan, i)
         below = plan.objects[i].stacked_on
-        objects.append(StructuredObject(
-            name=names[i],
-            asset=o.asset,
-            description=visible_description(o.asset, o.description, camera_at[0] - cx, camera_at[1] - cy),
-            size_m=o.scale.factor,
-            size_axis=sizes[i].word,  # type: ignore[arg-type]
-            scale=o.scale.name,
-            position=Position(
-                cell=CELL_NAMES[o.placement],
-                x_m=round(cx, 3),
-                y_m=round(cy, 3),
-                frame_x=round(box.center[0], 3) if known and box else None,
-                frame_y=round(box.center[1], 3) if known and box else None,
-            ),
-            on_top_of=names[below] if below is not None else None,
-            movement=Movement(direction=movement.direction, speed_mps=movement.speed) if movement else None,
-        ))
+        objects.append(
+            StructuredObject(
+                name=names[i],
+                asset=o.asset,
+                description=visible_description(o.asset, o.description, camera_at[0] - cx, camera_at[1] - cy),
+                size_m=o.scale.factor,
+                size_axis=sizes[i].word,  # type: ignore[arg-type]
+                scale=o.scale.name,
+                position=Position(
+                    cell=CELL_NAMES[o.placement],
+                    x_m=round(cx, 3),
+                    y_m=round(cy, 3),
+                    frame_x=round(box.center[0], 3) if known and box else None,
+                    frame_y=round(box.center[1], 3) if known and box else None,
+                ),
+                on_top_of=names[below] if below is not None else None,
+                movement=Movement(direction=movement.direction, speed_mps=movement.speed) if movement else None,
+            )
+        )
     background = _first(claims, "background", "lit_by")
     framing, fov = _first(claims, "framing"), _first(claims, "fov")
     side, elevation = _first(claims, "view_side"), _first(claims, "elevation")
@@ -368,7 +391,10 @@ def _structured(
         background=StructuredBackground(name=c.background.name, fills_frame=background.kind == "background"),
         floor=StructuredFloor(name=c.stage.name),
         shot=Shot(
-            size=framing.word, fov_deg=round(fov.value, 3), lens_mm=round(focal, 1), view_side=side.word,
+            size=framing.word,
+            fov_deg=round(fov.value, 3),
+            lens_mm=round(focal, 1),
+            view_side=side.word,
             elevation_deg=round(elevation.value, 3),
         ),
         camera=StructuredCamera(
@@ -381,9 +407,13 @@ def _structured(
             rate=round(abs(plan.move_rate), 4) if moving else None,
             unit=plan.move.unit if moving else None,
             tracking=Tracking(
-                object=tracking.name, kind=tracking.kind, direction=tracking.direction,  # type: ignore[arg-type]
+                object=tracking.name,
+                kind=tracking.kind,
+                direction=tracking.direction,  # type: ignore[arg-type]
                 speed_mps=tracking.speed,
-            ) if tracking else None,
+            )
+            if tracking
+            else None,
         ),
         effects=[Effect(name=cl.word, level=cl.level) for cl in claims if cl.kind == "effect"],
     )
@@ -394,8 +424,14 @@ def structured_claims(s: StructuredCaption) -> list[Claim]:
     names = [o.name for o in s.objects]
     claims: list[Claim] = []
 
-    def add(kind: str, where: str, objects: tuple[int, ...] = (), word: str = "", value: float | None = None,
-            level: str = "") -> None:
+    def add(
+        kind: str,
+        where: str,
+        objects: tuple[int, ...] = (),
+        word: str = "",
+        value: float | None = None,
+        level: str = "",
+    ) -> None:
         claims.append(Claim(kind, f"{STRUCTURED}.{where}", objects, word, value, level, STRUCTURED))  # type: ignore[arg-type]
 
     for i, o in enumerate(s.objects):
@@ -426,8 +462,13 @@ def structured_claims(s: StructuredCaption) -> list[Claim]:
         else:
             kind = "follow_centred" if camera.move in CENTRING_MOVES else "camera_travels"
             add(kind, "camera.tracking", (followed,))
-            add("object_motion", "camera.tracking.speed_mps", (followed,), camera.tracking.direction,
-                camera.tracking.speed_mps)
+            add(
+                "object_motion",
+                "camera.tracking.speed_mps",
+                (followed,),
+                camera.tracking.direction,
+                camera.tracking.speed_mps,
+            )
     if camera.move == "static":
         add("camera_steady" if camera.tracking is not None else "camera_still", "camera.move")
     else:
@@ -469,11 +510,13 @@ def with_all_captions(c: Combination, rng: random.Random | None = None, clip: Cl
         c = c.model_copy(update={"captions": description.sections, "caption": description.caption})
     if lacks_styles:
         styles = write_styles(c, plan)
-        c = c.model_copy(update={
-            "caption_short": c.caption_short if c.caption_short is not None else styles.short,
-            "caption_camera": c.caption_camera if c.caption_camera is not None else styles.camera,
-            "captions_structured": c.captions_structured or styles.structured,
-        })
+        c = c.model_copy(
+            update={
+                "caption_short": c.caption_short if c.caption_short is not None else styles.short,
+                "caption_camera": c.caption_camera if c.caption_camera is not None else styles.camera,
+                "captions_structured": c.captions_structured or styles.structured,
+            }
+        )
     return c
 
 

@@ -207,7 +207,9 @@ def _draw(rng: random.Random, opts: CombinerOptions, seed: int, index: int) -> C
 def _slower(c: Combination, factor: float) -> Combination:
     """The same recipe with the camera move and every object slower by `factor`."""
     objects = [
-        o if o.movement is None else o.model_copy(
+        o
+        if o.movement is None
+        else o.model_copy(
             update={"movement": o.movement.model_copy(update={"speed": max(0.01, round(o.movement.speed * factor, 2))})}
         )
         for o in c.objects
@@ -283,9 +285,7 @@ def combination_for(
     return with_styles(combination, plan, description)
 
 
-def combine(
-    seed: int, count: int, options: CombinerOptions | None = None, clip: Clip = PLANNED_CLIP
-) -> dict[str, Any]:
+def combine(seed: int, count: int, options: CombinerOptions | None = None, clip: Clip = PLANNED_CLIP) -> dict[str, Any]:
     """The content of a combinations file: `{"seed", "count", "combinations": [...]}`, framed for `clip`."""
     return {
         "seed": seed,

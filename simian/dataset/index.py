@@ -79,8 +79,9 @@ def license_summary(rows: list[dict[str, Any]]) -> str:
     per_license: dict[str, dict[str, Any]] = {}
     for row in rows:
         for lic in {(str(x.get("license")), str(x.get("asset"))): x for x in row.get("licenses") or []}.values():
-            entry = per_license.setdefault(str(lic.get("license")), {"name": lic.get("license_name"), "assets": set(),
-                                                                   "videos": set()})
+            entry = per_license.setdefault(
+                str(lic.get("license")), {"name": lic.get("license_name"), "assets": set(), "videos": set()}
+            )
             entry["assets"].add(lic.get("asset"))
             entry["videos"].add(row.get("file_name"))
     if not per_license:

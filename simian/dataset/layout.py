@@ -21,8 +21,20 @@ SHARD_SIZE = 1000
 
 #: The columns of `metadata.jsonl`, in the order `build_row` writes them.
 ROW_KEYS = (
-    "file_name", "index", "caption", "captions", "combination", "settings", "renderer_version", "sha256",
-    "scene_id", "variant", "caption_short", "caption_camera", "captions_structured", "licenses",
+    "file_name",
+    "index",
+    "caption",
+    "captions",
+    "combination",
+    "settings",
+    "renderer_version",
+    "sha256",
+    "scene_id",
+    "variant",
+    "caption_short",
+    "caption_camera",
+    "captions_structured",
+    "licenses",
 ) + ground_truth.ROW_KEYS
 
 

@@ -9,8 +9,23 @@ from simian.settings import Settings, project_root
 
 #: Folders no dataset is ever written into (nor anywhere below them).
 SYSTEM_FOLDERS = tuple(
-    Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/run", "/sbin", "/sys",
-                      "/usr", "/var/lib", "/var/run")
+    Path(p)
+    for p in (
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/proc",
+        "/run",
+        "/sbin",
+        "/sys",
+        "/usr",
+        "/var/lib",
+        "/var/run",
+    )
 )
 
 
@@ -27,8 +42,10 @@ def confine_output(output: str, settings: Settings) -> Path:
     resolved = (path if path.is_absolute() else root / path).resolve()
     shown = output if len(output) <= 200 else output[:200] + "..."
     project = project_root().resolve()
-    if resolved == Path(resolved.anchor) or resolved == Path.home().resolve() or any(
-        resolved == folder or folder in resolved.parents for folder in SYSTEM_FOLDERS
+    if (
+        resolved == Path(resolved.anchor)
+        or resolved == Path.home().resolve()
+        or any(resolved == folder or folder in resolved.parents for folder in SYSTEM_FOLDERS)
     ):
         raise InvalidInputError(f"output: {shown!r} is a system folder ({resolved}); choose a dataset folder")
     if resolved == project or resolved in project.parents:

@@ -20,6 +20,7 @@ from simian.scene.composition import plan_scene
 ROW_KEYS = ("camera", "objects", "camera_file", "passes")
 CAMERA_SUFFIX = ".camera.txt"
 
+
 def _stem(file_name: str, settings: RenderSettings) -> str:
     suffix = "" if settings.images else ".mp4"
     return file_name[: len(file_name) - len(suffix)] if suffix else file_name
@@ -57,21 +58,24 @@ def _camera_column(cameras: list[ground_truth.CameraFrame], settings: RenderSett
     }
 
 
-def _objects_column(combination: Combination, tracks: list[list[ground_truth.ObjectFrame]],
-                    plan_objects: tuple[Any, ...]) -> list[dict[str, Any]]:
+def _objects_column(
+    combination: Combination, tracks: list[list[ground_truth.ObjectFrame]], plan_objects: tuple[Any, ...]
+) -> list[dict[str, Any]]:
     column = []
     for i, (obj, frames) in enumerate(zip(combination.objects, tracks, strict=True)):
-        column.append({
-            "id": i + 1,
-            "name": obj.name,
-            "asset": obj.asset,
-            "shape_known": plan_objects[i].shape_known,
-            "dims": [_r(v, 5) for v in plan_objects[i].dims],
-            "box": [[_r(v, 2) for v in f.box] if f.box is not None else None for f in frames],
-            "in_frame": [_r(f.in_frame, 4) for f in frames],
-            "position": [[_r(v, 5) for v in f.position] for f in frames],
-            "rotation": [list(f.rotation) for f in frames],
-        })
+        column.append(
+            {
+                "id": i + 1,
+                "name": obj.name,
+                "asset": obj.asset,
+                "shape_known": plan_objects[i].shape_known,
+                "dims": [_r(v, 5) for v in plan_objects[i].dims],
+                "box": [[_r(v, 2) for v in f.box] if f.box is not None else None for f in frames],
+                "in_frame": [_r(f.in_frame, 4) for f in frames],
+                "position": [[_r(v, 5) for v in f.position] for f in frames],
+                "rotation": [list(f.rotation) for f in frames],
+            }
+        )
     return column
 
 
@@ -94,7 +98,8 @@ def card_text(rows: list[dict[str, Any]]) -> str:
     counts = Counter(name for r in rows for name, path in (r.get("passes") or {}).items() if path)
     passes = "\n".join(
         f"- `{name}` ({counts[name]} videos): `{{index:08d}}{pass_suffix(name)}`, {FORMATS[name]}"
-        for name in PASS_NAMES if counts[name]
+        for name in PASS_NAMES
+        if counts[name]
     )
     return f"""## Ground truth
 

@@ -55,7 +55,6 @@ class FetchLimits:
         )
 
 
-
 def download_retry(settings: Settings, backoff_s: float = 0.5) -> RetryPolicy:
     """The retry policy of every fetch: SIMIAN_DOWNLOAD_RETRIES retries within SIMIAN_DOWNLOAD_DEADLINE_S."""
     return RetryPolicy(
@@ -141,9 +140,13 @@ class Fetcher:
             if _is_cached(dest, md5, sha256, size):  # another process finished it while we waited
                 return dest
             _remove_stale_parts(dest)
-            cap, cap_name = (size, "the advertised size") if size is not None else (
-                self.limits.max_bytes,
-                "SIMIAN_DOWNLOAD_MAX_BYTES",
+            cap, cap_name = (
+                (size, "the advertised size")
+                if size is not None
+                else (
+                    self.limits.max_bytes,
+                    "SIMIAN_DOWNLOAD_MAX_BYTES",
+                )
             )
             self._run(
                 lambda scope: self._download_once(url, dest, md5=md5, sha256=sha256, size=size),
@@ -207,9 +210,7 @@ class Fetcher:
         except DeadlineExceeded as exc:
             raise DeadlineExceeded(f"{self.policy.source}: {what}: {exc}") from None
         except RetriesExhausted as exc:
-            raise AssetFetchError(
-                f"{self.policy.source}: {exc}; check the network or try again later"
-            ) from exc.last
+            raise AssetFetchError(f"{self.policy.source}: {exc}; check the network or try again later") from exc.last
 
 
 def fetch_document(url: str, settings: Settings, *, source: str, setting: str) -> bytes:

@@ -106,9 +106,7 @@ class NetworkPolicy:
         except ValueError:
             raise FetchRefused(f"{self.source}: {shown!r}{via} is not a valid URL") from None
         if scheme not in SCHEMES:
-            raise FetchRefused(
-                f"{self.source}: refused to fetch {shown}{via}: only http and https URLs are followed"
-            )
+            raise FetchRefused(f"{self.source}: refused to fetch {shown}{via}: only http and https URLs are followed")
         if not self.host_allowed(host):
             raise FetchRefused(
                 f"{self.source}: refused to fetch {shown}{via}: host {host} is not one of the configured hosts "

@@ -128,8 +128,13 @@ def init_prefect(
         logger.info("concurrency limit %s: %d render slots", RENDER_LIMIT, render_slots)
         burst, decay = commit_rate_limit(commits_per_hour)
         client.upsert_global_concurrency_limit_by_name(COMMIT_LIMIT, burst, slot_decay_per_second=decay)
-        logger.info("rate limit %s: at most %d Hub commits in any hour (burst %d, decay %.4f/s)", COMMIT_LIMIT,
-                    commits_per_hour, burst, decay)
+        logger.info(
+            "rate limit %s: at most %d Hub commits in any hour (burst %d, decay %.4f/s)",
+            COMMIT_LIMIT,
+            commits_per_hour,
+            burst,
+            decay,
+        )
         _ensure_zombie_automation(client, zombie_after_s)
     save_result_block(settings)
     farm_id = register_farm(settings)

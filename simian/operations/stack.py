@@ -192,25 +192,49 @@ def start_postgres(config: StackConfig, env: dict[str, str], entries: dict[str, 
         if os.geteuid() == 0:
             for path in (root, password_file):
                 shutil.chown(path, "postgres")
-        initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "prefect", "--pwfile", str(password_file),
-                  "-A", "scram-sha-256"]
+        initdb = [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "prefect",
+            "--pwfile",
+            str(password_file),
+            "-A",
+            "scram-sha-256",
+        ]
         _run(_as_postgres(initdb), pg_env, "initdb")
         password_file.unlink()
-    argv = _as_postgres([str(bin_dir / "postgres"), "-D", str(data), "-p", str(pg["port"]), "-k", str(root),
-                         "-c", "listen_addresses=127.0.0.1"])
+    argv = _as_postgres(
+        [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(pg["port"]),
+            "-k",
+            str(root),
+            "-c",
+            "listen_addresses=127.0.0.1",
+        ]
+    )
     entries["postgres"] = _start("postgres", argv, config.state_dir, pg_env)
 
     def ready() -> bool:
-        probe = subprocess.run([str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(pg["port"])],
-                               capture_output=True)
+        probe = subprocess.run(
+            [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(pg["port"])], capture_output=True
+        )
         return probe.returncode == 0
 
     _wait_until(ready, "PostgreSQL", 60, entries["postgres"].log)
     as_prefect = {**pg_env, "PGPASSWORD": pg["password"]}
     url = f"postgresql://prefect@127.0.0.1:{pg['port']}/prefect"
     if subprocess.run([str(bin_dir / "psql"), url, "-tAc", "select 1"], env=as_prefect, capture_output=True).returncode:
-        _run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(pg["port"]), "-U", "prefect", "prefect"],
-             as_prefect, "createdb")
+        _run(
+            [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(pg["port"]), "-U", "prefect", "prefect"],
+            as_prefect,
+            "createdb",
+        )
     return f"postgresql+asyncpg://prefect:{pg['password']}@127.0.0.1:{pg['port']}/prefect"
 
 
@@ -276,8 +300,11 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
         else:
             database_url = f"sqlite+aiosqlite:///{(config.state_dir / 'prefect.db').resolve()}"
             if config.render_workers > 1:
-                logger.warning("%d render workers on SQLite: expect 'database is locked' errors in the server log; "
-                               "install PostgreSQL (apt-get install postgresql) to avoid them", config.render_workers)
+                logger.warning(
+                    "%d render workers on SQLite: expect 'database is locked' errors in the server log; "
+                    "install PostgreSQL (apt-get install postgresql) to avoid them",
+                    config.render_workers,
+                )
         server_env = {**env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url}
         server_env.pop("PREFECT_API_URL")
         argv = [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(config.prefect_port)]
@@ -285,8 +312,14 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
         registry.save(entries)
         _wait_until(lambda: api_answers(config.api_url), "Prefect server", 90, entries["prefect-server"].log)
 
-    init = [*SIMIAN, "init", "--render-slots", str(config.render_slots), "--commits-per-hour",
-            str(config.commits_per_hour)]
+    init = [
+        *SIMIAN,
+        "init",
+        "--render-slots",
+        str(config.render_slots),
+        "--commits-per-hour",
+        str(config.commits_per_hour),
+    ]
     _run(init, env, "simian init")
     _run([*PREFECT, "--no-prompt", "deploy", "--all"], env, "prefect deploy --all", cwd=project_root())
     _run([*PREFECT, "config", "set", f"PREFECT_API_URL={config.api_url}"], env, "prefect config set")

@@ -37,8 +37,12 @@ API_PAGE = 200
 TERMINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 UNFINISHED_TASK = [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED]
 # How a chunk run's failure message reads when it could not reach Redis (Prefect writes "Type: message").
-REDIS_UNREACHABLE = ("RedisUnavailableError", "redis.exceptions.ConnectionError", "redis.exceptions.TimeoutError",
-                     "LockRedisUnavailableError")
+REDIS_UNREACHABLE = (
+    "RedisUnavailableError",
+    "redis.exceptions.ConnectionError",
+    "redis.exceptions.TimeoutError",
+    "LockRedisUnavailableError",
+)
 
 
 @dataclass
@@ -71,22 +75,25 @@ def crash_unfinished_task_runs(client: SyncPrefectClient, flow_run_id: UUID, why
 def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str, counted: bool = True) -> None:
     chunk.attempt += counted
     chunk.resubmit_at = None
-    run = cast(FlowRun, run_deployment(
-        DEPLOYMENT_CHUNK,
-        parameters={
-            "start": chunk.start,
-            "end": chunk.end,
-            "job": job.model_dump(mode="json"),
-            "range_run_id": range_run_id,
-        },
-        timeout=0,
-        as_subflow=True,
-        flow_run_name=f"chunk-{chunk.start}-{chunk.end}"
-        + (f"-retry{chunk.attempt - 1}" if chunk.attempt > 1 else "")
-        + (f"-wait{chunk.redis_waits}" if chunk.redis_waits else ""),
-        idempotency_key=f"{range_run_id}:{chunk.start}:{chunk.attempt}:{chunk.redis_waits}",
-        tags=["simian", "chunk"],
-    ))
+    run = cast(
+        FlowRun,
+        run_deployment(
+            DEPLOYMENT_CHUNK,
+            parameters={
+                "start": chunk.start,
+                "end": chunk.end,
+                "job": job.model_dump(mode="json"),
+                "range_run_id": range_run_id,
+            },
+            timeout=0,
+            as_subflow=True,
+            flow_run_name=f"chunk-{chunk.start}-{chunk.end}"
+            + (f"-retry{chunk.attempt - 1}" if chunk.attempt > 1 else "")
+            + (f"-wait{chunk.redis_waits}" if chunk.redis_waits else ""),
+            idempotency_key=f"{range_run_id}:{chunk.start}:{chunk.attempt}:{chunk.redis_waits}",
+            tags=["simian", "chunk"],
+        ),
+    )
     chunk.flow_run_id = run.id
 
 
@@ -120,7 +127,11 @@ def _settle(
             chunk.resubmit_at = now + pause
             logger.warning(
                 "chunk %d-%d could not reach Redis (%s); re-submitting in %.0f s (outage window %g s)",
-                chunk.start, chunk.end, state.message, pause, outage_s,
+                chunk.start,
+                chunk.end,
+                state.message,
+                pause,
+                outage_s,
             )
             return
     else:

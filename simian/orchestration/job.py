@@ -53,7 +53,7 @@ class RangeJob(BaseModel):
     )
     licenses: list[str] | None = Field(
         default=None,
-        description="Allow only assets under these licences, e.g. [\"cc0\", \"cc-by-4.0\"] (built-in assets are "
+        description='Allow only assets under these licences, e.g. ["cc0", "cc-by-4.0"] (built-in assets are '
         "mit); scenes using others are refused before rendering, naming each asset. Unset: any licence",
     )
     chunk_size: int = Field(
@@ -116,8 +116,9 @@ class RangeJob(BaseModel):
 
     def video_keys(self, start: int | None = None, end: int | None = None) -> Iterator[VideoKey]:
         """Every video of [start, end) (default: the range), each scene followed by its camera variants."""
-        return video_keys(self.start if start is None else start, self.end if end is None else end,
-                          self.camera_variants)
+        return video_keys(
+            self.start if start is None else start, self.end if end is None else end, self.camera_variants
+        )
 
     def video_count(self) -> int:
         return (self.end - self.start) * self.camera_variants

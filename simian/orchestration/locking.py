@@ -263,8 +263,12 @@ class RedisLeaseLockManager:
             except RedisError as exc:
                 if failing_since is None:
                     failing_since = sent
-                    logger.warning("render lock %s: renewal failed (%s); retrying every %g s until the lease ends",
-                                   lease.key[:40], exc, RETRY_S)
+                    logger.warning(
+                        "render lock %s: renewal failed (%s); retrying every %g s until the lease ends",
+                        lease.key[:40],
+                        exc,
+                        RETRY_S,
+                    )
                 wait = min(RETRY_S, max(0.0, lease.deadline - margin - time.monotonic()))
                 continue
             if failing_since is not None:
@@ -274,8 +278,9 @@ class RedisLeaseLockManager:
                 self._lose(lease, "another holder took it")
                 return
             if renewed == 2:
-                logger.warning("render lock %s: Redis had lost it (restarted without persistence?); re-taken",
-                               lease.key[:40])
+                logger.warning(
+                    "render lock %s: Redis had lost it (restarted without persistence?); re-taken", lease.key[:40]
+                )
             lease.deadline = sent + self.lease_s
             wait = every
 

@@ -108,8 +108,13 @@ def rows_from_outcomes(job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) 
     for key, outcome in sorted(outcomes.items()):
         if outcome.get("status") in ("rendered", "cached"):
             combination = job.combination(key)
-            rows[key] = build_row(combination, job.render, file_name=outcome["file_name"], sha256=outcome["sha256"],
-                                  licenses=resolver.licenses(combination))
+            rows[key] = build_row(
+                combination,
+                job.render,
+                file_name=outcome["file_name"],
+                sha256=outcome["sha256"],
+                licenses=resolver.licenses(combination),
+            )
     return rows
 
 
@@ -170,8 +175,10 @@ def finalise_dataset(job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) ->
     if publisher is not None:
         rows = rows_from_outcomes(job, outcomes)
         in_repo = publisher.existing_sha256([hub_path(job, row["file_name"]) for row in rows.values()])
-        beside = {i: [hub_path(job, p) for p in ground_truth.files(job.render, row["file_name"]).values()]
-                  for i, row in rows.items()}
+        beside = {
+            i: [hub_path(job, p) for p in ground_truth.files(job.render, row["file_name"]).values()]
+            for i, row in rows.items()
+        }
         present = publisher.existing_paths([p for paths in beside.values() for p in paths])
         confirmed = {
             i: row

@@ -245,8 +245,14 @@ def verify_farm(settings: Settings, client: redis.Redis) -> str:
 class RunLedger:
     """Per range-run bookkeeping in Redis: outcomes per index. Rides out a Redis outage up to `outage_s`."""
 
-    def __init__(self, client: redis.Redis, range_run_id: str, outage_s: float = 300.0,
-                 ttl_s: int = 7 * 24 * 3600, where: str = "Redis") -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        range_run_id: str,
+        outage_s: float = 300.0,
+        ttl_s: int = 7 * 24 * 3600,
+        where: str = "Redis",
+    ) -> None:
         self.client = client
         self.range_run_id = range_run_id
         self.prefix = f"simian:run:{range_run_id}"
@@ -283,6 +289,7 @@ class RunLedger:
 
     def record(self, video: VideoKey, outcome: dict[str, Any]) -> None:
         key = f"{self.prefix}:outcomes"
+
         def write() -> None:
             pipeline = self.client.pipeline()
             pipeline.hset(key, video.label(), json.dumps(outcome))
@@ -309,8 +316,9 @@ class RunLedger:
         except REDIS_DOWN as exc:
             if self._down_since is None:
                 self._down_since = now
-                logger.warning("Redis at %s unreachable (%s); progress paused, waiting up to %g s", self.where,
-                               exc, self.outage_s)
+                logger.warning(
+                    "Redis at %s unreachable (%s); progress paused, waiting up to %g s", self.where, exc, self.outage_s
+                )
             if now - self._down_since >= self.outage_s:
                 raise RedisUnavailableError(
                     f"Redis at {self.where} stayed unreachable for {self.outage_s:g} s: {exc}"

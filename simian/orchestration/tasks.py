@@ -219,9 +219,7 @@ def render_outcome(
     return _failed(video, state)
 
 
-def _run(
-    render: Task[..., dict[str, Any]], video: VideoKey, job: RangeJob, range_run_id: str
-) -> State[dict[str, Any]]:
+def _run(render: Task[..., dict[str, Any]], video: VideoKey, job: RangeJob, range_run_id: str) -> State[dict[str, Any]]:
     state = render(index=video.index, job=job, range_run_id=range_run_id, variant=video.variant, return_state=True)
     return cast(State[dict[str, Any]], state)
 

@@ -231,8 +231,22 @@ FLOOR_SLIDE_PHRASES: dict[str, str] = {
 #: Words that state a size; descriptions lose them so that size comes from the scale word only.
 SIZE_WORDS = frozenset(
     {
-        "big", "bigger", "enormous", "giant", "gigantic", "huge", "large", "little", "massive", "mini",
-        "miniature", "oversized", "small", "smallish", "tiny", "toy",
+        "big",
+        "bigger",
+        "enormous",
+        "giant",
+        "gigantic",
+        "huge",
+        "large",
+        "little",
+        "massive",
+        "mini",
+        "miniature",
+        "oversized",
+        "small",
+        "smallish",
+        "tiny",
+        "toy",
     }
 )
 

@@ -92,27 +92,52 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset(
-            "cogvideox", 720, 480, 49, 8, COGVIDEOX,
+            "cogvideox",
+            720,
+            480,
+            49,
+            8,
+            COGVIDEOX,
             "CogVideoX-2B/5B model table (github.com/zai-org/CogVideo): 720 x 480, 8N+1 frames (N <= 6, default 49), "
             "8 fps (6 seconds)",
         ),
         Preset(
-            "cogvideox1.5", 1360, 768, 81, 16, COGVIDEOX_15,
+            "cogvideox1.5",
+            1360,
+            768,
+            81,
+            16,
+            COGVIDEOX_15,
             "CogVideoX1.5-5B model table (github.com/zai-org/CogVideo): 1360 x 768, 16N+1 frames (N <= 10, default "
             "81), 16 fps",
         ),
         Preset(
-            "wan-480p", 832, 480, 81, 16, WAN,
+            "wan-480p",
+            832,
+            480,
+            81,
+            16,
+            WAN,
             "Wan 2.1 text-to-video (github.com/Wan-Video/Wan2.1; diffusers WanPipeline): 480P is 832 x 480, 81 frames "
             "at 16 fps; frame counts 4k+1, sizes divisible by 16",
         ),
         Preset(
-            "wan-720p", 1280, 720, 81, 16, WAN,
+            "wan-720p",
+            1280,
+            720,
+            81,
+            16,
+            WAN,
             "Wan 2.1 text-to-video (github.com/Wan-Video/Wan2.1; diffusers WanPipeline): 720P is 1280 x 720, 81 frames "
             "at 16 fps; frame counts 4k+1, sizes divisible by 16",
         ),
         Preset(
-            "preview", 128, 128, 17, 24, PREVIEW,
+            "preview",
+            128,
+            128,
+            17,
+            24,
+            PREVIEW,
             "Simian's own quick look: square, 4k+1 frames and sizes in multiples of 16 like the 4k+1 families, at the "
             "planned clip's 24 fps so the whole clip lies inside the planned second; renders in seconds on a CPU",
         ),

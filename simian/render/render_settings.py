@@ -58,11 +58,17 @@ class RenderSettings(BaseModel):
         "settings given explicitly override it",
     )
     width: int = Field(
-        default=320, gt=0, le=8192, description="Video width in pixels, even (yuv420p), 2-8192",
+        default=320,
+        gt=0,
+        le=8192,
+        description="Video width in pixels, even (yuv420p), 2-8192",
         json_schema_extra=_shape(320),
     )
     height: int = Field(
-        default=180, gt=0, le=8192, description="Video height in pixels, even (yuv420p), 2-8192",
+        default=180,
+        gt=0,
+        le=8192,
+        description="Video height in pixels, even (yuv420p), 2-8192",
         json_schema_extra=_shape(180),
     )
     frames: int = Field(

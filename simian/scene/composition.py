@@ -42,6 +42,7 @@ GRID = (32, 18)
 #: Half the side of the floor plane the renderer builds (metres; `FLOOR_SIZE` in the Blender scene).
 FLOOR_HALF_SIZE = 200.0
 
+
 def on_screen_size(box: Box2D, aspect: float) -> float:
     """The larger side of an image box, as a fraction of the frame height."""
     return max(box.width * aspect, box.height)

@@ -42,8 +42,12 @@ class CameraFrame:
 
     def camera_to_world(self) -> list[list[float]]:
         r, t = self.rotation, self.location
-        return [[r[0][0], r[0][1], r[0][2], t[0]], [r[1][0], r[1][1], r[1][2], t[1]],
-                [r[2][0], r[2][1], r[2][2], t[2]], [0.0, 0.0, 0.0, 1.0]]
+        return [
+            [r[0][0], r[0][1], r[0][2], t[0]],
+            [r[1][0], r[1][1], r[1][2], t[1]],
+            [r[2][0], r[2][1], r[2][2], t[2]],
+            [0.0, 0.0, 0.0, 1.0],
+        ]
 
     def world_to_camera(self) -> list[list[float]]:
         """The 3x4 matrix [R^T | -R^T t] taking world points into camera coordinates."""
@@ -165,8 +169,14 @@ def realestate10k(cameras: list[CameraFrame], first_line: str) -> str:
     two zeros (no distortion), and the 3x4 world-to-camera matrix row by row (OpenCV axes)."""
     lines = [first_line]
     for camera in cameras:
-        values = [camera.fx / camera.width, camera.fy / camera.height, camera.cx / camera.width,
-                  camera.cy / camera.height, 0.0, 0.0]
+        values = [
+            camera.fx / camera.width,
+            camera.fy / camera.height,
+            camera.cx / camera.width,
+            camera.cy / camera.height,
+            0.0,
+            0.0,
+        ]
         values += [v for row in camera.world_to_camera() for v in row]
         lines.append(" ".join([str(round(camera.time_s * 1_000_000))] + [_number(v, 9) for v in values]))
     return "\n".join(lines) + "\n"

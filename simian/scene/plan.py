@@ -278,8 +278,9 @@ def _tracks(c: Combination) -> list[ObjectTrack]:
         if obj.movement is not None:
             velocity = _velocity(obj.movement.direction, obj.movement.speed, c.orientation.yaw)
         tracks.append(
-            ObjectTrack(i, obj.scale.factor, dims, shape.known, (*positions[i], z_range[1]), z_range, velocity, base,
-                        carrier)
+            ObjectTrack(
+                i, obj.scale.factor, dims, shape.known, (*positions[i], z_range[1]), z_range, velocity, base, carrier
+            )
         )
     # A stack moves as one, with the movement of whichever of its objects has one (the recipe
     # allows one movement per cell), so nothing slides off or floats away from what it stands on.

@@ -87,7 +87,11 @@ def add_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, model: 
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=_help(field))
         elif (listed := _choice_list(annotation)) is not None:
             parser.add_argument(
-                flag, dest=name, type=_comma_separated(listed), default=None, metavar=",".join(listed),
+                flag,
+                dest=name,
+                type=_comma_separated(listed),
+                default=None,
+                metavar=",".join(listed),
                 help=_help(field),
             )
         elif typing.get_origin(annotation) is Literal:
@@ -115,9 +119,7 @@ def _as_parameter(field: FieldInfo) -> FieldInfo:
     )
 
 
-def _parameters(
-    model: type[BaseModel], expand: dict[str, type[BaseModel]]
-) -> Iterable[tuple[str, FieldInfo]]:
+def _parameters(model: type[BaseModel], expand: dict[str, type[BaseModel]]) -> Iterable[tuple[str, FieldInfo]]:
     for name, field in model.model_fields.items():
         if name in expand:
             yield from _parameters(expand[name], {})

@@ -305,9 +305,7 @@ def _backdrop_mesh(
     for s in range(segments + 1):
         azimuth = math.radians(backdrop.facing_deg - backdrop.half_arc_deg + 2 * backdrop.half_arc_deg * s / segments)
         c, si = math.cos(azimuth), math.sin(azimuth)
-        rows.append([
-            bm.verts.new((backdrop.center[0] + r * c, backdrop.center[1] + r * si, z)) for r, z in profile
-        ])
+        rows.append([bm.verts.new((backdrop.center[0] + r * c, backdrop.center[1] + r * si, z)) for r, z in profile])
     for s in range(segments):
         for k in range(len(profile) - 1):
             face = bm.faces.new([rows[s][k], rows[s + 1][k], rows[s + 1][k + 1], rows[s][k + 1]])

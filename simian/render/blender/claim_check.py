@@ -96,10 +96,12 @@ class SceneView:
             bounds = []
             for meshes in self.meshes:
                 corners = [m.matrix_world @ Vector(c) for m in meshes for c in m.bound_box]
-                bounds.append((
-                    tuple(min(p[k] for p in corners) for k in range(3)),
-                    tuple(max(p[k] for p in corners) for k in range(3)),
-                ))
+                bounds.append(
+                    (
+                        tuple(min(p[k] for p in corners) for k in range(3)),
+                        tuple(max(p[k] for p in corners) for k in range(3)),
+                    )
+                )
             cam = self.camera.matrix_world.copy()
             self._cache[frame] = {
                 "bounds": bounds,
@@ -352,8 +354,13 @@ class ClaimChecker:
         f = _forward(matrix)
         forward = Vector((f.x, f.y, 0.0)).normalized()
         right = Vector((forward.y, -forward.x, 0.0))
-        parts = {"right": shift.dot(right), "left": -shift.dot(right), "away": shift.dot(forward),
-                 "toward": -shift.dot(forward), "up": shift.z}
+        parts = {
+            "right": shift.dot(right),
+            "left": -shift.dot(right),
+            "away": shift.dot(forward),
+            "toward": -shift.dot(forward),
+            "up": shift.z,
+        }
         along = parts[claim.word]
         speed = shift.length / self.seconds
         ok = along >= 0.9 * shift.length and abs(speed - claim.value) <= RATE_TOLERANCE * claim.value  # type: ignore[operator]
@@ -366,8 +373,14 @@ class ClaimChecker:
             return False, "out of view"
         dx, dy = b.center[0] - a.center[0], b.center[1] - a.center[1]
         grow = math.log(max(b.height, 1e-6) / max(a.height, 1e-6))
-        amount = {"to the left": -dx, "to the right": dx, "upward": -dy, "downward": dy, "closer": grow,
-                  "farther away": -grow}[claim.word]
+        amount = {
+            "to the left": -dx,
+            "to the right": dx,
+            "upward": -dy,
+            "downward": dy,
+            "closer": grow,
+            "farther away": -grow,
+        }[claim.word]
         return amount > 0.02, f"drift x {dx:+.3f}, y {dy:+.3f}, size x{math.exp(grow):.2f}"
 
     def _claim_follow_centred(self, claim: Claim) -> tuple[bool, str]:
@@ -554,9 +567,7 @@ class ClaimChecker:
         scene = self.view.scene
         shutter = effects.shutter_for(level)
         applied = scene.render.use_motion_blur and abs(scene.render.motion_blur_shutter - shutter) < 1e-4
-        extended = all(
-            curve.extrapolation == "LINEAR" for curve in _animated_curves(scene)
-        )
+        extended = all(curve.extrapolation == "LINEAR" for curve in _animated_curves(scene))
         least = math.inf
         for a, b in zip(self.view.frames, self.view.frames[1:], strict=False):
             boxes_a, boxes_b = self.view.at(a)["boxes"], self.view.at(b)["boxes"]

@@ -31,8 +31,12 @@ def raw_buffers(settings: RenderSettings) -> list[str]:
     """The raw buffers the asked-for passes are made from."""
     wanted = set()
     for name in settings.passes:
-        wanted |= {"depth": {"depth"}, "normal": {"normal", "depth"}, "segmentation": {"index"},
-                   "flow": {"depth", "index"}}[name]
+        wanted |= {
+            "depth": {"depth"},
+            "normal": {"normal", "depth"},
+            "segmentation": {"index"},
+            "flow": {"depth", "index"},
+        }[name]
     return [name for name in _BUFFERS if name in wanted]
 
 
