@@ -21,5 +21,7 @@ test-all: test test-slow
 
 lint:
 	SIMIAN_TEST_TOOLS=1 bin/setup
-	.venv/bin/ruff check simian flows tests bench
+	.venv/bin/ruff check simian flows tests bench deployments
+	.venv/bin/ruff format --check simian flows tests bench deployments
+	.venv/bin/lint-imports
 	.venv/bin/mypy
