@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from simian.orchestration.names import DEPLOYMENT_RANGE
+
 REPO = Path(__file__).resolve().parents[1]
 PREFECT = [sys.executable, "-m", "prefect"]
 SIMIAN = [sys.executable, "-m", "simian.cli"]
@@ -63,7 +65,7 @@ class BenchStack:
 
     def run_range(self, **params: Any) -> tuple[float, str]:
         """`prefect deployment run simian/render-range --watch`: wall seconds from submission to the end."""
-        argv = [*PREFECT, "deployment", "run", "simian/render-range"]
+        argv = [*PREFECT, "deployment", "run", DEPLOYMENT_RANGE]
         for key, value in params.items():
             argv += ["-p", f"{key}={value}"]
         started = time.perf_counter()

@@ -361,6 +361,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import subprocess
 
     from simian.operations.stack import child_env, up
+    from simian.orchestration.names import DEPLOYMENT_RANGE
 
     settings, config = _stack_config(args)
     up(settings, config)
@@ -370,7 +371,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "prefect",
         "deployment",
         "run",
-        "simian/render-range",
+        DEPLOYMENT_RANGE,
         "-p",
         f"start={args.start}",
         "-p",

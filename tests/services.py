@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis
 
+from simian.orchestration.names import DEPLOYMENT_RANGE
+
 from .conftest import REPO
 
 PREFECT = [sys.executable, "-m", "prefect"]
@@ -101,7 +103,7 @@ class Stack:
     @staticmethod
     def range_args(*params: str) -> list[str]:
         """`deployment run simian/render-range -p KEY=VALUE ...`, as a user types it after `prefect`."""
-        args = ["deployment", "run", "simian/render-range"]
+        args = ["deployment", "run", DEPLOYMENT_RANGE]
         for param in params:
             args += ["-p", param]
         return args

@@ -19,6 +19,7 @@ import pytest
 import redis
 
 from simian.combine.combiner import combination_for
+from simian.orchestration.names import DEPLOYMENT_RANGE
 from simian.render.render_settings import RenderSettings
 
 from .conftest import REPO, decode_frames
@@ -184,7 +185,7 @@ def topology(tmp_path_factory):
 
 
 def _run_range(topology, *params: str) -> subprocess.CompletedProcess[str]:
-    args = [*PREFECT, "deployment", "run", "simian/render-range"]
+    args = [*PREFECT, "deployment", "run", DEPLOYMENT_RANGE]
     for param in params:
         args += ["-p", param]
     return subprocess.run(

@@ -24,8 +24,8 @@ from simian.recipe.vocabulary import (
     FOLLOWED_MOVEMENT_PHRASES,
     MOVEMENT_PHRASES,
     SCALE_SYNONYMS,
-    SENSOR_WIDTH_MM,
     SIZE_WORDS,
+    focal_length_mm,
     scale_name_for,
     shot_size_for,
     speed_word,
@@ -327,7 +327,7 @@ def first_frame_span(plan: ScenePlan) -> float:
 
 def _framing(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
     shot = shot_size_for(first_frame_span(plan))
-    focal = SENSOR_WIDTH_MM / (2 * math.tan(math.radians(c.framing.fov) / 2))
+    focal = focal_length_mm(c.framing.fov)
     text = (
         f"It is {article(shot.label)} {shot.label}, filmed with a {c.framing.fov:.0f} degree field of view "
         f"(a {focal:.0f} mm lens)."

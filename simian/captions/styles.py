@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
 from dataclasses import dataclass, replace
 
@@ -39,7 +38,7 @@ from simian.recipe.structured_caption import (
     StructuredObject,
     Tracking,
 )
-from simian.recipe.vocabulary import SCALE_SYNONYMS, SENSOR_WIDTH_MM, scale_name_for, speed_word
+from simian.recipe.vocabulary import SCALE_SYNONYMS, focal_length_mm, scale_name_for, speed_word
 from simian.scene.composition import plan_scene
 from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, follow_index
 from simian.scene.shapes import shape_for, visible_description
@@ -385,7 +384,7 @@ def _structured(
     assert fov.value is not None and elevation.value is not None
     move = CAMERA_TERMS[c.animation.name]
     moving = c.animation.name != "static"
-    focal = SENSOR_WIDTH_MM / (2 * math.tan(math.radians(fov.value) / 2))
+    focal = focal_length_mm(fov.value)
     return StructuredCaption(
         objects=objects,
         background=StructuredBackground(name=c.background.name, fills_frame=background.kind == "background"),

@@ -6,6 +6,7 @@ so that what a caption says and what the renderer does come from one table.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,6 +79,12 @@ FOV_RANGE = (20, 75)
 
 #: Width of the virtual sensor in millimetres; the camera's fov is horizontal.
 SENSOR_WIDTH_MM = 36.0
+
+
+def focal_length_mm(fov_deg: float) -> float:
+    """The lens that gives a horizontal field of view of `fov_deg` on the virtual sensor."""
+    return SENSOR_WIDTH_MM / (2 * math.tan(math.radians(fov_deg) / 2))
+
 
 AnimationName = Literal[
     "static",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simian.recipe.vocabulary import SENSOR_WIDTH_MM
+from simian.recipe.vocabulary import focal_length_mm
 from simian.scene.plan import ScenePlan
 from simian.scene.projection import CLIP_START, box_corners
 
@@ -109,7 +109,7 @@ def camera_frame(plan: ScenePlan, frame: int, fps: int, width: int, height: int)
         fy=focal_px,
         cx=width / 2,
         cy=height / 2,
-        focal_length_mm=SENSOR_WIDTH_MM / 2 / tan_half,
+        focal_length_mm=focal_length_mm(pose.fov_deg),
         rotation=rotation,
         location=pose.location,
     )
