@@ -148,3 +148,10 @@ def test_passes_are_part_of_the_cache_key_and_of_the_dataset_identity():
         ["render", "--index", "0", "--seed", "1", "--passes", "segmentation,depth", "-o", "x"]
     )
     assert args.passes == ("segmentation", "depth")
+
+
+def test_the_render_timeout_defaults_to_the_setting_and_a_parameter_overrides_it(monkeypatch):
+    """The flow used to keep its own 900 s whatever SIMIAN_RENDER_TIMEOUT_S said."""
+    monkeypatch.setenv("SIMIAN_RENDER_TIMEOUT_S", "42")
+    assert parse_job({"start": 0, "end": 2, "seed": 1}).timeout_s == 42
+    assert parse_job({"start": 0, "end": 2, "seed": 1, "timeout_s": 7}).timeout_s == 7

@@ -71,7 +71,11 @@ class RangeJob(BaseModel):
         default=DEFAULT_CONFIG,
         description="Named config of the dataset: another recipe source or render settings go into its own subfolder",
     )
-    timeout_s: float = Field(default=900.0, gt=0, description="Seconds one combination may render before it is killed")
+    timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds one combination may render before it is killed; default SIMIAN_RENDER_TIMEOUT_S (900)",
+    )
     hf_repo_id: str | None = Field(
         default=None, description="Hub dataset repo (org/name); default HF_REPO_ID when HF_TOKEN is set"
     )
@@ -179,6 +183,8 @@ def parse_job(parameters: dict[str, Any]) -> RangeJob:
     check_config_name(job.config)
     settings = load_settings()
     updates: dict[str, Any] = {"output": str(confine_output(job.output, settings))}
+    if job.timeout_s is None:
+        updates["timeout_s"] = settings.simian_render_timeout_s
     if job.hf_repo_id is None and settings.hf_repo_id and settings.hf_token is not None:
         updates["hf_repo_id"] = settings.hf_repo_id
     if job.combinations is not None and not job.combinations.startswith(("http://", "https://")):

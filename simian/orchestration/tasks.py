@@ -143,7 +143,8 @@ def render_combination(index: int, job: RangeJob, range_run_id: str, variant: in
             "host": socket.gethostname(),
         }
     with sink.scratch() as scratch:
-        result = warm_renderer(settings, job.timeout_s).render(combination, job.render, scratch)
+        timeout_s = job.timeout_s if job.timeout_s is not None else settings.simian_render_timeout_s
+        result = warm_renderer(settings, timeout_s).render(combination, job.render, scratch)
         licenses = resolver.licenses(combination)
         published = sink.publish(combination, job.render, result, cache_key=cache_key, licenses=licenses)
     facts = result.facts
