@@ -7,82 +7,35 @@ programs, started the same way a user starts them.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
-from simian.orchestration.names import DEPLOYMENT_RANGE
+from simian.operations.sandbox import PREFECT, SandboxStack, free_port
 
 from .conftest import REPO
 
-PREFECT = [sys.executable, "-m", "prefect"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+#: What the tests' stacks add to a sandbox's environment: heartbeats for crash detection, a quick worker poll, and
+#: the Hub client speaking LFS (the Hub test double does not speak Xet).
+TEST_ENV = {
+    "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+    "PREFECT_WORKER_QUERY_SECONDS": "2",
+    "HF_HUB_DISABLE_XET": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+}
 
 
 @dataclass
-class Stack:
-    root: Path
-    redis_port: int
-    prefect_port: int
+class Stack(SandboxStack):
+    """A sandbox stack plus what fault tests do to it: extra workers, kill -9, Redis shut down."""
+
     extra_workers: list[subprocess.Popen] = field(default_factory=list)
-    up_args: list[str] = field(default_factory=list)
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "PREFECT_HOME": str(self.root / "prefect-home"),
-            "PREFECT_API_URL": f"http://127.0.0.1:{self.prefect_port}/api",
-            "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": str(self.redis_port),
-            "SIMIAN_STATE_DIR": str(self.root / "state"),
-            "SIMIAN_PREFECT_PORT": str(self.prefect_port),
-            "SIMIAN_CACHE_DIR": str(self.root / "cache"),
-            # Datasets of the tests live in pytest's temporary folders: the stack's root is one of them.
-            "SIMIAN_OUTPUT_ROOT": str(self.root.parent),
-            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
-            "PREFECT_WORKER_QUERY_SECONDS": "2",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            # Settings file read by every flow run (tests write HF_* into it); starts empty.
-            "SIMIAN_ENV_FILE": str(self.root / "simian.env"),
-            # The Hub test double speaks LFS, not Xet; huggingface_hub would otherwise upload with Xet.
-            "HF_HUB_DISABLE_XET": "1",
-            "HF_HUB_DISABLE_TELEMETRY": "1",
-        }
-
-    def write_env_file(self, values: dict[str, str]) -> None:
-        (self.root / "simian.env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-
-    def simian(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "simian.cli", *args],
-            env=self.env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    def up(self) -> None:
-        """`simian up`: starts whatever of the stack is not running (after a crash, a stopped Redis...)."""
-        result = self.simian("up", *self.up_args, timeout=300)
-        if result.returncode != 0:
-            self.stop()
-            raise RuntimeError(f"simian up failed:\n{result.stdout}\n{result.stderr}")
+    extra_env: dict[str, str] = field(default_factory=lambda: dict(TEST_ENV))
 
     def shutdown_redis(self) -> None:
         """What an operator (or a crash) does: `redis-cli shutdown nosave`."""
@@ -94,26 +47,6 @@ class Stack:
             return bool(self.redis().ping())
         except redis.RedisError:
             return False
-
-    def prefect(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*PREFECT, *args], env=self.env, cwd=REPO, capture_output=True, text=True, timeout=timeout
-        )
-
-    @staticmethod
-    def range_args(*params: str) -> list[str]:
-        """`deployment run simian/render-range -p KEY=VALUE ...`, as a user types it after `prefect`."""
-        args = ["deployment", "run", DEPLOYMENT_RANGE]
-        for param in params:
-            args += ["-p", param]
-        return args
-
-    def run_range(self, *params: str, timeout: float = 600) -> tuple[subprocess.CompletedProcess[str], str]:
-        """`prefect deployment run simian/render-range -p ... --watch`, verbatim; returns the run id too."""
-        result = self.prefect(*self.range_args(*params), "--watch", timeout=timeout)
-        match = re.search(r"UUID:\s*([0-9a-f-]{36})", result.stdout)
-        assert match, result.stdout + result.stderr
-        return result, match.group(1)
 
     def start_worker(self, name: str) -> subprocess.Popen:
         log = (self.root / f"{name}.log").open("ab")
@@ -135,19 +68,12 @@ class Stack:
                 os.kill(pid, signal.SIGKILL)
         process.wait(timeout=10)
 
-    def redis(self) -> redis.Redis:
-        return redis.Redis(port=self.redis_port, decode_responses=True)
-
-    def outcomes(self, run_id: str) -> dict[int, dict]:
-        raw = self.redis().hgetall(f"simian:run:{run_id}:outcomes")
-        return {int(k): json.loads(v) for k, v in raw.items()}
-
     def stop(self) -> None:
         for process in self.extra_workers:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=20)
-        self.simian("down", timeout=60)
+        self.down()
 
 
 class RedisServer:
