@@ -26,13 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
 from pydantic import SecretStr
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from simian.errors import SimianError
+from simian.orchestration.redis_client import fail_fast_client
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -124,12 +122,7 @@ class RedisLeaseLockManager:
 
     def _init_state(self) -> None:
         # Our own loops retry; a client that retried on its own would stretch every call past its timeout.
-        self.client = redis.Redis.from_url(
-            self._url.get_secret_value(),
-            socket_connect_timeout=self.socket_timeout_s,
-            socket_timeout=self.socket_timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self.client = fail_fast_client(self._url.get_secret_value(), timeout_s=self.socket_timeout_s)
         self._renew = self.client.register_script(_RENEW)
         self._hand_over = self.client.register_script(_HAND_OVER)
         self._release = self.client.register_script(_RELEASE)

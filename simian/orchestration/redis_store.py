@@ -21,21 +21,17 @@ from prefect.variables import Variable
 from prefect_redis.blocks import RedisDatabase
 from prefect_redis.connection import redis_from_url
 from pydantic import PrivateAttr, SecretStr
-from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.retry import Retry
 
 from simian.combine.variants import VideoKey
 from simian.errors import SimianError
 from simian.orchestration.names import FARM_ID_KEY, FARM_VARIABLE, RESULT_BLOCK, RESULT_BLOCK_TYPE
+from simian.orchestration.redis_client import client_options, fail_fast_client
 from simian.retry import RetriesExhausted, RetryPolicy, TransientError
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CONNECT_TIMEOUT_S = 5.0
-SOCKET_TIMEOUT_S = 10.0
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 
 
@@ -49,13 +45,7 @@ class FarmMismatchError(SimianError):
 
 def redis_client(settings: Settings) -> redis.Redis:
     """A client whose calls fail within seconds; callers that should ride out an outage retry themselves."""
-    return redis.Redis.from_url(
-        settings.redis_connection_url(),
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_timeout=SOCKET_TIMEOUT_S,
-        health_check_interval=30,
-        retry=Retry(NoBackoff(), 0),
-    )
+    return fail_fast_client(settings.redis_connection_url(), health_check_interval=30)
 
 
 def unreachable_message(settings: Settings, exc: BaseException) -> str:
@@ -153,13 +143,7 @@ class FarmResultStorage(RedisDatabase):
     _patience_s: float = PrivateAttr(300.0)
 
     def _client_options(self, asynchronous: bool = False) -> dict[str, Any]:
-        retry_class = AsyncRetry if asynchronous else Retry
-        return {
-            "socket_connect_timeout": CONNECT_TIMEOUT_S,
-            "socket_timeout": SOCKET_TIMEOUT_S,
-            "retry": retry_class(ExponentialBackoff(cap=8.0, base=0.5), retries=int(self._patience_s / 8) + 4),
-            "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
-        }
+        return client_options(patience_s=self._patience_s, asynchronous=asynchronous)
 
     def _connection(self) -> dict[str, Any]:
         return {
