@@ -111,6 +111,8 @@ def test_outputs_are_confined(stack, tmp_path):
     assert (folder / "README.md").read_text() == "my notes\n"
 
 
+@pytest.mark.slow  # three minutes: a fault (Redis flushed under a finished dataset) and its repair
+@pytest.mark.faults
 def test_a_flushed_cache_adopts_the_finished_dataset(stack, tmp_path):
     out = tmp_path / "dataset"
     params = ["start=0", "end=3", "seed=5", *TINY, f"output={out}"]
@@ -145,6 +147,8 @@ def test_a_flushed_cache_adopts_the_finished_dataset(stack, tmp_path):
     assert _summary(stack, repaired_id)["rendered"] == 1, "a video whose bytes no longer match is rendered again"
 
 
+@pytest.mark.slow  # a fault: the Hub goes away in the middle of a range
+@pytest.mark.faults
 def test_a_hub_outage_fails_the_run_and_the_metadata_lists_only_what_is_there(stack, tmp_path):
     token = "hf_outage_token_for_the_double_77"
     repo = "simian-tests/outage"

@@ -155,3 +155,11 @@ def test_the_render_timeout_defaults_to_the_setting_and_a_parameter_overrides_it
     monkeypatch.setenv("SIMIAN_RENDER_TIMEOUT_S", "42")
     assert parse_job({"start": 0, "end": 2, "seed": 1}).timeout_s == 42
     assert parse_job({"start": 0, "end": 2, "seed": 1, "timeout_s": 7}).timeout_s == 7
+
+
+def test_the_project_folder_is_the_checkout_from_any_working_directory(tmp_path, monkeypatch):
+    """Relative dataset folders and the `.env` file are found from the checkout, not from a worker's folder."""
+    from simian.settings import project_root
+
+    monkeypatch.chdir(tmp_path)
+    assert project_root() == REPO

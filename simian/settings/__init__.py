@@ -105,7 +105,7 @@ class Settings(BaseSettings):
 
 def project_root() -> Path:
     """The source checkout when installed from one (prefect.yaml beside it), else the current folder."""
-    checkout = Path(__file__).resolve().parents[1]
+    checkout = Path(__file__).resolve().parents[2]
     return checkout if (checkout / "prefect.yaml").is_file() else Path.cwd()
 
 
@@ -123,7 +123,7 @@ def _find_env_file() -> Path | None:
     explicit = os.environ.get("SIMIAN_ENV_FILE")
     if explicit:
         return Path(explicit)
-    for candidate in (Path.cwd() / ".env", Path(__file__).resolve().parents[1] / ".env"):
+    for candidate in (Path.cwd() / ".env", Path(__file__).resolve().parents[2] / ".env"):
         if candidate.is_file():
             return candidate
     return None
