@@ -122,6 +122,7 @@ def test_dataset_folders_are_confined_to_the_output_root(tmp_path):
         ("/etc/x", "system folder"),
         ("/", "system folder"),
         (str(tmp_path), "not below the output root"),
+        ("data\x00set", "NUL character"),  # a bare ValueError (embedded null byte) before
     ):
         with pytest.raises(InvalidInputError, match=needle):
             confine_output(output, project)

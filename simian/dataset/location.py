@@ -38,9 +38,11 @@ def confine_output(output: str, settings: Settings) -> Path:
     """The dataset folder `output` names, resolved (links followed) and checked: strictly below the output
     root, not the project root or one of its parents, not a system folder."""
     root = output_root(settings)
+    shown = output if len(output) <= 200 else output[:200] + "..."
+    if "\x00" in output:
+        raise InvalidInputError(f"output: {shown!r} holds a NUL character, which no path can; name a dataset folder")
     path = Path(output).expanduser()
     resolved = (path if path.is_absolute() else root / path).resolve()
-    shown = output if len(output) <= 200 else output[:200] + "..."
     project = project_root().resolve()
     if (
         resolved == Path(resolved.anchor)
