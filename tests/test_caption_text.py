@@ -3,11 +3,12 @@ backgrounds that show, effects that show (pure Python, no Blender)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from simian.captions.long import describe, with_captions, without_size_words
+from simian.captions.long import article, describe, with_captions, without_size_words
 from simian.combine.combiner import CombinerOptions, combination_for
 from simian.recipe.combination import Combination, parse_combination
 from simian.recipe.vocabulary import SCALE_SYNONYMS, SIZE_WORDS
@@ -119,3 +120,31 @@ def test_motion_blur_is_claimed_only_where_things_move_enough():
     for c in drawn:
         if c.postprocessing.motion_blur.level != "none":
             assert "motion blur" in c.caption, "the combiner keeps blur only where it shows"
+
+
+def test_numerals_take_the_article_they_are_read_with():
+    assert [article(n) for n in ("8", "11", "18", "80", "88", "800", "11000", "1", "12", "110", "180", "35")] == [
+        "an", "an", "an", "an", "an", "an", "an", "a", "a", "a", "a", "a"
+    ]  # fmt: skip
+    lenses = {}
+    for i in range(400):
+        c = combination_for(16, i, CombinerOptions(random=True))
+        lens = re.search(r"\b(an?) (\d+) mm lens", c.caption)
+        fov = re.search(r"\b(an?) (\d+) degree field of view", c.caption)
+        assert lens and fov, c.caption
+        for found in (lens, fov):
+            lenses[found.group(2)] = found.group(1)
+            assert found.group(1) == article(found.group(2)), c.caption
+    assert any(n.startswith("8") for n in lenses), "no lens in the 80s was drawn: the case is not exercised"
+
+
+def test_a_travelling_camera_is_never_said_to_stay_in_place():
+    checked = 0
+    for i in range(300):
+        c = combination_for(31, i, CombinerOptions(movement=True, camera_follow=True, max_objects=2))
+        if c.captions_structured.camera.tracking is None or c.animation.name == "static":
+            continue
+        checked += c.animation.name.startswith(("zoom", "pan", "tilt"))
+        for text in (c.caption_camera, c.caption, c.caption_short):
+            assert "stays in place" not in text and "on the spot" not in text, text
+    assert checked >= 5, checked

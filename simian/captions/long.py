@@ -110,6 +110,12 @@ class Description:
 
 
 def article(phrase: str) -> str:
+    """'a' or 'an' by the sound of the first word, numerals as they are read: an 8, an 11, an 18, an 80 mm."""
+    word = phrase.split(" ", 1)[0] if phrase else ""
+    digits = word.split(".", 1)[0].replace(",", "")
+    if digits.isdigit():
+        spoken_eleven_or_eighteen = digits[:2] in ("11", "18") and len(digits) % 3 == 2
+        return "an" if digits[0] == "8" or spoken_eleven_or_eighteen else "a"
     return "an" if phrase[:1].lower() in "aeiou" else "a"
 
 
@@ -328,9 +334,10 @@ def first_frame_span(plan: ScenePlan) -> float:
 def _framing(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
     shot = shot_size_for(first_frame_span(plan))
     focal = focal_length_mm(c.framing.fov)
+    fov, lens = f"{c.framing.fov:.0f}", f"{focal:.0f}"
     text = (
-        f"It is {article(shot.label)} {shot.label}, filmed with a {c.framing.fov:.0f} degree field of view "
-        f"(a {focal:.0f} mm lens)."
+        f"It is {article(shot.label)} {shot.label}, filmed with {article(fov)} {fov} degree field of view "
+        f"({article(lens)} {lens} mm lens)."
     )
     return text, [Claim("framing", text, (), shot.label), Claim("fov", text, (), "", c.framing.fov)]
 

@@ -185,6 +185,17 @@ def stack_movement(c: Combination, plan: ScenePlan, i: int) -> ObjectMovement | 
     return next(o.movement for k, o in enumerate(c.objects) if plan.objects[k].carrier == carrier and o.movement)
 
 
+#: What a move's wording says of a camera that holds its place; untrue while the camera travels with an object.
+_HOLDS_ITS_PLACE = (" while the camera stays in place", " on the spot")
+
+
+def action_while_travelling(action: str) -> str:
+    """A move's action as said of a camera that travels: never 'stays in place' or 'on the spot'."""
+    for phrase in _HOLDS_ITS_PLACE:
+        action = action.replace(phrase, "")
+    return action
+
+
 def _tracking(c: Combination, plan: ScenePlan, claims: tuple[Claim, ...], names: list[str]) -> _Tracking | None:
     followed = follow_index(c)
     if followed is None or not plan.moves(followed):
@@ -338,7 +349,8 @@ def _camera(
         steady = rng.choice(("keeping its angle and zoom", "with no pan, tilt, roll or zoom"))
         result.append(_claim(camera_claim, CAMERA, steady))
         return f"{head}, {steady}.", result
-    text = f"{head}, combined with {article(move.term)} {move.term}: {move.action}, {adverb}, at {rate_text}."
+    action = action_while_travelling(move.action)
+    text = f"{head}, combined with {article(move.term)} {move.term}: {action}, {adverb}, at {rate_text}."
     result += [_claim(camera_claim, CAMERA, move.term), _claim(camera_claim, CAMERA, rate_text)]
     return text, result
 
