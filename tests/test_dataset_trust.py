@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import UUID
 
@@ -88,26 +89,29 @@ def test_another_seed_is_refused_and_a_named_config_keeps_both(stack, tmp_path):
 
 def test_outputs_are_confined(stack, tmp_path):
     readme = (REPO / "README.md").read_bytes()
-    for output, needle in (
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "README.md").write_text("my notes\n")
+    refused = (
         (str(REPO), "project folder"),
         (str(REPO.parent), "project folder"),
         ("/etc", "system folder"),
         (".", "not below the output root"),
         ("/var/tmp/simian-elsewhere", "not below the output root"),
-    ):
-        result, run_id = stack.run_range("start=0", "end=1", *TINY, f"output={output}", timeout=120)
+        (str(folder), "not a Simian dataset"),
+    )
+    # The runs are independent (the control pool has no limit), so they are submitted together.
+    with ThreadPoolExecutor(max_workers=len(refused)) as pool:
+        runs = list(
+            pool.map(lambda case: stack.run_range("start=0", "end=1", *TINY, f"output={case[0]}", timeout=180), refused)
+        )
+    for (output, needle), (result, run_id) in zip(refused, runs, strict=True):
         assert result.returncode != 0
         state = _state(stack, run_id)
         assert state.is_failed() and needle in (state.message or ""), (output, state.message)
         assert _children(stack, run_id) == []
     assert (REPO / "README.md").read_bytes() == readme
     assert not Path("/var/tmp/simian-elsewhere").exists()
-
-    folder = tmp_path / "notes"
-    folder.mkdir()
-    (folder / "README.md").write_text("my notes\n")
-    result, run_id = stack.run_range("start=0", "end=1", *TINY, f"output={folder}", timeout=120)
-    assert result.returncode != 0 and "not a Simian dataset" in (_state(stack, run_id).message or "")
     assert (folder / "README.md").read_text() == "my notes\n"
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import UUID
 
@@ -138,12 +139,15 @@ def test_camera_variants_of_a_range_render_once_each_and_are_cached_by_video(sta
 
 def test_bad_parameters_fail_before_any_render(stack, tmp_path):
     out = tmp_path / "dataset"
-    for params, needle in (
+    cases = (
         (["start=5", "end=2"], "must be greater than start"),
         (["start=0", "end=2", "width=65"], "width"),
         (["start=0", "end=2", "combinations=/no/such/file.json"], "does not exist"),
-    ):
-        result, run_id = stack.run_range(*params, f"output={out}", timeout=120)
+    )
+    # Independent runs on the control pool (no limit there): submitted together.
+    with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        runs = list(pool.map(lambda case: stack.run_range(*case[0], f"output={out}", timeout=180), cases))
+    for (_, needle), (result, run_id) in zip(cases, runs, strict=True):
         assert result.returncode != 0
         with _client(stack) as client:
             run = client.read_flow_run(UUID(run_id))
