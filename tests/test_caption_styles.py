@@ -4,6 +4,7 @@ from the long caption's claims, deterministic per (seed, index), and verified by
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -160,3 +161,25 @@ def test_check_verifies_every_style_and_catches_false_ones():
     assert ("captions_structured", "size") in failed and ("captions_structured", "position") in failed
     assert ("captions_structured", "camera_move") in failed
     assert ("caption_camera", "camera_move") in failed, "a camera caption that names another move is not worded"
+
+
+def test_the_short_caption_names_the_largest_objects_first_and_spells_small_counts():
+    checked = 0
+    for c in _drawn():
+        text = c.caption_short
+        assert not re.search(r"\b\d+ more objects", text), text
+        if c.captions_structured.camera.tracking is not None or len(c.objects) < 2:
+            continue
+        largest = max(c.objects, key=lambda o: o.scale.factor)
+        assert largest.name.split()[0] in text, (text, [(o.name, o.scale.factor) for o in c.objects])
+        checked += 1
+    assert checked >= 20, checked
+
+
+def test_camera_captions_never_nest_parentheses():
+    for c in _drawn():
+        for text in (c.caption, c.caption_camera, c.caption_short):
+            depth = 0
+            for char in text:
+                depth += {"(": 1, ")": -1}.get(char, 0)
+                assert 0 <= depth <= 1, text

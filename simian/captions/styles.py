@@ -105,14 +105,14 @@ CAMERA_TERMS: dict[str, CameraTerm] = {
         "arc left",
         "arc",
         "left",
-        "the camera circles to the left around the scene, keeping it in view (clockwise seen from above)",
+        "the camera circles to the left around the scene, clockwise seen from above, keeping it in view",
         "arcs left around the scene",
     ),
     "orbit_right": CameraTerm(
         "arc right",
         "arc",
         "right",
-        "the camera circles to the right around the scene, keeping it in view (counterclockwise seen from above)",
+        "the camera circles to the right around the scene, counterclockwise seen from above, keeping it in view",
         "arcs right around the scene",
     ),
     "orbit_up": CameraTerm(
@@ -217,11 +217,21 @@ def _claim(template: Claim | None, field: str, text: str, **changes: object) -> 
 # -- the short caption -------------------------------------------------------------------------------------------
 
 
-def _object_phrases(c: Combination, names: list[str], rng: random.Random) -> list[tuple[str, str]]:
-    """(with a scale word, without) for each object: 'a large chair', 'a chair'; repeats say 'another'."""
-    phrases: list[tuple[str, str]] = []
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def spelled(number: int) -> str:
+    """Small counts in words, as prose writes them ('three more objects'); larger ones in digits."""
+    return _NUMBER_WORDS[number] if 0 <= number < len(_NUMBER_WORDS) else str(number)
+
+
+def _object_phrases(c: Combination, order: list[int], rng: random.Random) -> list[tuple[str, str]]:
+    """(with a scale word, without) for each object: 'a large chair', 'a chair'; repeats, in the order the caption
+    names them, say 'another'."""
+    phrases: list[tuple[str, str]] = [("", "")] * len(c.objects)
     seen: set[str] = set()
-    for o in c.objects:
+    for index in order:
+        o = c.objects[index]
         name = " ".join(o.name.split()[:MAX_NAME_WORDS])
         word = rng.choice(SCALE_SYNONYMS.get(o.scale.name, SCALE_SYNONYMS[scale_name_for(o.scale.factor)]))
         full, bare = f"{word} {name}", name
@@ -229,7 +239,7 @@ def _object_phrases(c: Combination, names: list[str], rng: random.Random) -> lis
         for body in (full, bare):
             pair.append(f"another {body}" if body in seen else f"{article(body)} {body}")
             seen.add(body)
-        phrases.append((pair[0], pair[1]))
+        phrases[index] = (pair[0], pair[1])
     return phrases
 
 
@@ -242,7 +252,12 @@ def _short(
     scene_rng: random.Random,
     camera_rng: random.Random,
 ) -> tuple[str, list[Claim]]:
-    phrases = _object_phrases(c, names, scene_rng)
+    # The tracked object is named first, then the others largest first: shorter forms drop the smallest.
+    order = sorted(
+        range(len(c.objects)),
+        key=lambda i: (tracking is None or i != tracking.index, -c.objects[i].scale.factor),
+    )
+    phrases = _object_phrases(c, order, scene_rng)
     template = scene_rng.randrange(3)
     floor_form = scene_rng.choice(("{name}", "a floor of {name}"))
     bg_claim = _first(claims, "background", "lit_by")
@@ -281,7 +296,7 @@ def _short(
         listed = list(objects)
         if total > len(listed):
             rest = total - len(listed)
-            listed.append("another object" if rest == 1 else f"{rest} more objects")
+            listed.append("another object" if rest == 1 else f"{spelled(rest)} more objects")
         things = join_list(listed)
         verb = "appear" if total > 1 else "appears"
         floor = c.stage.name if plain else floor_form.format(name=c.stage.name)
@@ -293,8 +308,7 @@ def _short(
             return f"{things[0].upper()}{things[1:]} {verb} {setting}{gap} {camera}."
         return f"{camera[0].upper()}{camera[1:]}, {things} {verb} {setting}."
 
-    # The tracked object is named first; shorter forms drop scale words, then objects, then the background.
-    order = sorted(range(len(phrases)), key=lambda i: tracking is None or i != tracking.index)
+    # Shorter forms drop scale words, then the smallest objects, then the background.
     count = len(order)
     attempts: list[tuple[list[int], int, bool, int, bool]] = [(order, 0, True, template, False)]
     attempts += [(order, 1, True, template, False)]
@@ -305,7 +319,7 @@ def _short(
         if len(text.split()) <= MAX_SHORT_WORDS:
             break
     result = [Claim("object", phrases[i][bare], (i,), phrases[i][bare], field=SHORT) for i in shown]
-    if len(shown) < count:  # "and 3 more objects": each of them is in view too
+    if len(shown) < count:  # "and three more objects": each of them is in view too
         more = "another object" if count - len(shown) == 1 else "more objects"
         result += [Claim("object", more, (i,), more, field=SHORT) for i in order[len(shown) :]]
     result.append(_claim(_first(claims, "floor"), SHORT, c.stage.name))
