@@ -13,7 +13,7 @@ demo: setup
 # minutes), run before a release and after changing orchestration.
 test:
 	SIMIAN_TEST_TOOLS=1 bin/setup
-	.venv/bin/python -m pytest -ra -m "not slow and not image" -n 2 --dist loadgroup --durations=15
+	.venv/bin/python -m pytest -ra -m "not slow and not image" -n 2 --dist loadfile --durations=15
 
 test-image:
 	SIMIAN_TEST_TOOLS=1 bin/setup
