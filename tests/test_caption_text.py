@@ -126,16 +126,16 @@ def test_numerals_take_the_article_they_are_read_with():
     assert [article(n) for n in ("8", "11", "18", "80", "88", "800", "11000", "1", "12", "110", "180", "35")] == [
         "an", "an", "an", "an", "an", "an", "an", "a", "a", "a", "a", "a"
     ]  # fmt: skip
-    lenses = {}
+    numbers = {}
     for i in range(400):
         c = combination_for(16, i, CombinerOptions(random=True))
         lens = re.search(r"\b(an?) (\d+) mm lens", c.caption)
         fov = re.search(r"\b(an?) (\d+) degree field of view", c.caption)
         assert lens and fov, c.caption
         for found in (lens, fov):
-            lenses[found.group(2)] = found.group(1)
+            numbers[found.group(2)] = found.group(1)
             assert found.group(1) == article(found.group(2)), c.caption
-    assert any(n.startswith("8") for n in lenses), "no lens in the 80s was drawn: the case is not exercised"
+    assert any(n.startswith("8") for n in numbers), "no lens in the 80s was drawn: the case is not exercised"
 
 
 def test_a_travelling_camera_is_never_said_to_stay_in_place():

@@ -54,21 +54,30 @@ STRUCTURED = "captions_structured"
 
 @dataclass(frozen=True)
 class CameraTerm:
-    """A camera move in CameraBench's words: the primitive, its direction, what the camera does, and a verb phrase."""
+    """A camera move in CameraBench's words: the primitive, its direction, what the camera does, and a verb phrase.
+
+    `held` says how the camera keeps its place ("on the spot"); it is left out when the camera travels with an
+    object, where it would be untrue."""
 
     term: str
     type: str
     direction: str
-    action: str
+    motion: str
     verb: str
+    held: str = ""
+
+    @property
+    def action(self) -> str:
+        """What the camera does, as said of a camera that otherwise stays where it is."""
+        return f"{self.motion}{self.held}"
 
 
 CAMERA_TERMS: dict[str, CameraTerm] = {
     "static": CameraTerm("static", "static", "none", "the camera neither moves nor turns", "holds still"),
-    "pan_left": CameraTerm("pan left", "pan", "left", "the camera turns to the left on the spot", "pans left"),
-    "pan_right": CameraTerm("pan right", "pan", "right", "the camera turns to the right on the spot", "pans right"),
-    "tilt_up": CameraTerm("tilt up", "tilt", "up", "the camera turns upward on the spot", "tilts up"),
-    "tilt_down": CameraTerm("tilt down", "tilt", "down", "the camera turns downward on the spot", "tilts down"),
+    "pan_left": CameraTerm("pan left", "pan", "left", "the camera turns to the left", "pans left", " on the spot"),
+    "pan_right": CameraTerm("pan right", "pan", "right", "the camera turns to the right", "pans right", " on the spot"),
+    "tilt_up": CameraTerm("tilt up", "tilt", "up", "the camera turns upward", "tilts up", " on the spot"),
+    "tilt_down": CameraTerm("tilt down", "tilt", "down", "the camera turns downward", "tilts down", " on the spot"),
     "tilt_left": CameraTerm(
         "roll counterclockwise",
         "roll",
@@ -80,10 +89,20 @@ CAMERA_TERMS: dict[str, CameraTerm] = {
         "roll clockwise", "roll", "clockwise", "the camera turns to the right about its lens axis", "rolls clockwise"
     ),
     "zoom_in": CameraTerm(
-        "zoom in", "zoom", "in", "the lens narrows its field of view while the camera stays in place", "zooms in"
+        "zoom in",
+        "zoom",
+        "in",
+        "the lens narrows its field of view",
+        "zooms in",
+        " while the camera stays in place",
     ),
     "zoom_out": CameraTerm(
-        "zoom out", "zoom", "out", "the lens widens its field of view while the camera stays in place", "zooms out"
+        "zoom out",
+        "zoom",
+        "out",
+        "the lens widens its field of view",
+        "zooms out",
+        " while the camera stays in place",
     ),
     "dolly_in": CameraTerm(
         "dolly in", "dolly", "in", "the camera moves forward toward the scene with the lens unchanged", "dollies in"
@@ -185,17 +204,6 @@ def stack_movement(c: Combination, plan: ScenePlan, i: int) -> ObjectMovement | 
     return next(o.movement for k, o in enumerate(c.objects) if plan.objects[k].carrier == carrier and o.movement)
 
 
-#: What a move's wording says of a camera that holds its place; untrue while the camera travels with an object.
-_HOLDS_ITS_PLACE = (" while the camera stays in place", " on the spot")
-
-
-def action_while_travelling(action: str) -> str:
-    """A move's action as said of a camera that travels: never 'stays in place' or 'on the spot'."""
-    for phrase in _HOLDS_ITS_PLACE:
-        action = action.replace(phrase, "")
-    return action
-
-
 def _tracking(c: Combination, plan: ScenePlan, claims: tuple[Claim, ...], names: list[str]) -> _Tracking | None:
     followed = follow_index(c)
     if followed is None or not plan.moves(followed):
@@ -247,7 +255,6 @@ def _short(
     c: Combination,
     plan: ScenePlan,
     claims: tuple[Claim, ...],
-    names: list[str],
     tracking: _Tracking | None,
     scene_rng: random.Random,
     camera_rng: random.Random,
@@ -363,8 +370,7 @@ def _camera(
         steady = rng.choice(("keeping its angle and zoom", "with no pan, tilt, roll or zoom"))
         result.append(_claim(camera_claim, CAMERA, steady))
         return f"{head}, {steady}.", result
-    action = action_while_travelling(move.action)
-    text = f"{head}, combined with {article(move.term)} {move.term}: {action}, {adverb}, at {rate_text}."
+    text = f"{head}, combined with {article(move.term)} {move.term}: {move.motion}, {adverb}, at {rate_text}."
     result += [_claim(camera_claim, CAMERA, move.term), _claim(camera_claim, CAMERA, rate_text)]
     return text, result
 
@@ -512,7 +518,7 @@ def write_styles(c: Combination, plan: ScenePlan | None = None, description: Des
     claims = (description or describe(c, random.Random(0), plan)).claims
     names = distinct_names(c)
     tracking = _tracking(c, plan, claims, names)
-    short, short_claims = _short(c, plan, claims, names, tracking, _rng(c, "scene"), _rng(c, "camera", c.variant))
+    short, short_claims = _short(c, plan, claims, tracking, _rng(c, "scene"), _rng(c, "camera", c.variant))
     camera, camera_claims = _camera(c, plan, claims, tracking, _rng(c, "camera-caption", c.variant))
     structured = _structured(c, plan, claims, names, tracking)
     return Styles(short, camera, structured, tuple(short_claims + camera_claims))
