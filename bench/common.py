@@ -24,7 +24,6 @@ class BenchStack(SandboxStack):
             root,
             up_args=["--workers", str(workers)],
             output_root=Path(tempfile.gettempdir()),  # the benches write their datasets into temporary folders
-            extra_env={"PREFECT_WORKER_QUERY_SECONDS": "1"},
         )
 
     def run_range(self, *args: str, timeout: float = 1800, **params: Any) -> tuple[float, str]:  # type: ignore[override]

@@ -20,11 +20,10 @@ from simian.operations.sandbox import PREFECT, SandboxStack, free_port
 
 from .conftest import REPO
 
-#: What the tests' stacks add to a sandbox's environment: heartbeats for crash detection, a quick worker poll, and
+#: What the tests' stacks add to a sandbox's environment: heartbeats for crash detection and
 #: the Hub client speaking LFS (the Hub test double does not speak Xet).
 TEST_ENV = {
     "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
-    "PREFECT_WORKER_QUERY_SECONDS": "2",
     "HF_HUB_DISABLE_XET": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
 }

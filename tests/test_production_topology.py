@@ -157,7 +157,7 @@ def topology(tmp_path_factory):
         "PREFECT_API_URL": api,
         "PREFECT_API_AUTH_STRING": AUTH,
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
-        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "PREFECT_WORKER_QUERY_SECONDS": "0.5",
         "REDIS_HOST": "127.0.0.1",
         "REDIS_PORT": str(redis_port),
         "REDIS_PASSWORD": REDIS_PASSWORD,

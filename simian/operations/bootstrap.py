@@ -18,7 +18,6 @@ from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
 from prefect.exceptions import ObjectNotFound
-from prefect.workers.process import ProcessWorker
 
 from simian.orchestration.names import (
     COMMIT_LIMIT,
@@ -35,6 +34,7 @@ from simian.orchestration.redis_store import (
     redis_connection_params,
     register_farm,
 )
+from simian.orchestration.warm_worker import WarmProcessWorker
 from simian.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,15 +47,24 @@ ZOMBIE_AFTER_S = 75
 
 def _ensure_pool(client: SyncPrefectClient, name: str, description: str) -> None:
     try:
-        client.read_work_pool(name)
+        pool = client.read_work_pool(name)
         logger.info("work pool %s exists", name)
+        if pool.type != WarmProcessWorker.type:
+            logger.warning(
+                "work pool %s has type %r: its flow runs start a fresh interpreter each (5-8 s); "
+                "delete it (prefect work-pool delete %s) and run simian init to get type %r",
+                name,
+                pool.type,
+                name,
+                WarmProcessWorker.type,
+            )
     except ObjectNotFound:
         client.create_work_pool(
             WorkPoolCreate(
                 name=name,
-                type="process",
+                type=WarmProcessWorker.type,
                 description=description,
-                base_job_template=ProcessWorker.get_default_base_job_template(),
+                base_job_template=WarmProcessWorker.get_default_base_job_template(),
             )
         )
         logger.info("created work pool %s", name)

@@ -69,7 +69,8 @@ class StackConfig:
     render_workers: int = 1
     render_slots: int = 1
     commits_per_hour: int = 100
-    worker_poll_s: int = 2
+    #: How often workers ask for work: sub-second on the embedded stack, where one machine serves the API.
+    worker_poll_s: float = 0.5
 
     @property
     def api_url(self) -> str:

@@ -21,18 +21,20 @@ from prefect.client.schemas.filters import (
     TaskRunFilter,
     TaskRunFilterState,
     TaskRunFilterStateType,
+    WorkerFilter,
+    WorkerFilterStatus,
 )
-from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.client.schemas.objects import FlowRun, State, StateType, WorkerStatus
 from prefect.deployments import run_deployment
 from prefect.logging import get_run_logger
 from prefect.states import Crashed
 
 from simian.orchestration.job import RangeJob
-from simian.orchestration.names import DEPLOYMENT_CHUNK
+from simian.orchestration.names import DEPLOYMENT_CHUNK, RENDER_POOL
 from simian.orchestration.redis_store import RunLedger
 
 MAX_CHUNK_ATTEMPTS = 3
-POLL_S = 1.0
+POLL_S = 0.5
 API_PAGE = 200
 TERMINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 UNFINISHED_TASK = [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED]
@@ -70,6 +72,12 @@ def crash_unfinished_task_runs(client: SyncPrefectClient, flow_run_id: UUID, why
     for task_run in task_runs:
         client.set_task_run_state(task_run.id, Crashed(message=why), force=True)
     return len(task_runs)
+
+
+def render_workers_online(client: SyncPrefectClient) -> int:
+    """How many render workers are polling the render pool now (what an unset chunk size is split over)."""
+    online = WorkerFilter(status=WorkerFilterStatus(any_=[WorkerStatus.ONLINE.value]))
+    return len(client.read_workers_for_work_pool(RENDER_POOL, worker_filter=online))
 
 
 def _submit(chunk: ChunkRun, job: RangeJob, range_run_id: str, counted: bool = True) -> None:
@@ -158,6 +166,8 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float
     Redis may be away for up to `outage_s`: progress pauses and chunks that failed for it are re-submitted.
     """
     logger = get_run_logger()
+    with get_client(sync_client=True) as client:
+        job = job.sized_for(render_workers_online(client))
     chunks = [ChunkRun(a, b) for a, b in job.chunks()]
     total = job.video_count()
     for chunk in chunks:

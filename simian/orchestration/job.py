@@ -29,6 +29,8 @@ from simian.settings.parameters import flat_fields
 
 #: Nested models whose fields are flow parameters of their own.
 NESTED: dict[str, type[BaseModel]] = {"render": RenderSettings, "combiner": CombinerOptions}
+#: The largest chunk an unset `chunk_size` makes: a crashed chunk run re-checks at most this many combinations.
+AUTO_CHUNK_MAX = 64
 
 
 class RangeJob(BaseModel):
@@ -56,11 +58,12 @@ class RangeJob(BaseModel):
         description='Allow only assets under these licences, e.g. ["cc0", "cc-by-4.0"] (built-in assets are '
         "mit); scenes using others are refused before rendering, naming each asset. Unset: any licence",
     )
-    chunk_size: int = Field(
-        default=4,
+    chunk_size: int | None = Field(
+        default=None,
         ge=1,
         le=10000,
-        description="Combinations per chunk run: the unit of scheduling, retry and Hub commit",
+        description="Combinations per chunk run: the unit of scheduling, retry and Hub commit. Unset: the range "
+        f"split evenly over the render workers online, at most {AUTO_CHUNK_MAX} per chunk",
     )
     output: str = Field(
         default="dataset",
@@ -146,12 +149,20 @@ class RangeJob(BaseModel):
             recipes["camera_variants"] = self.camera_variants
         return DatasetIdentity(recipes=recipes, render=self.render.cache_dict())
 
+    def sized_for(self, render_workers: int) -> RangeJob:
+        """This job with its chunk size fixed: as asked, or the range spread evenly over the render workers
+        (one chunk each when they are few, so no worker queues tiny chunk runs behind another)."""
+        if self.chunk_size is not None:
+            return self
+        size = min(AUTO_CHUNK_MAX, math.ceil((self.end - self.start) / max(1, render_workers)))
+        return self.model_copy(update={"chunk_size": max(1, size)})
+
     def chunks(self) -> list[tuple[int, int]]:
-        count = math.ceil((self.end - self.start) / self.chunk_size)
-        return [
-            (self.start + k * self.chunk_size, min(self.end, self.start + (k + 1) * self.chunk_size))
-            for k in range(count)
-        ]
+        size = self.chunk_size
+        if size is None:
+            raise ValueError("chunk_size is unset: size the job for the farm first (RangeJob.sized_for)")
+        count = math.ceil((self.end - self.start) / size)
+        return [(self.start + k * size, min(self.end, self.start + (k + 1) * size)) for k in range(count)]
 
 
 def flow_fields() -> dict[str, Any]:
