@@ -42,7 +42,9 @@ def _at(stamp: str) -> float:
 def timings(api: str, run_id: str) -> dict[str, float]:
     """Seconds of one range run and its chunk runs, from the API's own timestamps."""
     parent = httpx.get(f"{api}/flow_runs/{run_id}").json()
-    chunks = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}}).json()
+    chunks = httpx.post(
+        f"{api}/flow_runs/filter", json={"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}}
+    ).json()
     ids = [c["id"] for c in chunks]
     tasks = httpx.post(f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}).json()
     tasks = [t for t in tasks if t["start_time"] and t["end_time"] and t["name"].startswith("render-")]
@@ -92,7 +94,9 @@ def process_workers(stack: BenchStack) -> list[subprocess.Popen[bytes]]:
         argv = [*PREFECT, "worker", "start", "--pool", pool, "--type", "process", *limit, "--name", name]
         log = (stack.root / f"{name}.log").open("ab")
         started.append(
-            subprocess.Popen(argv, env=stack.env, cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            subprocess.Popen(
+                argv, env=stack.env, cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         )
         deadline = time.monotonic() + 120
         while not _online(api, pool, name):

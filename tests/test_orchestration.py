@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
+import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +18,12 @@ import httpx
 import numpy as np
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from simian.combine.combiner import combination_for
@@ -159,6 +167,37 @@ def test_bad_parameters_fail_before_any_render(stack, tmp_path):
     assert refused.returncode != 0
     assert "engine" in refused.stdout + refused.stderr and "cycles" in refused.stdout + refused.stderr
     assert not out.exists()
+
+
+def _forkservers(stack: Stack, worker: str) -> list[int]:
+    """Pids of the flow-run forkservers below one of the stack's workers."""
+    pid = json.loads((stack.root / "state" / "stack.json").read_text())[worker]["pid"]
+    found = []
+    for child in descendants(pid):
+        with contextlib.suppress(OSError):
+            if b"multiprocessing.forkserver" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+    return found
+
+
+def test_flow_runs_are_forked_warm_one_chunk_per_worker_and_survive_a_killed_forkserver(stack, tmp_path):
+    with _client(stack) as client:
+        assert {client.read_work_pool(pool).type for pool in ("gpu", "simian-control")} == {"simian"}
+    [server] = wait_for(lambda: _forkservers(stack, "worker-gpu-0"), 60, "the render worker's forkserver")
+    os.kill(server, signal.SIGKILL)  # the worker starts another on its next flow run
+    out = tmp_path / "dataset"
+    result, run_id = stack.run_range("start=0", "end=3", "seed=11", *TINY, f"output={out}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(_dataset_files(out)[0]) == 3
+    children = _children(stack, run_id)
+    assert [c.name for c in children] == ["chunk-0-3"], "an unset chunk size gives the one render worker one chunk"
+    restarted = _forkservers(stack, "worker-gpu-0")
+    assert len(restarted) == 1 and restarted != [server]
+    with _client(stack) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[children[0].id])))
+    messages = [log.message for log in logs]
+    assert any("Beginning subflow run" in m for m in messages), messages
+    assert not any("Downloading flow code" in m for m in messages), "installed flows are imported, not copied"
 
 
 def test_three_workers_share_one_range(stack, tmp_path):

@@ -11,7 +11,7 @@ from flows.render_range import render_range
 from simian.cli import build_parser
 from simian.combine.combiner import CombinerOptions
 from simian.errors import InvalidInputError
-from simian.orchestration.job import RangeJob, flow_fields, parse_job
+from simian.orchestration.job import AUTO_CHUNK_MAX, RangeJob, flow_fields, parse_job
 from simian.render.render_settings import RenderSettings
 from simian.settings import load_settings
 from simian.settings.parameters import is_cli_only
@@ -164,3 +164,17 @@ def test_the_project_folder_is_the_checkout_from_any_working_directory(tmp_path,
 
     monkeypatch.chdir(tmp_path)
     assert project_root() == REPO
+
+
+def test_an_unset_chunk_size_spreads_the_range_over_the_render_workers_online():
+    job = RangeJob.from_parameters({"start": 0, "end": 10})
+    assert job.chunk_size is None
+    assert job.sized_for(1).chunks() == [(0, 10)], "one worker: one chunk run, no queue of tiny ones"
+    assert job.sized_for(3).chunks() == [(0, 4), (4, 8), (8, 10)]
+    assert job.sized_for(0).chunks() == [(0, 10)], "no worker online yet: the range still gets chunks"
+    big = RangeJob.from_parameters({"start": 0, "end": 1000}).sized_for(2)
+    assert big.chunk_size == AUTO_CHUNK_MAX and len(big.chunks()) == -(-1000 // AUTO_CHUNK_MAX)
+    asked = RangeJob.from_parameters({"start": 0, "end": 10, "chunk_size": 2})
+    assert asked.sized_for(1).chunks() == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)], "an explicit size is kept"
+    with pytest.raises(ValueError, match="chunk_size is unset"):
+        job.chunks()

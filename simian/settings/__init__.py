@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     hf_hub_disable_xet: bool = False  # for Hub mirrors (and the test double) that speak LFS but not Xet
 
     simian_cache_dir: Path = Field(default_factory=_default_cache_dir)
+    # Pristine set-up state every local stack of this machine starts from (a migrated empty Prefect database).
+    simian_template_dir: Path = Field(default_factory=lambda: _default_cache_dir() / "templates")
     simian_polyhaven_api: str = "https://api.polyhaven.com"
     simian_objaverse_repo: str = "allenai/objaverse"
     simian_download_timeout_s: float = Field(default=60.0, gt=0)
