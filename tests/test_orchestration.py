@@ -238,10 +238,10 @@ def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     )
 
     def victim_is_rendering() -> bool:
-        """The victim's flow-run process has started its Blender child."""
+        """The victim's flow-run process has started its Blender child (spawned; the forkserver is not one)."""
         for pid in descendants(victim.pid):
             try:
-                if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     return True
             except OSError:
                 continue
