@@ -26,11 +26,12 @@ from pathlib import Path
 import httpx
 from common import BenchStack, bench_stack
 
-from simian.operations.sandbox import PREFECT, PROJECT
 from simian.operations.stack import Registry
 from simian.orchestration.names import CONTROL_POOL, RENDER_POOL
 
-RANGE = {"start": "0", "end": "10", "seed": "7"}
+#: One chunk of 10 both ways, set explicitly: a stopped worker stays ONLINE in Prefect until its heartbeat expires,
+#: so an unset chunk size would split the baseline's range over the workers just replaced.
+RANGE = {"start": "0", "end": "10", "seed": "7", "chunk_size": "10"}
 #: The demo's clip, small: the renders are cached, only the orchestration is measured.
 SETTINGS = {"width": "160", "height": "96", "frames": "24", "samples": "4"}
 
@@ -39,37 +40,35 @@ def _at(stamp: str) -> float:
     return datetime.fromisoformat(stamp).timestamp()
 
 
-def timings(api: str, run_id: str) -> dict[str, float]:
-    """Seconds of one range run and its chunk runs, from the API's own timestamps."""
-    parent = httpx.get(f"{api}/flow_runs/{run_id}").json()
-    chunks = httpx.post(
-        f"{api}/flow_runs/filter", json={"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}}
-    ).json()
-    ids = [c["id"] for c in chunks]
-    tasks = httpx.post(f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": ids}}}).json()
-    tasks = [t for t in tasks if t["start_time"] and t["end_time"] and t["name"].startswith("render-")]
+def timings(stack: BenchStack, run_id: str) -> dict[str, float]:
+    """Seconds of one range run (the stack's timeline) and its chunk runs' overhead around their task runs."""
+    api = stack.env["PREFECT_API_URL"]
+    marks = stack.timeline(run_id)
+    children = {"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}}
+    chunks = httpx.post(f"{api}/flow_runs/filter", json=children).json()
+    tasks = httpx.post(f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [c["id"] for c in chunks]}}})
+    renders = [t for t in tasks.json() if t["start_time"] and t["end_time"] and t["name"].startswith("render-")]
     overhead = []
     for chunk in chunks:
-        own = [t for t in tasks if t["flow_run_id"] == chunk["id"]]
+        own = [t for t in renders if t["flow_run_id"] == chunk["id"]]
         if own:
             first = min(_at(t["start_time"]) for t in own)
             last = max(_at(t["end_time"]) for t in own)
             overhead.append(first - _at(chunk["start_time"]) + _at(chunk["end_time"]) - last)
     return {
-        "submission to end": _at(parent["end_time"]) - _at(parent["created"]),
-        "range run start latency": _at(parent["start_time"]) - _at(parent["created"]),
-        "chunk run start latency": statistics.mean(_at(c["start_time"]) - _at(c["created"]) for c in chunks),
+        "submission to end": marks["range run ended"],
+        "range run start latency": marks["range run started"],
+        "chunk run start latency": marks["first chunk run started"] - marks["first chunk run created"],
         "chunk run overhead": statistics.mean(overhead),
         "chunk runs": len(chunks),
     }
 
 
 def rounds(stack: BenchStack, out: Path, count: int) -> dict[str, float]:
-    api = stack.env["PREFECT_API_URL"]
     measured = []
     for _ in range(count):
         _, run_id = stack.run_range(**RANGE, output=out, **SETTINGS)
-        measured.append(timings(api, run_id))
+        measured.append(timings(stack, run_id))
     return {key: statistics.median(m[key] for m in measured) for key in measured[0]}
 
 
@@ -91,13 +90,7 @@ def process_workers(stack: BenchStack) -> list[subprocess.Popen[bytes]]:
     started = []
     for pool, limit in ((CONTROL_POOL, []), (RENDER_POOL, ["--limit", "1"])):
         name = f"baseline-{pool}"
-        argv = [*PREFECT, "worker", "start", "--pool", pool, "--type", "process", *limit, "--name", name]
-        log = (stack.root / f"{name}.log").open("ab")
-        started.append(
-            subprocess.Popen(
-                argv, env=stack.env, cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        )
+        started.append(stack.start_worker(name, pool, "--type", "process", *limit))
         deadline = time.monotonic() + 120
         while not _online(api, pool, name):
             if time.monotonic() > deadline:

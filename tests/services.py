@@ -16,9 +16,8 @@ from pathlib import Path
 
 import redis
 
-from simian.operations.sandbox import PREFECT, SandboxStack, free_port
-
-from .conftest import REPO
+from simian.operations.sandbox import SandboxStack, free_port
+from simian.orchestration.names import RENDER_POOL
 
 #: What the tests' stacks add to a sandbox's environment: heartbeats for crash detection and
 #: the Hub client speaking LFS (the Hub test double does not speak Xet).
@@ -47,16 +46,9 @@ class Stack(SandboxStack):
         except redis.RedisError:
             return False
 
-    def start_worker(self, name: str) -> subprocess.Popen:
-        log = (self.root / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [*PREFECT, "worker", "start", "--pool", "gpu", "--limit", "1", "--name", name],
-            env=self.env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    def start_worker(self, name: str, pool: str = RENDER_POOL, *flags: str) -> subprocess.Popen[bytes]:
+        """A further render worker (`--limit 1` unless flags are given), stopped with the stack."""
+        process = super().start_worker(name, pool, *(flags or ("--limit", "1")))
         self.extra_workers.append(process)
         return process
 

@@ -30,11 +30,12 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, TaskRun
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from simian.operations.sandbox import PREFECT
 from simian.orchestration.redis_store import FarmMismatchError, RunLedger
 from simian.settings import Settings
 
 from .conftest import decode_frames
-from .services import PREFECT, RedisServer, Stack, start_stack, wait_for
+from .services import RedisServer, Stack, start_stack, wait_for
 
 # Each fault takes a minute or more against the whole stack: `make test-slow` runs them, `make test` does not.
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.services, pytest.mark.blender]

@@ -28,6 +28,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from simian.combine.combiner import combination_for
 from simian.errors import SimianError
+from simian.operations.sandbox import PREFECT
 from simian.orchestration.redis_store import check_redis
 from simian.render.pass_arrays import load
 from simian.render.render_settings import RenderSettings
@@ -35,7 +36,7 @@ from simian.settings import Settings
 
 from .conftest import decode_frames
 from .doubles.hub import HubTestDouble
-from .services import PREFECT, Stack, descendants, start_stack, wait_for
+from .services import Stack, descendants, start_stack, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.blender]
 

@@ -19,11 +19,12 @@ import pytest
 import redis
 
 from simian.combine.combiner import combination_for
+from simian.operations.sandbox import PREFECT
 from simian.orchestration.names import DEPLOYMENT_RANGE
 from simian.render.render_settings import RenderSettings
 
 from .conftest import REPO, decode_frames
-from .services import PREFECT, free_port, wait_for
+from .services import free_port, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.blender]
 

@@ -16,7 +16,7 @@ from typing import Any
 import redis
 
 from simian.combine.variants import VideoKey
-from simian.orchestration.names import DEPLOYMENT_RANGE
+from simian.orchestration.names import DEPLOYMENT_RANGE, RENDER_POOL
 from simian.orchestration.redis_store import RunLedger
 
 PREFECT = [sys.executable, "-m", "prefect"]
@@ -76,6 +76,18 @@ class SandboxStack:
     def prefect(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*PREFECT, *args], env=self.env, cwd=PROJECT, capture_output=True, text=True, timeout=timeout
+        )
+
+    def start_worker(self, name: str, pool: str = RENDER_POOL, *flags: str) -> subprocess.Popen[bytes]:
+        """`prefect worker start --pool POOL --name NAME FLAGS...` in its own session, logging to `root/NAME.log`."""
+        log = (self.root / f"{name}.log").open("ab")
+        return subprocess.Popen(
+            [*PREFECT, "worker", "start", "--pool", pool, *flags, "--name", name],
+            env=self.env,
+            cwd=PROJECT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def up(self) -> None:

@@ -168,15 +168,16 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float
     logger = get_run_logger()
     with get_client(sync_client=True) as client:
         job = job.sized_for(render_workers_online(client))
-    chunks = [ChunkRun(a, b) for a, b in job.chunks()]
-    total = job.video_count()
-    for chunk in chunks:
-        _submit(chunk, job, range_run_id)
-    logger.info("submitted %d chunk runs of up to %d combinations to %s", len(chunks), job.chunk_size, DEPLOYMENT_CHUNK)
-    description = f"combinations {job.start}..{job.end - 1} done"
-    progress_id = cast(UUID, create_progress_artifact(0.0, key=None, description=description))
-    last_done = -1
-    with get_client(sync_client=True) as client:
+        chunks = [ChunkRun(a, b) for a, b in job.chunks()]
+        total = job.video_count()
+        for chunk in chunks:
+            _submit(chunk, job, range_run_id)
+        logger.info(
+            "submitted %d chunk runs of up to %d combinations to %s", len(chunks), job.chunk_size, DEPLOYMENT_CHUNK
+        )
+        description = f"combinations {job.start}..{job.end - 1} done"
+        progress_id = cast(UUID, create_progress_artifact(0.0, key=None, description=description))
+        last_done = -1
         while any(c.final is None for c in chunks):
             for chunk in chunks:
                 if chunk.resubmit_at is not None and time.monotonic() >= chunk.resubmit_at:

@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import tempfile
 import time
@@ -53,9 +54,7 @@ def forkserver() -> multiprocessing.context.ForkServerContext:
         context.set_forkserver_preload(PRELOAD)
         started = time.monotonic()
         # Started here, while the caller waits, so that the first flow run finds it warm.
-        from multiprocessing import forkserver as server
-
-        server.ensure_running()
+        multiprocessing.forkserver.ensure_running()
         logger.info("flow-run forkserver ready in %.1f s", time.monotonic() - started)
         _forkserver = context
     return _forkserver
@@ -72,7 +71,7 @@ def run_forked_flow_run(flow_run_id: str, env: dict[str, str], cwd: str) -> None
 
     from prefect._internal.control_listener import configure_from_env
     from prefect.context import SettingsContext, get_settings_context
-    from prefect.engine import handle_engine_signals
+    from prefect.engine import _drive_run_flow_result, handle_engine_signals
     from prefect.flow_engine import flow_run_logger, load_flow_run, run_flow
     from prefect.flows import load_flow_from_flow_run
     from prefect.settings import Settings
@@ -98,10 +97,7 @@ def run_forked_flow_run(flow_run_id: str, env: dict[str, str], cwd: str) -> None
                     raise
                 # Prefect's own engine passes the run logger's adapter here too.
                 result: object = run_flow(flow, flow_run=flow_run, error_logger=run_logger)  # type: ignore[arg-type]
-                if getattr(flow, "isasync", False):
-                    from prefect.engine import _drive_run_flow_result
-
-                    _drive_run_flow_result(flow, result)
+                _drive_run_flow_result(flow, result)  # async or generator flows; a no-op for ours
     finally:
         atexit._run_exitfuncs()
 
