@@ -34,3 +34,24 @@ def decode_frames(path: Path) -> list[np.ndarray]:
 @pytest.fixture
 def simian_cli():
     return run_simian
+
+
+#: The files that take longest (each builds a whole stack or renders much), scheduled first so that with
+#: `--dist loadfile` no long file starts last and runs on alone while the other workers are idle.
+LONG_FILES = (
+    "test_orchestration.py",
+    "test_dataset_trust.py",
+    "test_production_topology.py",
+    "test_hostile_input.py",
+    "test_render.py",
+    "test_passes.py",
+    "test_locking.py",
+    "test_caption_check.py",
+    "test_hostile_network.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest files first, the rest in their usual order (a stable sort: the same order on every worker)."""
+    rank = {name: position for position, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))

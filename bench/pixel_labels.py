@@ -1,0 +1,166 @@
+"""A labelled set for the pixel checker: renders, contact sheets to label by eye, measures, calibration.
+
+    .venv/bin/python bench/pixel_labels.py render     # 40 combinations at 320x180, 24 frames, 8 samples (~5 min)
+    .venv/bin/python bench/pixel_labels.py sheets     # bench/caption_labels/sheets/*.png to look at
+    .venv/bin/python bench/pixel_labels.py calibrate  # agreement of the pixel rule with labels.json
+
+The renders and sheets stay in bench/caption_labels/work/ (not committed); what is committed is
+labels.json (one verdict per named object, made by looking at the sheets: "true" when a viewer who
+has not read the caption can name the object as the caption does, "false" when not, "not_visible"
+when it cannot be made out at all) and measures.json (the pixel measures of every object).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import struct
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from simian.combine.combiner import CombinerOptions, combination_for  # noqa: E402
+from simian.recipe.combination import Combination  # noqa: E402
+from simian.render import pixel_truth  # noqa: E402
+from simian.render.pass_arrays import load  # noqa: E402
+from simian.render.render_settings import RenderSettings  # noqa: E402
+
+HERE = REPO / "bench" / "caption_labels"
+WORK = HERE / "work"
+SETTINGS = RenderSettings(width=320, height=180, frames=24, samples=8, device="cpu", passes=["segmentation"])
+MOVING = {"movement": True, "ontop": True, "camera_follow": True}
+CASES: list[tuple[int, int, dict[str, bool]]] = (
+    [(31, i, {}) for i in range(20)]
+    + [(32, i, MOVING) for i in range(10)]
+    + [(33, i, {"random": True}) for i in range(10)]
+)
+SHEET_FRAMES = (0, 12, 23)
+ROWS_PER_SHEET = 5
+ID_COLOURS = np.array(
+    [[40, 40, 40], [230, 40, 40], [40, 200, 40], [60, 90, 240], [240, 220, 40], [240, 60, 240], [40, 220, 230]],
+    dtype=np.uint8,
+)
+
+
+def case_name(seed: int, index: int) -> str:
+    return f"s{seed}-{index:02d}"
+
+
+def combination(seed: int, index: int, options: dict[str, bool]) -> Combination:
+    return combination_for(seed, index, CombinerOptions(**options), 0, SETTINGS.clip())
+
+
+def decode(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def write_png(path: Path, rgb: np.ndarray) -> None:
+    height, width, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(height))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    )
+
+
+def render() -> None:
+    from simian.render.renderer import Renderer
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    with Renderer(cache_dir=WORK / "cache") as renderer:
+        for seed, index, options in CASES:
+            name = case_name(seed, index)
+            if (WORK / f"{name}.mp4").exists():
+                continue
+            result = renderer.render(combination(seed, index, options), SETTINGS, WORK)
+            result.media.rename(WORK / f"{name}.mp4")
+            result.passes["segmentation"].rename(WORK / f"{name}.segmentation.npz")
+            print(f"{name}: {result.facts.total_seconds:.1f} s", flush=True)
+
+
+def measures() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for seed, index, options in CASES:
+        name = case_name(seed, index)
+        c = combination(seed, index, options)
+        frames = decode(WORK / f"{name}.mp4")
+        ids = load(WORK / f"{name}.segmentation.npz", "segmentation")
+        objects = pixel_truth.measure(frames, ids, len(c.objects))
+        out[name] = {
+            "caption": c.caption,
+            "yaw": c.orientation.yaw,
+            "pitch": c.orientation.pitch,
+            "objects": [
+                {
+                    "asset": o.asset,
+                    "name": o.name,
+                    "frames": [
+                        None if f is None else [f.pixels, round(f.short_side_px, 1), round(f.contrast, 1)]
+                        for f in m.frames
+                    ],
+                }
+                for o, m in zip(c.objects, objects, strict=True)
+            ],
+        }
+    return out
+
+
+def sheets() -> None:
+    folder = WORK / "sheets"
+    folder.mkdir(parents=True, exist_ok=True)
+    listing = []
+    for number, group in enumerate(itertools.batched(CASES, ROWS_PER_SHEET)):
+        rows = []
+        for seed, index, options in group:
+            name = case_name(seed, index)
+            c = combination(seed, index, options)
+            frames = decode(WORK / f"{name}.mp4")
+            ids = load(WORK / f"{name}.segmentation.npz", "segmentation")
+            panels = [frames[f] for f in SHEET_FRAMES] + [
+                ID_COLOURS[np.minimum(ids[SHEET_FRAMES[1]], len(ID_COLOURS) - 1)]
+            ]
+            row = np.concatenate([np.pad(p, ((0, 4), (0, 4), (0, 0)), constant_values=255) for p in panels], axis=1)
+            rows.append(row)
+            colours = ["red", "green", "blue", "yellow", "magenta", "cyan"]
+            objects = ", ".join(f"{colours[i]}={o.name} ({o.asset})" for i, o in enumerate(c.objects))
+            listing.append(
+                f"sheet {number} {name}: {objects} | yaw {c.orientation.yaw:.0f} pitch {c.orientation.pitch:.0f}"
+            )
+        write_png(folder / f"sheet-{number}.png", np.concatenate(rows, axis=0))
+    (folder / "listing.txt").write_text("\n".join(listing) + "\n")
+    print("\n".join(listing))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=["render", "sheets", "measure", "calibrate"])
+    step = parser.parse_args().step
+    if step == "render":
+        render()
+    elif step == "sheets":
+        sheets()
+    elif step == "measure":
+        (HERE / "measures.json").write_text(json.dumps(measures(), indent=1) + "\n")
+    else:
+        calibrate()
+
+
+def calibrate() -> None:
+    raise SystemExit("labels first")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""What a viewer can see of each object, measured on the rendered frames (no bpy).
+
+The geometric checker judges projected bounding boxes; a box overstates a thin lamp, an umbrella
+seen from above or a white shade on a white floor. Here each object is measured on its own
+visible pixels (the segmentation pass of the frames actually rendered) and on the colour frames
+(how far its colour stands out from the pixels around it), and judged against thresholds
+calibrated on labels made by looking at frames (bench/caption_labels/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Thresholds of a recognisable object, calibrated on bench/caption_labels/ (see bench/CAPTION_TRUTH.md).
+MIN_SHORT_SIDE_PX = 20.0  # visible extent across the object's narrow direction
+MIN_CONTRAST = 12.0  # CIE76 colour difference between the object and the pixels around it
+MIN_FRAME_SHARE = 0.5  # of the frames: enough of the clip must show it recognisably
+#: Thin or open shapes (a lamp's post, an umbrella's pole, a tree's trunk) need more pixels to read.
+THIN_TYPES = frozenset({"builtin:lamp", "builtin:umbrella", "builtin:tree", "builtin:traffic_cone"})
+THIN_FACTOR = 1.5
+#: Types that only read from some views: camera elevations (degrees) above which the shape is lost, and
+#: camera sides (yaw from the objects' front, degrees) from which it is.
+MAX_PITCH = {"builtin:umbrella": 35.0, "builtin:mushroom": 35.0, "builtin:car": 50.0, "builtin:table": 60.0}
+HIDDEN_FROM_BEHIND = frozenset({"builtin:chair"})
+BEHIND_YAW = 112.5  # |yaw| beyond this sees the back
+
+
+@dataclass(frozen=True)
+class FrameMeasure:
+    pixels: int
+    short_side_px: float
+    contrast: float
+
+
+@dataclass(frozen=True)
+class ObjectPixels:
+    """One object over the clip: per-frame measures (None where it has no visible pixel)."""
+
+    index: int  # 0-based object index of the caption
+    frames: tuple[FrameMeasure | None, ...]
+
+    def share_passing(self, min_short_side: float, min_contrast: float) -> float:
+        ok = [f is not None and f.short_side_px >= min_short_side and f.contrast >= min_contrast for f in self.frames]
+        return sum(ok) / len(ok) if ok else 0.0
+
+    def median(self, attribute: str) -> float:
+        values = [getattr(f, attribute) for f in self.frames if f is not None]
+        return float(np.median(values)) if values else 0.0
+
+
+def _srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """uint8 sRGB (..., 3) to CIE L*a*b* (D65)."""
+    c = rgb.astype(np.float64) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = linear @ np.array(
+        [[0.4124564, 0.2126729, 0.0193339], [0.3575761, 0.7151522, 0.1191920], [0.1804375, 0.0721750, 0.9503041]]
+    )
+    xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Square dilation by `radius` pixels (separable running maximum)."""
+    out = mask.copy()
+    for axis in (0, 1):
+        grown = out.copy()
+        for step in range(1, radius + 1):
+            grown |= np.roll(out, step, axis=axis) & _valid_shift(out.shape, step, axis)
+            grown |= np.roll(out, -step, axis=axis) & _valid_shift(out.shape, -step, axis)
+        out = grown
+    return out
+
+
+def _valid_shift(shape: tuple[int, ...], step: int, axis: int) -> np.ndarray:
+    """Where a rolled array holds shifted pixels, not ones wrapped round from the other edge."""
+    valid = np.ones(shape, dtype=bool)
+    index = [slice(None), slice(None)]
+    index[axis] = slice(0, step) if step > 0 else slice(step, None)
+    valid[tuple(index)] = False
+    return valid
+
+
+def short_side(mask: np.ndarray) -> float:
+    """Visible extent across the mask's principal narrow direction (2nd to 98th percentile), in pixels."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 2:
+        return float(len(xs))
+    points = np.stack([xs, ys], axis=1).astype(np.float64)
+    points -= points.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov(points.T))
+    across = points @ vectors[:, 0]  # the eigenvector of the smallest variance
+    low, high = np.percentile(across, [2, 98])
+    return float(high - low + 1.0)
+
+
+def contrast(lab: np.ndarray, mask: np.ndarray, radius: int) -> float:
+    """Colour difference between the object's median colour and that of the ring of pixels around it."""
+    ring = _dilate(mask, radius) & ~mask
+    if not ring.any():
+        return 0.0
+    inside = np.median(lab[mask], axis=0)
+    around = np.median(lab[ring], axis=0)
+    return float(np.linalg.norm(inside - around))
+
+
+def measure(frames: Sequence[np.ndarray], segmentation: np.ndarray, count: int) -> list[ObjectPixels]:
+    """Per object, per frame: visible pixels, short side and contrast. `frames` are uint8 RGB frames, and
+    `segmentation` the (frames, height, width) instance ids of the same render (object i is id i + 1)."""
+    if len(frames) != len(segmentation):
+        raise ValueError(f"{len(frames)} colour frames but {len(segmentation)} segmentation frames")
+    per_object: list[list[FrameMeasure | None]] = [[] for _ in range(count)]
+    for rgb, ids in zip(frames, segmentation, strict=True):
+        lab = _srgb_to_lab(rgb)
+        for index in range(count):
+            mask = ids == index + 1
+            pixels = int(mask.sum())
+            if pixels == 0:
+                per_object[index].append(None)
+                continue
+            side = short_side(mask)
+            ring = max(2, round(0.25 * side))
+            per_object[index].append(FrameMeasure(pixels, side, contrast(lab, mask, ring)))
+    return [ObjectPixels(i, tuple(f)) for i, f in enumerate(per_object)]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    short_side_px: float = MIN_SHORT_SIDE_PX
+    contrast: float = MIN_CONTRAST
+    frame_share: float = MIN_FRAME_SHARE
+    thin_factor: float = THIN_FACTOR
+
+
+def view_allows(asset: str, yaw: float, pitch: float) -> bool:
+    """Whether the camera's view shows what the type is (every object faces the scene's front)."""
+    if pitch > MAX_PITCH.get(asset, 90.0):
+        return False
+    side = abs(((yaw + 180.0) % 360.0) - 180.0)
+    return not (asset in HIDDEN_FROM_BEHIND and side > BEHIND_YAW)
+
+
+def recognisable(obj: ObjectPixels, asset: str, yaw: float, pitch: float, limits: Thresholds = Thresholds()) -> bool:
+    """Whether a viewer can name the object: large, thick and distinct enough on enough frames, from a view its
+    type allows."""
+    side = limits.short_side_px * (limits.thin_factor if asset in THIN_TYPES else 1.0)
+    return view_allows(asset, yaw, pitch) and obj.share_passing(side, limits.contrast) >= limits.frame_share
