@@ -15,17 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Thresholds of a recognisable object, calibrated on bench/caption_labels/ (see bench/CAPTION_TRUTH.md).
-MIN_SHORT_SIDE_PX = 20.0  # visible extent across the object's narrow direction
+MIN_SHORT_SIDE_PX = 18.0  # visible extent across the object's narrow direction
 MIN_CONTRAST = 12.0  # CIE76 colour difference between the object and the pixels around it
 MIN_FRAME_SHARE = 0.5  # of the frames: enough of the clip must show it recognisably
 #: Thin or open shapes (a lamp's post, an umbrella's pole, a tree's trunk) need more pixels to read.
 THIN_TYPES = frozenset({"builtin:lamp", "builtin:umbrella", "builtin:tree", "builtin:traffic_cone"})
 THIN_FACTOR = 1.5
-#: Types that only read from some views: camera elevations (degrees) above which the shape is lost, and
-#: camera sides (yaw from the objects' front, degrees) from which it is.
-MAX_PITCH = {"builtin:umbrella": 35.0, "builtin:mushroom": 35.0, "builtin:car": 50.0, "builtin:table": 60.0}
+#: Types that only read from some views: camera elevations (degrees) above which the shape is lost whatever its
+#: size (an umbrella from above is a disc with no pole), and types whose back reads only when large (a chair).
+MAX_PITCH = {"builtin:umbrella": 40.0, "builtin:mushroom": 35.0, "builtin:car": 50.0, "builtin:table": 60.0}
 HIDDEN_FROM_BEHIND = frozenset({"builtin:chair"})
 BEHIND_YAW = 112.5  # |yaw| beyond this sees the back
+BACK_VIEW_FACTOR = 2.0  # seen from behind, such a type needs this many times the short side
 
 
 @dataclass(frozen=True)
@@ -135,16 +136,21 @@ class Thresholds:
     thin_factor: float = THIN_FACTOR
 
 
-def view_allows(asset: str, yaw: float, pitch: float) -> bool:
-    """Whether the camera's view shows what the type is (every object faces the scene's front)."""
-    if pitch > MAX_PITCH.get(asset, 90.0):
-        return False
+def view_allows(asset: str, pitch: float) -> bool:
+    """Whether the camera's elevation shows what the type is at any size."""
+    return pitch <= MAX_PITCH.get(asset, 90.0)
+
+
+def seen_from_behind(asset: str, yaw: float) -> bool:
+    """Whether the camera sees the back of a type whose back hides what it is (every object faces the front)."""
     side = abs(((yaw + 180.0) % 360.0) - 180.0)
-    return not (asset in HIDDEN_FROM_BEHIND and side > BEHIND_YAW)
+    return asset in HIDDEN_FROM_BEHIND and side > BEHIND_YAW
 
 
 def recognisable(obj: ObjectPixels, asset: str, yaw: float, pitch: float, limits: Thresholds = Thresholds()) -> bool:
     """Whether a viewer can name the object: large, thick and distinct enough on enough frames, from a view its
     type allows."""
     side = limits.short_side_px * (limits.thin_factor if asset in THIN_TYPES else 1.0)
-    return view_allows(asset, yaw, pitch) and obj.share_passing(side, limits.contrast) >= limits.frame_share
+    if seen_from_behind(asset, yaw):
+        side *= BACK_VIEW_FACTOR
+    return view_allows(asset, pitch) and obj.share_passing(side, limits.contrast) >= limits.frame_share
