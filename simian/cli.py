@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from simian.operations.stack import StackConfig
     from simian.render import RenderSettings
     from simian.render.blender.claim_check import CombinationReport
+    from simian.render.outputs import RenderedOutput
     from simian.settings import Settings
 
 logger = logging.getLogger("simian")
@@ -264,12 +265,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         from simian.settings import load_settings
 
         outputs = rendered_outputs(Path(args.directory))
+        if args.pixels:
+            return _check_pixels(outputs)
         resolve = AssetResolver(load_settings())
         for output in outputs:
             check_assets(output.combination, str(output.sidecar))
             paths = resolve(output.combination)
             reports.append(check_combination(output.combination, output.settings, paths, output.caption))
     else:
+        if args.pixels:
+            raise InvalidInputError("check: --pixels judges rendered outputs: give their folder DIR")
         if args.count is None or args.count < 1:
             raise InvalidInputError("check: --count must be 1 or more with --seed")
         from simian.render import RenderSettings, parse_render_settings
@@ -286,6 +291,32 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"combination {report.label}: {claim.field}: {claim.kind} {claim.text!r}: {verdict.detail}")
     print(f"verified {verified} of {total} claims")
     return 0 if verified == total else 1
+
+
+def _check_pixels(outputs: list[RenderedOutput]) -> int:
+    """Each named object judged from the rendered frames and their segmentation pass."""
+    from simian.render.pass_arrays import pass_suffix
+    from simian.render.pixel_truth import check_output
+
+    total = recognised = 0
+    for output in outputs:
+        video = output.sidecar.with_suffix(".mp4")
+        segmentation = output.sidecar.with_suffix(pass_suffix("segmentation"))
+        if not video.is_file() or not segmentation.is_file():
+            raise InvalidInputError(
+                f"check --pixels: {output.sidecar}: needs {video.name} and {segmentation.name}; "
+                "render with --passes segmentation (and without --images)"
+            )
+        for verdict in check_output(video, segmentation, output.combination):
+            total += 1
+            recognised += verdict.ok
+            if not verdict.ok:
+                print(
+                    f"combination {output.combination.index}: object {verdict.index} {verdict.name!r} "
+                    f"({verdict.asset}) cannot be named from the frames: {verdict.detail}"
+                )
+    print(f"{recognised} of {total} named objects recognisable from the frames")
+    return 0 if recognised == total else 1
 
 
 def seed_reports(
@@ -455,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", help="rendered outputs with their sidecars (or a dataset folder)")
     check.add_argument("--seed", type=int, help="check the plans of combinations drawn from this seed")
     check.add_argument("--count", type=int, help="how many combinations (0..N-1) with --seed")
+    check.add_argument(
+        "--pixels",
+        action="store_true",
+        help="with DIR: judge each named object from the rendered frames and their segmentation pass",
+    )
     check.add_argument(
         "--camera-variants",
         type=_camera_variants,

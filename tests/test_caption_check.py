@@ -12,7 +12,7 @@ from simian.combine.combiner import CombinerOptions, combination_for
 from simian.recipe.combination import parse_combination
 from simian.render.blender.claim_check import check_combination
 
-from .conftest import run_simian
+from .conftest import TINY, run_simian
 
 pytestmark = pytest.mark.blender
 #: A recipe edited by hand drops every caption it had: they would describe the scene it was.
@@ -181,3 +181,23 @@ def test_a_named_feature_must_face_the_camera():
     report = check_combination(c, extra_claims=[forged])
     verdicts = {v.claim: v for v in report.verdicts}
     assert verdicts[told].ok and not verdicts[forged].ok and "faces away" in verdicts[forged].detail
+
+
+def test_the_pixel_check_names_objects_the_frames_do_not_show(tmp_path):
+    """Seed 31 #1 names a lamp that renders as a speck beside a house; the geometric check passes it, the pixel
+    check (frames and segmentation pass) refuses it. Seed 31 #4 is one large tree: recognisable."""
+    out = tmp_path / "out"
+    small = ["--width", "320", "--height", "180", "--frames", "4", "--samples", "2", "--passes", "segmentation"]
+    for index in ("1", "4"):
+        result = run_simian("render", "--index", index, "--seed", "31", *small, "-o", str(out / index))
+        assert result.returncode == 0, result.stderr[-3000:]
+    speck = run_simian("check", str(out / "1"), "--pixels")
+    assert speck.returncode == 1, speck.stdout + speck.stderr
+    assert re.search(r"combination 1: object 0 'lamp' \(builtin:lamp\) cannot be named from the frames", speck.stdout)
+    assert "'house'" not in speck.stdout, "the house reads"
+    tree = run_simian("check", str(out / "4"), "--pixels")
+    assert tree.returncode == 0 and "1 of 1 named objects recognisable" in tree.stdout, tree.stdout + tree.stderr
+    no_pass = run_simian("render", "--index", "4", "--seed", "31", *TINY, "-o", str(tmp_path / "plain"))
+    assert no_pass.returncode == 0
+    refused = run_simian("check", str(tmp_path / "plain"), "--pixels")
+    assert refused.returncode == 2 and "--passes segmentation" in refused.stderr, refused.stderr

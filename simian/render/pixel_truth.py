@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from simian.recipe.combination import Combination
+from simian.render.pass_arrays import load
 
 #: Thresholds of a recognisable object, calibrated on bench/caption_labels/ (see bench/CAPTION_TRUTH.md).
 MIN_SHORT_SIDE_PX = 18.0  # visible extent across the object's narrow direction
@@ -154,3 +158,32 @@ def recognisable(obj: ObjectPixels, asset: str, yaw: float, pitch: float, limits
     if seen_from_behind(asset, yaw):
         side *= BACK_VIEW_FACTOR
     return view_allows(asset, pitch) and obj.share_passing(side, limits.contrast) >= limits.frame_share
+
+
+@dataclass(frozen=True)
+class ObjectVerdict:
+    index: int
+    name: str
+    asset: str
+    ok: bool
+    detail: str
+
+
+def check_output(video: Path, segmentation: Path, combination: Combination) -> list[ObjectVerdict]:
+    """Judge each named object of a rendered video from its frames and its segmentation pass."""
+    import av
+
+    with av.open(str(video)) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    ids = load(segmentation, "segmentation")
+    measured = measure(frames, ids, len(combination.objects))
+    yaw, pitch = combination.orientation.yaw, combination.orientation.pitch
+    verdicts = []
+    for obj, pixels in zip(combination.objects, measured, strict=True):
+        detail = (
+            f"visible short side {pixels.median('short_side_px'):.0f} px, contrast {pixels.median('contrast'):.0f}, "
+            f"camera {pitch:.0f} degrees above"
+        )
+        ok = recognisable(pixels, obj.asset, yaw, pitch)
+        verdicts.append(ObjectVerdict(pixels.index, obj.name, obj.asset, ok, detail))
+    return verdicts
