@@ -59,6 +59,27 @@ class Stack(SandboxStack):
                 os.kill(pid, signal.SIGKILL)
         process.wait(timeout=10)
 
+    def run_report(self, run_id: str) -> str:
+        """A failed range run's story for an assertion message: each run's final state and its warnings."""
+        from uuid import UUID
+
+        from prefect import get_client
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId, LogFilter
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        lines = []
+        with temporary_settings({PREFECT_API_URL: self.env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+            parent = client.read_flow_run(UUID(run_id))
+            children = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent.id]))
+            )
+            for run in [parent, *children]:
+                state = run.state
+                lines.append(f"{run.name}: {state.name if state else '?'} {state.message if state else ''}")
+                logs = client.read_logs(log_filter=LogFilter(flow_run_id={"any_": [run.id]}, level={"ge_": 30}))
+                lines += [f"  {log.timestamp:%H:%M:%S} {log.message[:400]}" for log in logs]
+        return "\n".join(lines)
+
     def stop(self) -> None:
         for process in self.extra_workers:
             if process.poll() is None:

@@ -216,7 +216,7 @@ def test_three_workers_share_one_range(stack, tmp_path):
             "samples=4",
             f"output={out}",
         )
-        assert result.returncode == 0, result.stdout[-3000:]
+        assert result.returncode == 0, result.stdout[-2000:] + stack.run_report(run_id)
         outcomes = stack.outcomes(run_id)
         assert sorted(key.index for key in outcomes) == list(range(12))
         assert len({o["worker_pid"] for o in outcomes.values()}) == 3, outcomes
