@@ -36,6 +36,10 @@ HERE = REPO / "bench" / "caption_labels"
 WORK = HERE / "work"
 SETTINGS = RenderSettings(width=320, height=180, frames=12, samples=8, device="cpu", passes=["segmentation"])
 MOVING = {"movement": True, "ontop": True, "camera_follow": True}
+#: Recipes of the videos labelled before the composition used the recognition rule (names s<seed>-<index>),
+#: kept so that their labels and measures stay reproducible; new cases (r<seed>-<index>) are drawn by today's
+#: combiner.
+BEFORE_RECIPES = HERE / "recipes.json"
 CASES: list[tuple[int, int, dict[str, bool]]] = [
     *[(31, i, {}) for i in range(10)],
     *[(32, i, MOVING) for i in range(5)],
@@ -53,11 +57,25 @@ ID_COLOURS = np.array(
 
 
 def case_name(seed: int, index: int) -> str:
-    return f"s{seed}-{index:02d}"
+    return f"r{seed}-{index:02d}"
 
 
-def combination(seed: int, index: int, options: dict[str, bool]) -> Combination:
+def _before() -> dict[str, Any]:
+    return json.loads(BEFORE_RECIPES.read_text()) if BEFORE_RECIPES.exists() else {}
+
+
+def combination(name: str, seed: int, index: int, options: dict[str, bool]) -> Combination:
+    """The stored recipe of a video labelled before the recognition rule, else today's combiner's."""
+    stored = _before().get(name)
+    if stored is not None:
+        return Combination.model_validate(stored)
     return combination_for(seed, index, CombinerOptions(**options), 0, SETTINGS.clip())
+
+
+def _case_of(name: str) -> tuple[int, int, dict[str, bool]]:
+    seed, index = name[1:].split("-")
+    options = {31: {}, 32: MOVING, 33: {"random": True}}.get(int(seed), {})
+    return int(seed), int(index), options
 
 
 def decode(path: Path) -> list[np.ndarray]:
@@ -78,8 +96,9 @@ def write_png(path: Path, rgb: np.ndarray) -> None:
     )
 
 
-def rendered_cases() -> list[tuple[int, int, dict[str, bool]]]:
-    return [case for case in CASES if (WORK / f"{case_name(*case[:2])}.mp4").exists()]
+def rendered_cases() -> list[tuple[str, int, int, dict[str, bool]]]:
+    """Every video in the work folder: today's cases and, when moved back there, the ones labelled before."""
+    return [(path.stem, *_case_of(path.stem)) for path in sorted(WORK.glob("*.mp4"))]
 
 
 def render(count: int) -> None:
@@ -91,7 +110,7 @@ def render(count: int) -> None:
             name = case_name(seed, index)
             if (WORK / f"{name}.mp4").exists():
                 continue
-            result = renderer.render(combination(seed, index, options), SETTINGS, WORK)
+            result = renderer.render(combination(name, seed, index, options), SETTINGS, WORK)
             result.media.rename(WORK / f"{name}.mp4")
             result.passes["segmentation"].rename(WORK / f"{name}.segmentation.npz")
             print(f"{name}: {result.facts.total_seconds:.1f} s", flush=True)
@@ -99,9 +118,8 @@ def render(count: int) -> None:
 
 def measures() -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for seed, index, options in rendered_cases():
-        name = case_name(seed, index)
-        c = combination(seed, index, options)
+    for name, seed, index, options in rendered_cases():
+        c = combination(name, seed, index, options)
         frames = decode(WORK / f"{name}.mp4")
         ids = load(WORK / f"{name}.segmentation.npz", "segmentation")
         objects = pixel_truth.measure(frames, ids, len(c.objects))
@@ -131,9 +149,8 @@ def sheets() -> None:
     cases = rendered_cases()
     for number, group in enumerate(cases[i : i + ROWS_PER_SHEET] for i in range(0, len(cases), ROWS_PER_SHEET)):
         rows = []
-        for seed, index, options in group:
-            name = case_name(seed, index)
-            c = combination(seed, index, options)
+        for name, seed, index, options in group:
+            c = combination(name, seed, index, options)
             frames = decode(WORK / f"{name}.mp4")
             ids = load(WORK / f"{name}.segmentation.npz", "segmentation")
             panels = [frames[f] for f in SHEET_FRAMES] + [
@@ -204,10 +221,9 @@ def calibrate() -> None:
     total = sum(len(labels[name]["objects"]) for name in labels if name in measured)
     best = max(
         (
-            pixel_truth.Thresholds(short_side_px=side, contrast=contrast, thin_factor=thin)
+            pixel_truth.Thresholds(short_side_px=side, contrast=contrast)
             for side in range(6, 41, 2)
             for contrast in range(0, 31, 2)
-            for thin in (1.0, 1.5, 2.0)
         ),
         key=lambda limits: agreement(labels, measured, limits)[0],
     )

@@ -3,6 +3,9 @@ and the same (seed, index) always drawing the same final recipe (pure Python, no
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from simian.combine.combiner import CombinerOptions, combination_for, combine
@@ -86,3 +89,23 @@ def test_a_stack_moves_as_one_movement_only():
     right = {**c["objects"][0], "placement": 4, "movement": {"direction": "right", "speed": 0.4}}
     with pytest.raises(InvalidInputError, match=r"objects\[1\] and objects\[0\] share placement 4"):
         parse_combination({**c, "objects": [left, right]})
+
+
+def test_drawn_recipes_only_name_objects_a_viewer_can_name():
+    """Calibrated by eye (bench/caption_labels/): no umbrella or mushroom from above, no lamp or umbrella too thin
+    to read, a chair from behind only when large; the recipe that once named a speck of a lamp breaks the rule."""
+    from simian.scene.recognition import MAX_PITCH, min_visible_short_side, predicted_short_side
+
+    for seed, options in ((31, CombinerOptions()), (32, CombinerOptions(movement=True, ontop=True))):
+        for index in range(12):
+            c = combination_for(seed, index, options)
+            plan = plan_scene(c)
+            for i, obj in enumerate(c.objects):
+                assert c.orientation.pitch <= MAX_PITCH.get(obj.asset, 90.0), (seed, index, obj.asset)
+                for boxes in plan.frame_boxes:
+                    side = composition.short_side(boxes[i], plan.clip.aspect)
+                    needed = min_visible_short_side(obj.asset, c.orientation.yaw)
+                    assert predicted_short_side(obj.asset, side) >= needed, (seed, index, obj.asset)
+    old = json.loads((Path(__file__).parent / "data" / "unnameable_lamp.json").read_text())["combinations"][0]
+    problems = composition.evaluate(plan_scene(parse_combination(old)))
+    assert {(p.kind, p.object) for p in problems} >= {("unnameable", 0)}, problems

@@ -48,6 +48,7 @@ from simian.recipe.vocabulary import (
 )
 from simian.scene.composition import plan_scene
 from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, horizontal_axes, rest_positions
+from simian.scene.recognition import MAX_PITCH
 from simian.scene.shapes import FACING_FEATURES, feature_visible, shape_for
 
 MOVEMENT_DIRECTIONS: tuple[MovementDirection, ...] = ("left", "right", "toward", "away", "up")
@@ -219,9 +220,18 @@ def _slower(c: Combination, factor: float) -> Combination:
     return c.model_copy(update={"objects": objects, "animation": animation})
 
 
+def _readable_elevation(c: Combination) -> Combination:
+    """The recipe with the camera no higher than every object's type reads from (an umbrella not from above)."""
+    highest = min(MAX_PITCH.get(o.asset, 90.0) for o in c.objects)
+    if c.orientation.pitch <= highest:
+        return c
+    return c.model_copy(update={"orientation": Orientation(yaw=c.orientation.yaw, pitch=highest - 5.0)})
+
+
 def _fitted(draft: Combination, clip: Clip) -> tuple[Combination, ScenePlan] | None:
-    """The recipe with a shot that keeps every rule over `clip`, slowing its motion if that is what it takes."""
-    candidate = draft
+    """The recipe with a shot that keeps every rule over `clip`, lowering the camera to an elevation every object
+    reads from and slowing its motion if that is what it takes."""
+    candidate = _readable_elevation(draft)
     for _ in range(3):
         plan = plan_scene(candidate, clip)
         if not plan.problems:

@@ -17,20 +17,12 @@ import numpy as np
 
 from simian.recipe.combination import Combination
 from simian.render.pass_arrays import load
+from simian.scene.recognition import CALIBRATION_HEIGHT, MIN_SHORT_SIDE_PX, size_factor, view_allows
 
-#: Thresholds of a recognisable object, calibrated on bench/caption_labels/ (see bench/CAPTION_TRUTH.md).
-MIN_SHORT_SIDE_PX = 18.0  # visible extent across the object's narrow direction
-MIN_CONTRAST = 12.0  # CIE76 colour difference between the object and the pixels around it
+#: Thresholds of a recognisable object, calibrated on bench/caption_labels/ (see bench/CAPTION_TRUTH.md); the
+#: size rule and the views each type allows are shared with the composition (`simian.scene.recognition`).
+MIN_CONTRAST = 4.0  # CIE76 colour difference between the object and the pixels around it (camouflage)
 MIN_FRAME_SHARE = 0.5  # of the frames: enough of the clip must show it recognisably
-#: Thin or open shapes (a lamp's post, an umbrella's pole, a tree's trunk) need more pixels to read.
-THIN_TYPES = frozenset({"builtin:lamp", "builtin:umbrella", "builtin:tree", "builtin:traffic_cone"})
-THIN_FACTOR = 1.5
-#: Types that only read from some views: camera elevations (degrees) above which the shape is lost whatever its
-#: size (an umbrella from above is a disc with no pole), and types whose back reads only when large (a chair).
-MAX_PITCH = {"builtin:umbrella": 40.0, "builtin:mushroom": 35.0, "builtin:car": 50.0, "builtin:table": 60.0}
-HIDDEN_FROM_BEHIND = frozenset({"builtin:chair"})
-BEHIND_YAW = 112.5  # |yaw| beyond this sees the back
-BACK_VIEW_FACTOR = 2.0  # seen from behind, such a type needs this many times the short side
 
 
 @dataclass(frozen=True)
@@ -137,26 +129,19 @@ class Thresholds:
     short_side_px: float = MIN_SHORT_SIDE_PX
     contrast: float = MIN_CONTRAST
     frame_share: float = MIN_FRAME_SHARE
-    thin_factor: float = THIN_FACTOR
 
 
-def view_allows(asset: str, pitch: float) -> bool:
-    """Whether the camera's elevation shows what the type is at any size."""
-    return pitch <= MAX_PITCH.get(asset, 90.0)
-
-
-def seen_from_behind(asset: str, yaw: float) -> bool:
-    """Whether the camera sees the back of a type whose back hides what it is (every object faces the front)."""
-    side = abs(((yaw + 180.0) % 360.0) - 180.0)
-    return asset in HIDDEN_FROM_BEHIND and side > BEHIND_YAW
-
-
-def recognisable(obj: ObjectPixels, asset: str, yaw: float, pitch: float, limits: Thresholds = Thresholds()) -> bool:
+def recognisable(
+    obj: ObjectPixels,
+    asset: str,
+    yaw: float,
+    pitch: float,
+    limits: Thresholds = Thresholds(),
+    frame_height: int = CALIBRATION_HEIGHT,
+) -> bool:
     """Whether a viewer can name the object: large, thick and distinct enough on enough frames, from a view its
-    type allows."""
-    side = limits.short_side_px * (limits.thin_factor if asset in THIN_TYPES else 1.0)
-    if seen_from_behind(asset, yaw):
-        side *= BACK_VIEW_FACTOR
+    type allows. Pixel sizes scale with the frame height."""
+    side = limits.short_side_px * size_factor(asset, yaw) * frame_height / CALIBRATION_HEIGHT
     return view_allows(asset, pitch) and obj.share_passing(side, limits.contrast) >= limits.frame_share
 
 
@@ -184,6 +169,8 @@ def check_output(video: Path, segmentation: Path, combination: Combination) -> l
             f"visible short side {pixels.median('short_side_px'):.0f} px, contrast {pixels.median('contrast'):.0f}, "
             f"camera {pitch:.0f} degrees above"
         )
-        ok = recognisable(pixels, obj.asset, yaw, pitch)
+        ok = recognisable(
+            pixels, obj.asset, yaw, pitch, frame_height=frames[0].shape[0] if frames else CALIBRATION_HEIGHT
+        )
         verdicts.append(ObjectVerdict(pixels.index, obj.name, obj.asset, ok, detail))
     return verdicts

@@ -2,7 +2,8 @@
 
 Checked on the planned camera path, frame by frame, with each object's bounding box projected
 through `simian.scene.projection`: every object wholly inside the frame (with a margin), large enough to
-recognise, not mostly hidden behind a nearer object, never seen along its long axis, and some
+recognise (its predicted visible short side and the camera's elevation, by `simian.scene.recognition`), not
+mostly hidden behind a nearer object, never seen along its long axis, and some
 floor in view. `fit` finds the camera distance that gives the recipe's shot size while keeping
 these rules; the combiner redraws a recipe when no distance can.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from simian.recipe.combination import Combination
 from simian.scene.plan import PLANNED_CLIP, Clip, Problem, ScenePlan, draft_plan, finish_plan
 from simian.scene.projection import CLIP_START, Box2D, CameraPose, project, ray_direction
+from simian.scene.recognition import min_visible_short_side, predicted_short_side, view_allows
 from simian.scene.shapes import shape_for
 
 
@@ -57,6 +59,21 @@ def subjects_span(boxes: list[Box2D | None]) -> float:
     for box in present[1:]:
         union = union.union(box)
     return max(union.width, union.height)
+
+
+def short_side(box: Box2D, aspect: float) -> float:
+    """The smaller side of an image box, as a fraction of the frame height."""
+    return min(box.width * aspect, box.height)
+
+
+def view_problems(plan: ScenePlan) -> list[Problem]:
+    """Objects whose type the camera's elevation hides whatever the distance (an umbrella seen from above)."""
+    c = plan.combination
+    return [
+        Problem("view_hides", i, None, f"{o.asset} does not read from {c.orientation.pitch:.0f} degrees above")
+        for i, o in enumerate(c.objects)
+        if not view_allows(o.asset, c.orientation.pitch)
+    ]
 
 
 def _frame_order(frames: int) -> Iterator[int]:
@@ -114,6 +131,15 @@ def frame_problems(plan: ScenePlan, frame: int, rules: Rules) -> list[Problem]:
         size = on_screen_size(box, aspect)
         if size < rules.min_object_size:
             problems.append(Problem("too_small", i, frame, f"{size:.3f} of the frame height"))
+        obj = plan.combination.objects[i]
+        visible, needed = (
+            predicted_short_side(obj.asset, short_side(box, aspect)),
+            min_visible_short_side(obj.asset, plan.combination.orientation.yaw),
+        )
+        if visible < needed:
+            problems.append(
+                Problem("unnameable", i, frame, f"visible short side {visible:.3f} of the frame height < {needed:.3f}")
+            )
         angle = end_on_angle(plan, pose, i, t)
         if angle is not None and angle < rules.end_on_angle_deg:
             problems.append(Problem("end_on", i, frame, f"seen {angle:.0f} degrees off its long axis"))
@@ -127,7 +153,9 @@ def frame_problems(plan: ScenePlan, frame: int, rules: Rules) -> list[Problem]:
 
 def evaluate(plan: ScenePlan, rules: Rules = DEFAULT_RULES, stop_early: bool = False) -> list[Problem]:
     """Every rule break over the planned clip (the first one only with `stop_early`)."""
-    problems: list[Problem] = []
+    problems: list[Problem] = view_problems(plan)
+    if problems and stop_early:
+        return problems
     for frame in _frame_order(plan.clip.frames):
         problems += frame_problems(plan, frame, rules)
         if problems and stop_early:

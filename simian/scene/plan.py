@@ -33,7 +33,9 @@ MAX_ELEVATION = 88.0
 CAMERA_MIN_HEIGHT = 0.05
 
 
-ProblemKind = Literal["out_of_frame", "too_small", "occluded", "end_on", "floor_hidden", "move_limited"]
+ProblemKind = Literal[
+    "out_of_frame", "too_small", "unnameable", "view_hides", "occluded", "end_on", "floor_hidden", "move_limited"
+]
 
 
 @dataclass(frozen=True)

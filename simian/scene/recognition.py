@@ -1,0 +1,72 @@
+"""What lets a viewer name an object on screen, as calibrated by eye (pure Python).
+
+One rule, used twice: the composition predicts it from projected boxes before anything renders
+(so the default dataset path only names objects a viewer can name), and the pixel checker
+(`simian.render.pixel_truth`) measures it on the rendered frames. The numbers come from labels
+made by looking at frames (bench/caption_labels/, bench/CAPTION_TRUTH.md).
+"""
+
+from __future__ import annotations
+
+#: Frame height the pixel thresholds were calibrated at (320x180 renders); sizes scale with the height.
+CALIBRATION_HEIGHT = 180
+#: Least visible extent across an object's narrow direction, in pixels at the calibration height.
+MIN_SHORT_SIDE_PX = 18.0
+#: Thin or open shapes (a lamp's post, a tree's trunk, an umbrella's pole under its canopy) and shapes that
+#: read only by their details (a car's wheels and windows) need this many times the short side.
+TYPE_FACTORS = {"builtin:lamp": 1.5, "builtin:tree": 1.5, "builtin:car": 1.5, "builtin:umbrella": 2.0}
+#: Camera elevations (degrees) above which the type's shape is lost whatever its size (an umbrella
+#: from above is a disc with no pole, a mushroom a cap with no stem).
+MAX_PITCH = {"builtin:umbrella": 40.0, "builtin:mushroom": 35.0, "builtin:car": 50.0, "builtin:table": 60.0}
+#: Types whose back hides what they are (every object faces the scene's front): from behind they need
+#: `BACK_VIEW_FACTOR` times the short side.
+HIDDEN_FROM_BEHIND = frozenset({"builtin:chair"})
+BEHIND_YAW = 112.5  # |camera yaw| beyond this sees the back
+BACK_VIEW_FACTOR = 2.0
+#: Visible short side over the short side of the projected bounding box, per type (medians over the
+#: labelled renders): a lamp's box is mostly empty, a chair's nearly full. Unknown shapes get the default.
+VISIBLE_SHARE = {
+    "builtin:barrel": 0.72,
+    "builtin:car": 0.65,
+    "builtin:chair": 0.94,
+    "builtin:donut": 0.69,
+    "builtin:dumbbell": 0.48,
+    "builtin:house": 0.69,
+    "builtin:lamp": 0.48,
+    "builtin:mug": 0.66,
+    "builtin:mushroom": 0.67,
+    "builtin:robot": 0.86,
+    "builtin:rocket": 0.78,
+    "builtin:snowman": 0.73,
+    "builtin:traffic_cone": 0.77,
+    "builtin:tree": 0.6,
+    "builtin:umbrella": 0.43,
+}
+DEFAULT_VISIBLE_SHARE = 0.6
+
+
+def view_allows(asset: str, pitch: float) -> bool:
+    """Whether the camera's elevation shows what the type is at any size."""
+    return pitch <= MAX_PITCH.get(asset, 90.0)
+
+
+def seen_from_behind(asset: str, yaw: float) -> bool:
+    """Whether the camera sees the back of a type whose back hides what it is."""
+    side = abs(((yaw + 180.0) % 360.0) - 180.0)
+    return asset in HIDDEN_FROM_BEHIND and side > BEHIND_YAW
+
+
+def size_factor(asset: str, yaw: float) -> float:
+    """How many times the base short side this type needs from this side."""
+    factor = TYPE_FACTORS.get(asset, 1.0)
+    return factor * (BACK_VIEW_FACTOR if seen_from_behind(asset, yaw) else 1.0)
+
+
+def min_visible_short_side(asset: str, yaw: float) -> float:
+    """Least visible short side, as a fraction of the frame height."""
+    return MIN_SHORT_SIDE_PX / CALIBRATION_HEIGHT * size_factor(asset, yaw)
+
+
+def predicted_short_side(asset: str, box_short_side: float) -> float:
+    """Visible short side expected of a projected box whose short side is `box_short_side` (same unit)."""
+    return VISIBLE_SHARE.get(asset, DEFAULT_VISIBLE_SHARE) * box_short_side
