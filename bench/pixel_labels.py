@@ -1,13 +1,15 @@
 """A labelled set for the pixel checker: renders, contact sheets to label by eye, measures, calibration.
 
     .venv/bin/python bench/pixel_labels.py render     # 40 combinations at 320x180, 12 frames, 8 samples (~30 s each)
-    .venv/bin/python bench/pixel_labels.py sheets     # bench/caption_labels/sheets/*.png to look at
+    .venv/bin/python bench/pixel_labels.py sheets     # bench/caption_labels/work/sheets/*.png to look at
+    .venv/bin/python bench/pixel_labels.py measure    # measures.json from every video in work/
     .venv/bin/python bench/pixel_labels.py calibrate  # agreement of the pixel rule with labels.json
 
 The renders and sheets stay in bench/caption_labels/work/ (not committed); what is committed is
 labels.json (one verdict per named object, made by looking at the sheets: "true" when a viewer who
 has not read the caption can name the object as the caption does, "false" when not, "not_visible"
-when it cannot be made out at all) and measures.json (the pixel measures of every object).
+when it cannot be made out at all), recipes.json (each labelled video's recipe as rendered) and
+measures.json (the pixel measures of every object).
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ HERE = REPO / "bench" / "caption_labels"
 WORK = HERE / "work"
 SETTINGS = RenderSettings(width=320, height=180, frames=12, samples=8, device="cpu", passes=["segmentation"])
 MOVING = {"movement": True, "ontop": True, "camera_follow": True}
-#: Recipes of the videos labelled before the composition used the recognition rule (names s<seed>-<index>),
-#: kept so that their labels and measures stay reproducible; new cases (r<seed>-<index>) are drawn by today's
-#: combiner.
-BEFORE_RECIPES = HERE / "recipes.json"
+#: The recipe of every rendered video as it was rendered, so that labels and measures stay reproducible when
+#: the combiner changes: s<seed>-<index> were drawn before the composition used the recognition rule,
+#: r<seed>-<index> after. Cases not yet rendered are drawn by today's combiner.
+RECIPES = HERE / "recipes.json"
 CASES: list[tuple[int, int, dict[str, bool]]] = [
     *[(31, i, {}) for i in range(10)],
     *[(32, i, MOVING) for i in range(5)],
@@ -60,13 +62,13 @@ def case_name(seed: int, index: int) -> str:
     return f"r{seed}-{index:02d}"
 
 
-def _before() -> dict[str, Any]:
-    return json.loads(BEFORE_RECIPES.read_text()) if BEFORE_RECIPES.exists() else {}
+def _recipes() -> dict[str, Any]:
+    return json.loads(RECIPES.read_text()) if RECIPES.exists() else {}
 
 
 def combination(name: str, seed: int, index: int, options: dict[str, bool]) -> Combination:
-    """The stored recipe of a video labelled before the recognition rule, else today's combiner's."""
-    stored = _before().get(name)
+    """The stored recipe of a rendered video, else today's combiner's."""
+    stored = _recipes().get(name)
     if stored is not None:
         return Combination.model_validate(stored)
     return combination_for(seed, index, CombinerOptions(**options), 0, SETTINGS.clip())
@@ -110,7 +112,9 @@ def render(count: int) -> None:
             name = case_name(seed, index)
             if (WORK / f"{name}.mp4").exists():
                 continue
-            result = renderer.render(combination(name, seed, index, options), SETTINGS, WORK)
+            recipe = combination(name, seed, index, options)
+            result = renderer.render(recipe, SETTINGS, WORK)
+            RECIPES.write_text(json.dumps({**_recipes(), name: recipe.model_dump(mode="json")}, indent=1) + "\n")
             result.media.rename(WORK / f"{name}.mp4")
             result.passes["segmentation"].rename(WORK / f"{name}.segmentation.npz")
             print(f"{name}: {result.facts.total_seconds:.1f} s", flush=True)
