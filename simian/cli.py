@@ -273,10 +273,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             paths = resolve(output.combination)
             reports.append(check_combination(output.combination, output.settings, paths, output.caption))
     else:
-        if args.pixels:
-            raise InvalidInputError("check: --pixels judges rendered outputs: give their folder DIR")
         if args.count is None or args.count < 1:
             raise InvalidInputError("check: --count must be 1 or more with --seed")
+        if args.pixels:
+            return _render_and_check_pixels(args)
         from simian.render import RenderSettings, parse_render_settings
         from simian.settings.parameters import given_values
 
@@ -317,6 +317,41 @@ def _check_pixels(outputs: list[RenderedOutput]) -> int:
                 )
     print(f"{recognised} of {total} named objects recognisable from the frames")
     return 0 if recognised == total else 1
+
+
+def _render_and_check_pixels(args: argparse.Namespace) -> int:
+    """`check --pixels --seed S --count N`: render the drawn combinations with their segmentation pass (into a
+    temporary folder), then judge each named object from the frames."""
+    import tempfile
+
+    from simian.combine.combiner import combination_for
+    from simian.dataset import FLAT, FolderSink
+    from simian.recipe.assets import AssetResolver
+    from simian.render import Renderer, RenderSettings, parse_render_settings
+    from simian.render.outputs import rendered_outputs
+    from simian.settings import load_settings
+    from simian.settings.parameters import given_values
+
+    if args.camera_variants != 1:
+        raise InvalidInputError("check --pixels --seed: --camera-variants is not supported; render them and give DIR")
+    config = load_settings()
+    values = given_values(args, RenderSettings)
+    if values.get("images"):
+        raise InvalidInputError("check --pixels: judges videos; leave out --images")
+    values["passes"] = (*values.get("passes", ()), "segmentation")
+    settings = parse_render_settings(**values)
+    options = _combiner_options(args)
+    resolver = AssetResolver(config)
+    with tempfile.TemporaryDirectory(prefix="simian-check-") as folder:
+        out = Path(folder)
+        sink = FolderSink(out, FLAT)
+        with Renderer(cache_dir=config.simian_cache_dir, resolve_assets=resolver) as renderer:
+            for index in range(args.count):
+                combination = combination_for(args.seed, index, options, 0, settings.clip())
+                result = renderer.render(combination, settings, out)
+                sink.publish(combination, settings, result, licenses=resolver.licenses(combination))
+                logger.info("[%d/%d] combination %d rendered", index + 1, args.count, index)
+        return _check_pixels(rendered_outputs(out))
 
 
 def seed_reports(
@@ -489,7 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--pixels",
         action="store_true",
-        help="with DIR: judge each named object from the rendered frames and their segmentation pass",
+        help="judge each named object from the rendered frames and their segmentation pass (DIR: rendered with "
+        "--passes segmentation; --seed S --count N: rendered first, into a temporary folder)",
     )
     check.add_argument(
         "--camera-variants",
