@@ -345,7 +345,10 @@ def _render_and_check_pixels(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="simian-check-") as folder:
         out = Path(folder)
         sink = FolderSink(out, FLAT)
-        with Renderer(cache_dir=config.simian_cache_dir, resolve_assets=resolver) as renderer:
+        renderer = Renderer(
+            timeout_s=config.simian_render_timeout_s, cache_dir=config.simian_cache_dir, resolve_assets=resolver
+        )
+        with renderer:
             for index in range(args.count):
                 combination = combination_for(args.seed, index, options, 0, settings.clip())
                 result = renderer.render(combination, settings, out)
