@@ -22,8 +22,13 @@ from pydantic import ValidationError
 from simian.errors import InvalidInputError, SimianError, invalid_input, shorten
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from simian.combine.combiner import CombinerOptions
+    from simian.combine.sources import CombinationSource
+    from simian.combine.variants import VideoKey
     from simian.operations.stack import StackConfig
+    from simian.recipe.assets import AssetResolver
     from simian.render import RenderSettings
     from simian.render.blender.claim_check import CombinationReport
     from simian.render.outputs import RenderedOutput
@@ -197,9 +202,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from simian.assets.licenses import parse_allowed
     from simian.combine.sources import open_source, refuse_unlicensed
     from simian.combine.variants import video_keys
-    from simian.dataset import FLAT, FolderSink
     from simian.recipe.assets import AssetResolver
-    from simian.render import Renderer, RenderError, RenderSettings, ensure_writable_dir, parse_render_settings
+    from simian.render import RenderSettings, ensure_writable_dir, parse_render_settings
     from simian.settings import load_settings
     from simian.settings.parameters import given_values
 
@@ -221,23 +225,43 @@ def cmd_render(args: argparse.Namespace) -> int:
     variants = args.camera_variants
     _check_output_targets(out_dir, start, end, render_settings, variants)
     ensure_writable_dir(out_dir)
-    sink = FolderSink(out_dir, FLAT)
     timeout = args.timeout if args.timeout is not None else config.simian_render_timeout_s
-    keys = video_keys(start, end, variants)  # derived as the renders come, so any range starts at once
-    count = (end - start) * variants
-    failures = 0
     began = time.perf_counter()
-    renderer = Renderer(timeout_s=timeout, cache_dir=config.simian_cache_dir, resolve_assets=resolver)
+    count = (end - start) * variants
+    keys = video_keys(start, end, variants)  # derived as the renders come, so any range starts at once
+    failures = _render_all(source, keys, count, render_settings, out_dir, resolver, timeout, config.simian_cache_dir)
+    elapsed = time.perf_counter() - began
+    logger.info("%d rendered, %d failed, %.2f s per video, in %s", count - failures, failures, elapsed / count, out_dir)
+    return 1 if failures else 0
+
+
+def _render_all(
+    source: CombinationSource,
+    keys: Iterable[VideoKey],
+    count: int,
+    settings: RenderSettings,
+    out_dir: Path,
+    resolver: AssetResolver,
+    timeout_s: float,
+    cache_dir: Path,
+) -> int:
+    """Render and publish each key into `out_dir` (flat layout), one line per video; the number that failed."""
+    from simian.dataset import FLAT, FolderSink
+    from simian.render import Renderer, RenderError
+
+    sink = FolderSink(out_dir, FLAT)
+    failures = 0
+    renderer = Renderer(timeout_s=timeout_s, cache_dir=cache_dir, resolve_assets=resolver)
     with renderer:
         for n, key in enumerate(keys, 1):  # each combination derived when its turn comes
             try:
                 combination = source.get(key.index, key.variant)
-                result = renderer.render(combination, render_settings, out_dir)
+                result = renderer.render(combination, settings, out_dir)
             except (RenderError, SimianError) as exc:
                 failures += 1
                 logger.error("[%d/%d] %s", n, count, exc)
                 continue
-            published = sink.publish(combination, render_settings, result, licenses=resolver.licenses(combination))
+            published = sink.publish(combination, settings, result, licenses=resolver.licenses(combination))
             logger.info(
                 "[%d/%d] %s rendered in %.2f s (Blender %.2f s, %s)",
                 n,
@@ -247,9 +271,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                 result.facts.render_seconds,
                 result.facts.device,
             )
-    elapsed = time.perf_counter() - began
-    logger.info("%d rendered, %d failed, %.2f s per video, in %s", count - failures, failures, elapsed / count, out_dir)
-    return 1 if failures else 0
+    return failures
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -324,37 +346,33 @@ def _render_and_check_pixels(args: argparse.Namespace) -> int:
     temporary folder), then judge each named object from the frames."""
     import tempfile
 
-    from simian.combine.combiner import combination_for
-    from simian.dataset import FLAT, FolderSink
+    from simian.combine.sources import open_source
+    from simian.combine.variants import video_keys
     from simian.recipe.assets import AssetResolver
-    from simian.render import Renderer, RenderSettings, parse_render_settings
+    from simian.render import RenderSettings, parse_render_settings
     from simian.render.outputs import rendered_outputs
     from simian.settings import load_settings
     from simian.settings.parameters import given_values
 
-    if args.camera_variants != 1:
-        raise InvalidInputError("check --pixels --seed: --camera-variants is not supported; render them and give DIR")
     config = load_settings()
     values = given_values(args, RenderSettings)
     if values.get("images"):
         raise InvalidInputError("check --pixels: judges videos; leave out --images")
     values["passes"] = (*values.get("passes", ()), "segmentation")
     settings = parse_render_settings(**values)
-    options = _combiner_options(args)
+    source = open_source(args.seed, None, _combiner_options(args), settings.clip())
+    keys = video_keys(0, args.count, args.camera_variants)
+    count = args.count * args.camera_variants
     resolver = AssetResolver(config)
     with tempfile.TemporaryDirectory(prefix="simian-check-") as folder:
         out = Path(folder)
-        sink = FolderSink(out, FLAT)
-        renderer = Renderer(
-            timeout_s=config.simian_render_timeout_s, cache_dir=config.simian_cache_dir, resolve_assets=resolver
-        )
-        with renderer:
-            for index in range(args.count):
-                combination = combination_for(args.seed, index, options, 0, settings.clip())
-                result = renderer.render(combination, settings, out)
-                sink.publish(combination, settings, result, licenses=resolver.licenses(combination))
-                logger.info("[%d/%d] combination %d rendered", index + 1, args.count, index)
-        return _check_pixels(rendered_outputs(out))
+        timeout = config.simian_render_timeout_s
+        failures = _render_all(source, keys, count, settings, out, resolver, timeout, config.simian_cache_dir)
+        status = _check_pixels(rendered_outputs(out))
+    if failures:
+        print(f"{failures} of {count} combinations failed to render (the log above says why)")
+        return 1
+    return status
 
 
 def seed_reports(

@@ -320,6 +320,8 @@ def test_other_engines_render_their_passes_like_cycles(
     with Renderer(cache_dir=tmp_path / "cache") as renderer:
         result = renderer.render(rendered.combination, settings, tmp_path)
     assert sorted(result.passes) == sorted(passes)
+    video = decode_frames(result.media)
+    assert len(video) == SETTINGS.frames and video[0].std() > 3, f"{engine} renders a video that shows the scene"
     depth = load(result.passes["depth"], "depth").astype(np.float64)
     cycles = rendered.arrays["depth"].astype(np.float64)
     both = np.isfinite(depth) & np.isfinite(cycles)
