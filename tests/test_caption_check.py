@@ -75,6 +75,29 @@ def test_false_claims_fail():
     assert all(v.ok for v in report.verdicts if v.claim not in forged)
 
 
+def test_shot_size_is_the_main_subjects_and_speed_is_the_pictures():
+    """Seed 31 #0 scatters a table and two cars over a wide field: their union spans a close-up, the largest of
+    them a medium wide shot, which is what a viewer calls it. Seed 31 #40 cranes up at twice the usual rate
+    over a single donut, which barely moves on screen (0.01 frame widths a second): "slowly", not "very
+    quickly". Blender's projection refuses the old words."""
+    scattered = combination_for(31, 0)
+    assert len(scattered.objects) == 3 and "close-up" not in scattered.caption
+    assert "It is a medium wide shot" in scattered.caption
+    still_looking = combination_for(31, 40)
+    assert still_looking.animation.name == "orbit_up" and still_looking.animation.speed_factor > 1.9
+    for text in (still_looking.caption, still_looking.caption_camera, still_looking.caption_short):
+        assert "slowly" in text and "quickly" not in text, text
+    assert still_looking.captions_structured.camera.speed == "slowly"
+    for c, forged in (
+        (scattered, Claim("framing", "It is a close-up shot.", (), "close-up shot")),
+        (still_looking, Claim("camera_speed", "very quickly", (), "very quickly")),
+    ):
+        report = check_combination(c, extra_claims=[forged])
+        judged = {v.claim: v for v in report.verdicts}
+        assert not judged[forged].ok, judged[forged].detail
+        assert all(v.ok for v in report.verdicts if v.claim != forged), report.failures
+
+
 def test_a_moving_stack_and_its_captions_are_true():
     """A recipe (as reference files have them) whose moving object carries another on top."""
     data = combination_for(6, 1, CombinerOptions(max_objects=1)).model_dump(mode="json")

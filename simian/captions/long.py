@@ -3,8 +3,9 @@
 Every statement a caption makes is a `Claim` (the words plus what they assert); `simian check`
 verifies each one against Blender's own projection of the planned scene. Sizes are the rendered
 sizes along the named axis, left/right and in front/behind are as seen at the first frame, the
-shot size comes from how much of the frame the objects span, camera moves carry their rate in
-per-second units, and effects are named only at levels calibrated to be visible.
+shot size comes from how much of the frame the main subject spans, camera moves carry their rate in
+per-second units and a speed word from how fast the picture moves, and effects are named only at levels
+calibrated to be visible.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ ClaimKind = Literal[
     "view_side",  # the side of the scene the camera looks from at the first frame
     "elevation",  # the camera's elevation in degrees at the first frame
     "camera_move",  # the camera move and its rate
+    "camera_speed",  # the speed word of a camera move, by how fast the picture moves (frame widths per second)
     "camera_still",  # the camera neither moves nor turns
     "camera_steady",  # the camera keeps its angle and zoom (while following)
     "background",  # the named background fills part of the first frame
@@ -328,7 +330,13 @@ def _orientation(c: Combination) -> tuple[str, list[Claim]]:
 
 
 def first_frame_span(plan: ScenePlan) -> float:
-    return composition.subjects_span(list(plan.frame_boxes[0]))
+    """The main subject's span at the first frame, which names the shot size."""
+    return composition.main_subject_span(plan.frame_boxes[0], follow_index(plan.combination))
+
+
+def camera_speed_word(plan: ScenePlan) -> str:
+    """How fast the camera move looks: from the planned frames' motion on screen, not the recipe's speed factor."""
+    return speed_word(composition.screen_speed(plan.frame_boxes, plan.clip))
 
 
 def _framing(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
@@ -354,8 +362,10 @@ def _animation(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
         text = "The camera holds still."
         return text, [Claim("camera_still", text)]
     rate = abs(plan.move_rate)
-    text = f"{move.phrase} {speed_word(c.animation.speed_factor)}, at {rate:.2f} {move.unit}."
-    return text, [Claim("camera_move", text, (), move.name, rate)]
+    speed = camera_speed_word(plan)
+    text = f"{move.phrase} {speed}, at {rate:.2f} {move.unit}."
+    on_screen = composition.screen_speed(plan.frame_boxes, plan.clip)
+    return text, [Claim("camera_move", text, (), move.name, rate), Claim("camera_speed", text, (), speed, on_screen)]
 
 
 def _background(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:

@@ -21,6 +21,7 @@ from simian.captions.long import (
     Claim,
     Description,
     article,
+    camera_speed_word,
     describe,
     distinct_names,
     join_list,
@@ -38,7 +39,7 @@ from simian.recipe.structured_caption import (
     StructuredObject,
     Tracking,
 )
-from simian.recipe.vocabulary import SCALE_SYNONYMS, focal_length_mm, scale_name_for, speed_word
+from simian.recipe.vocabulary import SCALE_SYNONYMS, focal_length_mm, scale_name_for
 from simian.scene.composition import plan_scene
 from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, follow_index
 from simian.scene.shapes import shape_for, visible_description
@@ -282,7 +283,7 @@ def _short(
 
     camera_claims: list[Claim] = []
     move = CAMERA_TERMS[c.animation.name]
-    adverb = speed_word(c.animation.speed_factor)
+    adverb = camera_speed_word(plan)
     camera_claim = _first(claims, "camera_move", "camera_still", "camera_steady")
     lead = camera_rng.choice(("as", "while"))
     if tracking is not None:
@@ -342,7 +343,7 @@ def _camera(
     c: Combination, plan: ScenePlan, claims: tuple[Claim, ...], tracking: _Tracking | None, rng: random.Random
 ) -> tuple[str, list[Claim]]:
     move = CAMERA_TERMS[c.animation.name]
-    adverb = speed_word(c.animation.speed_factor)
+    adverb = camera_speed_word(plan)
     camera_claim = _first(claims, "camera_move", "camera_still", "camera_steady")
     rate = abs(plan.move_rate)
     rate_text = f"{rate:.2f} {plan.move.unit}"
@@ -433,7 +434,7 @@ def _structured(
             term=move.term,
             type=move.type,
             direction=move.direction,
-            speed=speed_word(c.animation.speed_factor) if moving else None,
+            speed=camera_speed_word(plan) if moving else None,
             speed_factor=c.animation.speed_factor,
             rate=round(abs(plan.move_rate), 4) if moving else None,
             unit=plan.move.unit if moving else None,
@@ -504,6 +505,8 @@ def structured_claims(s: StructuredCaption) -> list[Claim]:
         add("camera_steady" if camera.tracking is not None else "camera_still", "camera.move")
     else:
         add("camera_move", "camera.rate", (), camera.move, camera.rate)
+        if camera.speed is not None:
+            add("camera_speed", "camera.speed", (), camera.speed)
     for effect in s.effects:
         add("effect", f"effects.{effect.name}", (), effect.name, None, effect.level)
     return claims

@@ -76,7 +76,13 @@ class StructuredCamera(_Data):
     term: str = Field(description="The move in CameraBench terms, e.g. 'arc left', 'dolly in', 'zoom in', 'static'")
     type: str = Field(description="CameraBench primitive: static, pan, tilt, roll, zoom, dolly, pedestal, arc or crane")
     direction: str = Field(description="in, out, left, right, up, down, clockwise, counterclockwise or none")
-    speed: str | None = Field(default=None, description="slowly, steadily, quickly or very quickly; none when static")
+    speed: str | None = Field(
+        default=None,
+        description=(
+            "slowly, steadily, quickly or very quickly, by how fast the picture moves (frame widths per second); "
+            "none when static"
+        ),
+    )
     speed_factor: float
     rate: float | None = Field(default=None, description="How fast it moves, in `unit` (absolute value)")
     unit: str | None = None

@@ -41,12 +41,12 @@ def scale_name_for(factor: float) -> str:
 
 @dataclass(frozen=True)
 class ShotSize:
-    """A shot size by how much of the frame the subjects span at the first frame.
+    """A shot size by how much of the frame the main subject spans at the first frame.
 
-    The span is the larger of the width and height fractions of the frame that the union of the
-    objects' projected bounding boxes covers (a linear measure, so a tall thin subject filling the
-    frame height counts as filling the frame). Objects are always kept wholly inside the frame, so
-    even an extreme close-up shows every object whole: the subjects span at least 80 % of the frame.
+    The span is the larger of the width and height fractions of the frame that the main subject's
+    projected bounding box covers (the followed object, else the largest; a linear measure, so a tall
+    thin subject filling the frame height counts as filling the frame). Objects are always kept wholly
+    inside the frame, so even an extreme close-up shows every object whole.
     """
 
     name: str
@@ -199,13 +199,16 @@ CAMERA_MOVES: dict[str, CameraMove] = {
 SPEED_FACTOR_RANGE = (0.5, 2.0)
 
 
-def speed_word(speed_factor: float) -> str:
-    if speed_factor < 0.8:
-        return "slowly"
-    if speed_factor < 1.25:
-        return "steadily"
-    if speed_factor < 1.6:
-        return "quickly"
+#: Speed words by how fast the picture moves (frame widths per second, `composition.screen_speed`): below
+#: 0.05 (16 px a second at 320 wide) a clip all but looks still, and is at most "slowly".
+SCREEN_SPEED_WORDS: tuple[tuple[float, str], ...] = ((0.05, "slowly"), (0.10, "steadily"), (0.18, "quickly"))
+
+
+def speed_word(widths_per_second: float) -> str:
+    """The speed word for a camera move whose picture moves `widths_per_second` frame widths a second."""
+    for below, word in SCREEN_SPEED_WORDS:
+        if widths_per_second < below:
+            return word
     return "very quickly"
 
 

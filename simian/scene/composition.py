@@ -11,7 +11,8 @@ these rules; the combiner redraws a recipe when no distance can.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+import statistics
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from simian.recipe.combination import Combination
@@ -59,6 +60,38 @@ def subjects_span(boxes: list[Box2D | None]) -> float:
     for box in present[1:]:
         union = union.union(box)
     return max(union.width, union.height)
+
+
+def main_subject_span(boxes: Sequence[Box2D | None], followed: int | None = None) -> float:
+    """How much of the frame the main subject spans: the followed object, else the largest on screen. Shot sizes
+    name what a viewer watches; three small objects scattered over a wide field are a wide shot, not a close-up
+    (inf if any object is behind the camera)."""
+    present = [b for b in boxes if b is not None]
+    if len(present) < len(boxes) or not present:
+        return math.inf
+    main = boxes[followed] if followed is not None else max(present, key=lambda b: b.width * b.height)
+    assert main is not None
+    return max(main.width, main.height)
+
+
+def screen_speed(frame_boxes: Sequence[Sequence[Box2D | None]], clip: Clip) -> float:
+    """How fast the picture moves, in frame widths per second: the fastest object's median motion of its box
+    edges from frame to frame. An orbit around round objects moves nothing on screen, however fast the camera
+    turns; speed words follow what a viewer sees."""
+    height_in_widths = clip.height / clip.width
+    fastest = 0.0
+    for i in range(len(frame_boxes[0]) if frame_boxes else 0):
+        steps = []
+        for before, after in zip(frame_boxes, frame_boxes[1:], strict=False):
+            a, b = before[i], after[i]
+            if a is None or b is None:
+                continue
+            across = (abs(b.x0 - a.x0) + abs(b.x1 - a.x1)) / 2
+            down = (abs(b.y0 - a.y0) + abs(b.y1 - a.y1)) / 2 * height_in_widths
+            steps.append(math.hypot(across, down) * clip.fps)
+        if steps:
+            fastest = max(fastest, statistics.median(steps))
+    return fastest
 
 
 def short_side(box: Box2D, aspect: float) -> float:

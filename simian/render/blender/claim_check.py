@@ -21,7 +21,7 @@ from simian.assets.catalog import BUILTIN_OBJECTS
 from simian.captions.long import Claim, describe, floor_image_motion, size_phrase
 from simian.captions.styles import style_claims
 from simian.recipe.combination import Combination
-from simian.recipe.vocabulary import shot_size_for, view_height, view_side
+from simian.recipe.vocabulary import shot_size_for, speed_word, view_height, view_side
 from simian.render.render_settings import RenderSettings
 from simian.scene import composition, effects
 from simian.scene.projection import Box2D
@@ -61,6 +61,10 @@ class CombinationReport:
     @property
     def failures(self) -> list[Verdict]:
         return [v for v in self.verdicts if not v.ok]
+
+
+#: Relative slack on the picture's speed at a speed word's boundary (the plan's boxes against Blender's).
+SPEED_TOLERANCE = 0.1
 
 
 class SceneView:
@@ -412,8 +416,9 @@ class ClaimChecker:
     # ---- camera --------------------------------------------------------------------------------
 
     def _claim_framing(self, claim: Claim) -> tuple[bool, str]:
-        span = composition.subjects_span(list(self.view.at(self.first)["boxes"]))
-        return shot_size_for(span).label == claim.word, f"the objects span {span:.3f} of the frame"
+        followed = next((i for i, o in enumerate(self.c.objects) if o.camera_follow), None)
+        span = composition.main_subject_span(self.view.at(self.first)["boxes"], followed)
+        return shot_size_for(span).label == claim.word, f"the main subject spans {span:.3f} of the frame"
 
     def _claim_fov(self, claim: Claim) -> tuple[bool, str]:
         fov = self.view.at(self.first)["fov"]
@@ -491,6 +496,13 @@ class ClaimChecker:
         measured = per_second[quantity]
         rate_ok = abs(sign * measured - claim.value) <= RATE_TOLERANCE * claim.value + 1e-3  # type: ignore[operator]
         return rate_ok and looks_right, f"measured {measured:+.3f} per second ({quantity}), as seen: {looks_right}"
+
+    def _claim_camera_speed(self, claim: Claim) -> tuple[bool, str]:
+        """The speed word against the picture's motion in Blender's own projection of every frame."""
+        boxes = [self.view.at(frame)["boxes"] for frame in self.view.frames]
+        moving = composition.screen_speed(boxes, self.view.settings.clip())
+        words = {speed_word(moving * (1 + slack)) for slack in (-SPEED_TOLERANCE, 0.0, SPEED_TOLERANCE)}
+        return claim.word in words, f"the picture moves {moving:.3f} frame widths per second"
 
     def _marks(self, frame: int) -> list[tuple[float, float]]:
         """Image points that only the camera moves: the followed object's box corners when the camera
