@@ -81,6 +81,14 @@ def test_camera_follow_is_told_only_for_moving_objects():
     assert "the camera travels with it, keeping the" in moving.caption and "in place in the frame" in moving.caption
     assert "the floor slides past to the left" in moving.caption
     assert "moves toward the camera" not in moving.caption
+    for direction, says in (("toward", "toward the camera"), ("away", "away from the camera")):
+        for yaw in (0.0, 180.0):  # viewed from the front and from the back: the direction is the camera's
+            c = _recipe(
+                objects=[{"camera_follow": True, "movement": {"direction": direction, "speed": 0.3}}],
+                animation={"name": "static", "speed_factor": 1.0},
+                orientation={"yaw": yaw, "pitch": 20.0},
+            )
+            assert f"heads across the floor {says}" in c.caption and "of the scene at" not in c.caption, c.caption
 
 
 def test_sides_are_the_scenes():

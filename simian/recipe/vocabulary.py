@@ -224,8 +224,8 @@ MOVEMENT_PHRASES: dict[str, str] = {
 FOLLOWED_MOVEMENT_PHRASES: dict[str, str] = {
     "left": "travels to the left across the floor",
     "right": "travels to the right across the floor",
-    "toward": "travels across the floor toward the front of the scene",
-    "away": "travels across the floor toward the back of the scene",
+    "toward": "heads across the floor toward the camera",  # as the camera views it, from whichever side
+    "away": "heads across the floor away from the camera",
     "up": "rises upward",
 }
 #: What the viewer sees of the static floor while the camera travels with an object, by how a floor
