@@ -11,7 +11,7 @@ import pytest
 from simian.captions.long import article, describe, with_captions, without_size_words
 from simian.combine.combiner import CombinerOptions, combination_for
 from simian.recipe.combination import Combination, parse_combination
-from simian.recipe.vocabulary import SCALE_SYNONYMS, SIZE_WORDS
+from simian.recipe.vocabulary import GIANT_WORDS, RELATIVE_SIZE_WORDS, SCALE_SYNONYMS, SIZE_WORDS
 
 
 def _recipe(**changes: Any) -> Combination:
@@ -38,7 +38,8 @@ def test_descriptions_carry_no_size_words():
                 continue
             body = claim.text.split(",")[0].lower().replace("-", " ").split()
             sized = [w for w in body if w in SIZE_WORDS]
-            synonyms = {w for words in SCALE_SYNONYMS.values() for s in words for w in s.split()}
+            named = [*SCALE_SYNONYMS.values(), GIANT_WORDS, *(words for _, words in RELATIVE_SIZE_WORDS)]
+            synonyms = {w for words in named for s in words for w in s.replace("-", " ").split()}
             assert len(sized) <= 1 and set(sized) <= synonyms, claim.text
 
 
@@ -156,3 +157,26 @@ def test_a_travelling_camera_is_never_said_to_stay_in_place():
         for text in (c.caption_camera, c.caption, c.caption_short):
             assert "stays in place" not in text and "on the spot" not in text, text
     assert checked >= 5, checked
+
+
+def test_sizes_are_told_against_the_real_thing():
+    """A 2.25 m desk lamp beside a 1 m house is a giant lamp beside a miniature house, not "a large lamp" and "a
+    medium-sized house"; objects of no typical size (robots, Objaverse) keep the recipe's scale words."""
+    lamp = {"asset": "builtin:lamp", "name": "lamp", "description": "a desk lamp with a white shade and a brass stand"}
+    house = {"asset": "builtin:house", "name": "house", "description": "a house with a red roof and a door"}
+    c = _recipe(
+        objects=[
+            {**lamp, "scale": {"factor": 2.25, "name": "large"}},
+            {**house, "scale": {"factor": 1.0, "name": "medium"}, "placement": 3},
+        ]
+    )
+    assert re.search(r"\b(a giant|an enormous) desk lamp", c.caption), c.caption
+    assert "a miniature house" in c.caption and "medium-sized" not in c.caption and "regular-sized" not in c.caption
+    mugs = 0
+    for index in range(60):
+        drawn = combination_for(17, index, CombinerOptions(max_objects=3))
+        for claim in describe(drawn).claims:
+            if claim.kind == "object" and drawn.objects[claim.objects[0]].asset == "builtin:mug":
+                mugs += 1  # the smallest drawn scale, 0.25 m, is over twice a real mug
+                assert claim.text.split()[1] in ("large", "oversized", "giant", "enormous"), claim.text
+    assert mugs >= 2, mugs

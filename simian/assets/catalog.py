@@ -17,26 +17,29 @@ class CatalogEntry:
     ref: str
     name: str
     description: str
+    #: What the real thing measures along its dominant axis (metres), so a 1 m house is called a miniature
+    #: house and a 1 m donut a giant one; None where it varies too much to say (robots).
+    real_size_m: float | None = None
 
 
 BUILTIN_OBJECTS: dict[str, CatalogEntry] = {
     e.ref: e
     for e in [
-        CatalogEntry("builtin:chair", "chair", "a wooden chair with a slatted back"),
-        CatalogEntry("builtin:table", "table", "a round wooden table on four legs"),
-        CatalogEntry("builtin:mug", "mug", "a red ceramic mug with a handle"),
-        CatalogEntry("builtin:lamp", "lamp", "a desk lamp with a white shade and a brass stand"),
-        CatalogEntry("builtin:snowman", "snowman", "a snowman with a carrot nose and a black hat"),
-        CatalogEntry("builtin:traffic_cone", "traffic cone", "an orange traffic cone with white stripes"),
-        CatalogEntry("builtin:rocket", "rocket", "a white rocket with red fins"),
-        CatalogEntry("builtin:mushroom", "mushroom", "a red mushroom with white spots"),
-        CatalogEntry("builtin:tree", "tree", "a pine tree with a brown trunk"),
-        CatalogEntry("builtin:house", "house", "a house with a red roof and a door"),
-        CatalogEntry("builtin:barrel", "barrel", "a wooden barrel with iron hoops"),
-        CatalogEntry("builtin:car", "car", "a blue car with black wheels"),
-        CatalogEntry("builtin:dumbbell", "dumbbell", "a dumbbell with black weights on a steel bar"),
-        CatalogEntry("builtin:donut", "donut", "a donut with pink icing"),
-        CatalogEntry("builtin:umbrella", "umbrella", "an open yellow umbrella on a thin pole"),
+        CatalogEntry("builtin:chair", "chair", "a wooden chair with a slatted back", 0.9),
+        CatalogEntry("builtin:table", "table", "a round wooden table on four legs", 1.0),
+        CatalogEntry("builtin:mug", "mug", "a red ceramic mug with a handle", 0.11),
+        CatalogEntry("builtin:lamp", "lamp", "a desk lamp with a white shade and a brass stand", 0.5),
+        CatalogEntry("builtin:snowman", "snowman", "a snowman with a carrot nose and a black hat", 1.6),
+        CatalogEntry("builtin:traffic_cone", "traffic cone", "an orange traffic cone with white stripes", 0.7),
+        CatalogEntry("builtin:rocket", "rocket", "a white rocket with red fins", 30.0),
+        CatalogEntry("builtin:mushroom", "mushroom", "a red mushroom with white spots", 0.12),
+        CatalogEntry("builtin:tree", "tree", "a pine tree with a brown trunk", 8.0),
+        CatalogEntry("builtin:house", "house", "a house with a red roof and a door", 8.0),
+        CatalogEntry("builtin:barrel", "barrel", "a wooden barrel with iron hoops", 0.9),
+        CatalogEntry("builtin:car", "car", "a blue car with black wheels", 4.3),
+        CatalogEntry("builtin:dumbbell", "dumbbell", "a dumbbell with black weights on a steel bar", 0.4),
+        CatalogEntry("builtin:donut", "donut", "a donut with pink icing", 0.1),
+        CatalogEntry("builtin:umbrella", "umbrella", "an open yellow umbrella on a thin pole", 1.0),
         CatalogEntry("builtin:robot", "robot", "a grey boxy robot with glowing eyes"),
     ]
 }

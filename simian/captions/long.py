@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from simian.assets.catalog import BUILTIN_OBJECTS
 from simian.recipe.combination import Combination, SectionCaptions
 from simian.recipe.vocabulary import (
     AXIS_WORDS,
@@ -27,6 +28,7 @@ from simian.recipe.vocabulary import (
     SCALE_SYNONYMS,
     SIZE_WORDS,
     focal_length_mm,
+    relative_size_words,
     scale_name_for,
     shot_size_for,
     speed_word,
@@ -150,9 +152,20 @@ def size_phrase(factor: float, axis: str) -> str:
     return f"about {factor:g} {unit} ({factor * 3.28084:.1f} feet) {AXIS_WORDS[axis]}"
 
 
-def object_phrase(description: str, factor: float, scale_name: str, rng: random.Random, axis: str = "largest") -> str:
+def size_words(asset: str, factor: float, scale_name: str) -> tuple[str, ...]:
+    """The words for an object's size: against the real thing's size where the catalogue knows it (a 1 m house is
+    a miniature house), else the recipe's scale name."""
+    entry = BUILTIN_OBJECTS.get(asset)
+    if entry is not None and entry.real_size_m is not None:
+        return relative_size_words(factor, entry.real_size_m)
+    return SCALE_SYNONYMS.get(scale_name, SCALE_SYNONYMS[scale_name_for(factor)])
+
+
+def object_phrase(
+    description: str, factor: float, scale_name: str, rng: random.Random, axis: str = "largest", asset: str = ""
+) -> str:
     """'a large wooden chair with a slatted back, about 2.25 meters (7.4 feet) tall'."""
-    word = rng.choice(SCALE_SYNONYMS.get(scale_name, SCALE_SYNONYMS[scale_name_for(factor)]))
+    word = rng.choice(size_words(asset, factor, scale_name))
     body = f"{word} {_strip_article(without_size_words(description))}"
     return f"{article(body)} {body}, {size_phrase(factor, axis)}"
 
@@ -194,7 +207,7 @@ def _object_claims(c: Combination, plan: ScenePlan, rng: random.Random) -> tuple
         center = plan.object_center(i, 0.0)
         description = visible_description(o.asset, o.description, camera[0] - center[0], camera[1] - center[1])
         axis = shape_for(o.asset).dominant_axis
-        phrase = object_phrase(description, o.scale.factor, o.scale.name, rng, axis)
+        phrase = object_phrase(description, o.scale.factor, o.scale.name, rng, axis, str(o.asset))
         listed.append(phrase)
         claims.append(Claim("object", phrase, (i,), names[i]))
         claims.append(Claim("size", size_phrase(o.scale.factor, axis), (i,), axis, o.scale.factor))

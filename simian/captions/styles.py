@@ -25,6 +25,7 @@ from simian.captions.long import (
     describe,
     distinct_names,
     join_list,
+    size_words,
 )
 from simian.recipe.combination import Combination, ObjectMovement
 from simian.recipe.structured_caption import (
@@ -39,7 +40,7 @@ from simian.recipe.structured_caption import (
     StructuredObject,
     Tracking,
 )
-from simian.recipe.vocabulary import SCALE_SYNONYMS, focal_length_mm, scale_name_for
+from simian.recipe.vocabulary import focal_length_mm
 from simian.scene.composition import plan_scene
 from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, follow_index
 from simian.scene.shapes import shape_for, visible_description
@@ -242,7 +243,7 @@ def _object_phrases(c: Combination, order: list[int], rng: random.Random) -> lis
     for index in order:
         o = c.objects[index]
         name = " ".join(o.name.split()[:MAX_NAME_WORDS])
-        word = rng.choice(SCALE_SYNONYMS.get(o.scale.name, SCALE_SYNONYMS[scale_name_for(o.scale.factor)]))
+        word = rng.choice(size_words(str(o.asset), o.scale.factor, o.scale.name))
         full, bare = f"{word} {name}", name
         pair = []
         for body in (full, bare):

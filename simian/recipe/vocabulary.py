@@ -34,6 +34,24 @@ SCALE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Size words for an object whose real size is known, by its size over the real one: a 1 m house is a
+#: miniature house, a 1 m donut a giant one, whatever the scale's name in the recipe.
+RELATIVE_SIZE_WORDS: tuple[tuple[float, tuple[str, ...]], ...] = (
+    (0.3, ("miniature",)),
+    (0.7, ("small", "little")),
+    (1.5, ("life-sized", "full-sized")),
+    (2.5, ("large", "oversized")),
+)
+GIANT_WORDS = ("giant", "enormous")
+
+
+def relative_size_words(factor: float, real_size: float) -> tuple[str, ...]:
+    for below, words in RELATIVE_SIZE_WORDS:
+        if factor / real_size < below:
+            return words
+    return GIANT_WORDS
+
+
 def scale_name_for(factor: float) -> str:
     """The named scale closest to a size in metres."""
     return min(SCALES, key=lambda name: abs(SCALES[name] - factor))
