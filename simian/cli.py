@@ -281,6 +281,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if (args.directory is None) == (args.seed is None):
         raise InvalidInputError("check: give a rendered output folder DIR, or --seed S --count N")
+    if args.output is not None and not (args.pixels and args.seed is not None):
+        raise InvalidInputError("check: --output keeps the renders of --pixels --seed S --count N; leave it out")
     reports: list[CombinationReport] = []
     if args.directory is not None:
         from simian.recipe.assets import AssetResolver, check_assets
@@ -349,7 +351,7 @@ def _render_and_check_pixels(args: argparse.Namespace) -> int:
     from simian.combine.sources import open_source
     from simian.combine.variants import video_keys
     from simian.recipe.assets import AssetResolver
-    from simian.render import RenderSettings, parse_render_settings
+    from simian.render import RenderSettings, ensure_writable_dir, parse_render_settings
     from simian.render.outputs import rendered_outputs
     from simian.settings import load_settings
     from simian.settings.parameters import given_values
@@ -364,8 +366,13 @@ def _render_and_check_pixels(args: argparse.Namespace) -> int:
     keys = video_keys(0, args.count, args.camera_variants)
     count = args.count * args.camera_variants
     resolver = AssetResolver(config)
+    kept = Path(args.output) if args.output is not None else None
+    if kept is not None:
+        if kept.exists() and (not kept.is_dir() or any(kept.iterdir())):
+            raise InvalidInputError(f"--output: {kept} is not a new or empty folder; choose another")
+        ensure_writable_dir(kept)
     with tempfile.TemporaryDirectory(prefix="simian-check-") as folder:
-        out = Path(folder)
+        out = kept or Path(folder)
         timeout = config.simian_render_timeout_s
         failures = _render_all(source, keys, count, settings, out, resolver, timeout, config.simian_cache_dir)
         status = _check_pixels(rendered_outputs(out))
@@ -546,7 +553,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--pixels",
         action="store_true",
         help="judge each named object from the rendered frames and their segmentation pass (DIR: rendered with "
-        "--passes segmentation; --seed S --count N: rendered first, into a temporary folder)",
+        "--passes segmentation; --seed S --count N: rendered first, into a temporary folder or --output)",
+    )
+    check.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="with --pixels --seed: keep the renders here (a new or empty folder) to look at what was judged",
     )
     check.add_argument(
         "--camera-variants",
