@@ -4,6 +4,7 @@
     .venv/bin/python bench/pixel_labels.py sheets     # bench/caption_labels/work/sheets/*.png to look at
     .venv/bin/python bench/pixel_labels.py measure    # measures.json from every video in work/
     .venv/bin/python bench/pixel_labels.py calibrate  # agreement of the pixel rule with labels.json
+    .venv/bin/python bench/pixel_labels.py shares DIR # visible share per type, from `check --pixels ... -o DIR`
 
 The renders and sheets stay in bench/caption_labels/work/ (not committed); what is committed is
 labels.json (one verdict per named object, made by looking at the sheets: "true" when a viewer who
@@ -172,13 +173,49 @@ def sheets() -> None:
     print("\n".join(listing))
 
 
+def shares(folder: Path) -> None:
+    """Per type, the measured visible short side over the planned box's short side (each object's median over its
+    frames): the composition predicts with a low quantile of it, so that an object it lets through also reads on
+    the frames (`VISIBLE_SHARE` in simian/scene/recognition.py)."""
+    from simian.render.outputs import rendered_outputs
+    from simian.scene.composition import plan_scene, short_side
+
+    ratios: dict[str, list[float]] = {}
+    for output in rendered_outputs(folder):
+        c, settings = output.combination, output.settings
+        frames = decode(output.sidecar.with_suffix(".mp4"))
+        ids = load(output.sidecar.with_suffix(".segmentation.npz"), "segmentation")
+        plan = plan_scene(c, settings.clip())
+        aspect, height = settings.width / settings.height, settings.height
+        for i, pixels in enumerate(pixel_truth.measure(frames, ids, len(c.objects))):
+            per_frame = [
+                f.short_side_px / (short_side(boxes[i], aspect) * height)
+                for f, boxes in zip(pixels.frames, plan.frame_boxes, strict=True)
+                if f is not None and boxes[i] is not None
+            ]
+            if per_frame:
+                ratios.setdefault(str(c.objects[i].asset), []).append(float(np.median(per_frame)))
+    print("| type | objects | median share | 10th percentile | 20th percentile |")
+    print("|---|---|---|---|---|")
+    for asset, values in sorted(ratios.items()):
+        q10, q20, q50 = np.percentile(values, [10, 20, 50])
+        print(f"| {asset} | {len(values)} | {q50:.2f} | {q10:.2f} | {q20:.2f} |")
+    everything = [v for values in ratios.values() for v in values]
+    print(f"all: {len(everything)} objects, median {np.median(everything):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["render", "sheets", "measure", "calibrate"])
+    parser.add_argument("step", choices=["render", "sheets", "measure", "calibrate", "shares"])
+    parser.add_argument("folder", nargs="?", type=Path, help="shares: a folder kept by check --pixels --output")
     parser.add_argument("--count", type=int, default=len(CASES), help="render the first N cases only")
     args = parser.parse_args()
     step = args.step
-    if step == "render":
+    if step == "shares":
+        if args.folder is None:
+            parser.error("shares: give the folder kept by `simian check --pixels --seed S --count N -o DIR`")
+        shares(args.folder)
+    elif step == "render":
         render(args.count)
     elif step == "sheets":
         sheets()

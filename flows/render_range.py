@@ -29,7 +29,8 @@ class RangeIncompleteError(SimianError):
     """Some combinations of the range were not rendered or not published."""
 
 
-@flow(name=FLOW_RANGE, flow_run_name="render-{start}-{end}", persist_result=False)
+# Prefect's own parameter check coerces ("12" -> 12, true -> 1); parse_job checks strictly and names the parameter.
+@flow(name=FLOW_RANGE, flow_run_name="render-{start}-{end}", persist_result=False, validate_parameters=False)
 @flow_parameters(RangeJob, NESTED)
 def render_range(**parameters: Any) -> dict[str, Any]:
     """Render combinations [start, end) into the dataset, spread over the render pool."""

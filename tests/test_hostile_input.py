@@ -516,3 +516,24 @@ def test_huge_range_starts_at_once_and_ctrl_c_ends_it(sandbox, tmp_path):
     assert sandbox.files() == before, "the run wrote outside its output and cache folders"
     baseline_mb = _blender_rss_after_one_render(sandbox, tmp_path / "baseline")
     assert child_mb < baseline_mb + 50, f"Blender {child_mb:.0f} MB for the huge range, {baseline_mb:.0f} MB for 0:2"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("orientation", "yaw"), "30", "orientation.yaw"),
+        (("objects", 0, "placement"), True, "objects.0.placement"),
+        (("objects", 0, "scale", "factor"), "1.5", "objects.0.scale.factor"),
+        (("objects", 0, "camera_follow"), 1, "objects.0.camera_follow"),
+    ],
+)
+def test_wrong_types_are_refused_not_coerced(sandbox, path, value, field):
+    """The README promises strict types: a string is not a number, a bool is not an int."""
+    data = combine(1, 1)
+    target = data["combinations"][0]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    source = _write(sandbox, json.dumps(data).encode())
+    result = _render(sandbox, "--index", "0", "--combinations", str(source))
+    _assert_refused(result, sandbox, f"{source}: combinations[0]: field '{field}'")

@@ -167,6 +167,9 @@ def test_bad_parameters_fail_before_any_render(stack, tmp_path):
     refused = stack.prefect(*stack.range_args("start=0", "end=2", "engine=blender_internal"), timeout=120)
     assert refused.returncode != 0
     assert "engine" in refused.stdout + refused.stderr and "cycles" in refused.stdout + refused.stderr
+    for wrong in ('frames="12"', "frames=true"):  # strict types: a string is not a number, nor a bool an int
+        refused = stack.prefect(*stack.range_args("start=0", "end=2", wrong), timeout=120)
+        assert refused.returncode != 0 and "'frames'" in refused.stdout + refused.stderr, refused.stdout
     assert not out.exists()
 
 

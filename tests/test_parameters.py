@@ -178,3 +178,14 @@ def test_an_unset_chunk_size_spreads_the_range_over_the_render_workers_online():
     assert asked.sized_for(1).chunks() == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)], "an explicit size is kept"
     with pytest.raises(ValueError, match="chunk_size is unset"):
         job.chunks()
+
+
+@pytest.mark.parametrize(
+    ("given", "name"), [({"frames": "12"}, "frames"), ({"frames": True}, "frames"), ({"movement": 1}, "movement")]
+)
+def test_flow_parameters_are_strictly_typed(given, name):
+    """The range flow takes its parameters unconverted (Prefect's coercion is off) and parse_job refuses wrong types
+    by name, whoever submits them."""
+    with pytest.raises(InvalidInputError, match=f"parameter '{name}': Input should be a valid"):
+        parse_job({"start": 0, "end": 2, "seed": 1, **given})
+    assert render_range.should_validate_parameters is False

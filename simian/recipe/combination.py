@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from simian.assets.refs import AssetRef
 from simian.errors import InvalidInputError, invalid_input
@@ -27,7 +27,10 @@ AssetReference = Annotated[str, AfterValidator(_asset_reference)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    """Strict, as the README promises: a string is not a number and a bool is not an int ("30" for a yaw, `true`
+    for a placement are refused, not coerced)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
 
 class ObjectScale(_Strict):
@@ -74,7 +77,12 @@ class CameraAnimation(_Strict):
 class Stage(_Strict):
     floor: AssetReference = Field(description="Floor material reference, e.g. 'builtin:marble' or 'polyhaven:<id>'")
     name: str = Field(min_length=1)
-    uv_scale: tuple[Annotated[float, Field(gt=0, le=100)], Annotated[float, Field(gt=0, le=100)]] = (1.0, 1.0)
+    uv_scale: tuple[
+        Annotated[float, Strict(), Field(gt=0, le=100)], Annotated[float, Strict(), Field(gt=0, le=100)]
+    ] = Field(
+        default=(1.0, 1.0),
+        strict=False,  # a JSON list; its numbers stay strict
+    )
     uv_rotation: float = Field(default=0.0, ge=-360, le=360)
 
 

@@ -50,7 +50,9 @@ def _shape(default: int) -> dict[str, JsonValue]:
 
 
 class RenderSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, frozen=True, strict=True
+    )  # a string is not a number, a bool not an int
 
     preset: PresetName | None = Field(
         default=None,
@@ -82,6 +84,7 @@ class RenderSettings(BaseModel):
     )
     passes: tuple[PassName, ...] = Field(
         default=(),
+        strict=False,  # a JSON list is a tuple here; its names are checked exactly
         description="Ground-truth passes written beside each video from the same render: depth, normal, "
         "segmentation, flow (Cycles renders all; EEVEE depth and normal; workbench depth)",
     )
