@@ -44,13 +44,15 @@ def sandbox(tmp_path: Path) -> Sandbox:
     return box
 
 
-def _simian(sandbox: Sandbox, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _simian(
+    sandbox: Sandbox, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """One CLI run in the sandbox; fails the test if it wrote anything outside the output and cache folders."""
     before = sandbox.files()
     result = subprocess.run(
         [sys.executable, "-m", "simian.cli", *args],
         cwd=sandbox.root / "work",
-        env=sandbox.env(),
+        env=sandbox.env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -59,8 +61,8 @@ def _simian(sandbox: Sandbox, *args: str, timeout: float = 120) -> subprocess.Co
     return result
 
 
-def _render(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
-    return _simian(sandbox, "render", *args, *TINY, "-o", str(sandbox.out))
+def _render(sandbox: Sandbox, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return _simian(sandbox, "render", *args, *TINY, "-o", str(sandbox.out), env=env)
 
 
 def _assert_refused(result: subprocess.CompletedProcess[str], sandbox: Sandbox, *needles: str) -> None:
@@ -537,3 +539,22 @@ def test_wrong_types_are_refused_not_coerced(sandbox, path, value, field):
     source = _write(sandbox, json.dumps(data).encode())
     result = _render(sandbox, "--index", "0", "--combinations", str(source))
     _assert_refused(result, sandbox, f"{source}: combinations[0]: field '{field}'")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "/dev/urandom"])
+def test_a_combinations_path_that_is_not_a_regular_file_is_refused_at_once(sandbox, kind):
+    """A FIFO would block the read forever; /dev/zero and /dev/urandom never end."""
+    path = kind
+    if kind == "fifo":
+        path = str(sandbox.root / "work" / "pipe.json")
+        os.mkfifo(path)
+    result = _simian(
+        sandbox, "render", "--index", "0", "--combinations", path, *TINY, "-o", str(sandbox.out), timeout=30
+    )
+    _assert_refused(result, sandbox, f"combinations: {path} is not a regular file")
+
+
+def test_a_combinations_file_over_the_size_cap_is_refused_before_it_is_read(sandbox):
+    source = _write(sandbox, json.dumps(combine(1, 3)).encode())
+    result = _render(sandbox, "--index", "0", "--combinations", str(source), env={"SIMIAN_JSON_MAX_BYTES": "1000"})
+    _assert_refused(result, sandbox, f"combinations: {source} is", "over SIMIAN_JSON_MAX_BYTES (1000)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -204,10 +206,36 @@ def _read_text(location: str) -> str:
             raise InvalidInputError(
                 f"combinations: file {shown} does not exist; create it with `simian combine -o {shown}`"
             )
-        data = path.read_bytes()
+        data = _read_regular_file(path, shown)
     except OSError as exc:
         raise InvalidInputError(f"combinations: cannot read {shown} ({exc.strerror or exc})") from None
     return _decode(data, shown)
+
+
+def _read_regular_file(path: Path, shown: str) -> bytes:
+    """A regular file's bytes, at most SIMIAN_JSON_MAX_BYTES: a FIFO would block forever and /dev/zero never end."""
+    from simian.settings import load_settings
+
+    cap = load_settings().simian_json_max_bytes
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once instead of waiting for a writer
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInputError(
+                f"combinations: {shown} is not a regular file (a pipe, device or socket); give a combinations file"
+            )
+        if info.st_size > cap:
+            raise InvalidInputError(
+                f"combinations: {shown} is {info.st_size} bytes, over SIMIAN_JSON_MAX_BYTES ({cap}); split it or "
+                "raise the setting"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(cap + 1)
+    finally:
+        os.close(fd)
+    if len(data) > cap:  # it grew while being read
+        raise InvalidInputError(f"combinations: {shown} is over SIMIAN_JSON_MAX_BYTES ({cap}); split it")
+    return data
 
 
 def _parse_json(text: str, location: str) -> Any:
