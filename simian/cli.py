@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
-from simian.errors import InvalidInputError, SimianError, invalid_input, shorten
+from simian.errors import InvalidInputError, SimianError, capped, invalid_input, shorten
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -622,7 +622,7 @@ def _run(argv: list[str] | None) -> int:
     try:
         return int(args.func(args))
     except InvalidInputError as exc:
-        for line in str(exc).splitlines():
+        for line in capped(str(exc).splitlines()):
             print(f"simian: error: {redact_credentials(line)}", file=sys.stderr)
         return 2
     except SimianError as exc:

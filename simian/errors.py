@@ -40,6 +40,18 @@ def shorten(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
     return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
+#: At most this many problems are listed; the rest are counted (10,000 bad entries print 21 lines, not 10,000).
+MAX_LISTED_PROBLEMS = 20
+
+
+def capped(lines: list[str], limit: int = MAX_LISTED_PROBLEMS) -> list[str]:
+    """The first `limit` lines, then one saying how many more there are (lines capped already stay as they are)."""
+    if len(lines) <= limit or (len(lines) == limit + 1 and lines[-1].startswith("... and ")):
+        return lines
+    more = len(lines) - limit
+    return [*lines[:limit], f"... and {more} more problem{'s' if more > 1 else ''} (fix these first, then run again)"]
+
+
 def _quoted_field(path: str) -> str:
     return f"field '{path}'"
 
@@ -61,7 +73,7 @@ def invalid_input(
 ) -> InvalidInputError:
     """An InvalidInputError listing every problem of `exc` after `where`: a line each, or joined by `sep`."""
     prefix = f"{where}: " if where else ""
-    lines = validation_problems(exc, name)
+    lines = capped(validation_problems(exc, name))
     if sep == "\n":
-        return InvalidInputError("\n".join(prefix + line for line in lines))
+        return InvalidInputError("\n".join(line if line.startswith("... and ") else prefix + line for line in lines))
     return InvalidInputError(prefix + sep.join(lines))

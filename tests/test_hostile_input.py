@@ -558,3 +558,15 @@ def test_a_combinations_file_over_the_size_cap_is_refused_before_it_is_read(sand
     source = _write(sandbox, json.dumps(combine(1, 3)).encode())
     result = _render(sandbox, "--index", "0", "--combinations", str(source), env={"SIMIAN_JSON_MAX_BYTES": "1000"})
     _assert_refused(result, sandbox, f"combinations: {source} is", "over SIMIAN_JSON_MAX_BYTES (1000)")
+
+
+def test_a_long_list_of_problems_is_capped(sandbox):
+    """Forty unknown fields give twenty lines and a count, not forty (nor 10,000 for 10,000)."""
+    data = combine(1, 1)
+    data["combinations"][0].update({f"unknown_{n}": n for n in range(40)})
+    source = _write(sandbox, json.dumps(data).encode())
+    result = _render(sandbox, "--index", "0", "--combinations", str(source))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 21 and "field 'unknown_0'" in lines[0], result.stderr
+    assert lines[-1] == "simian: error: ... and 20 more problems (fix these first, then run again)", lines[-1]
