@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import json
 
 import pytest
 from prefect.utilities.callables import parameter_schema
 
 from flows.render_range import render_range
 from simian.cli import build_parser
-from simian.combine.combiner import CombinerOptions
+from simian.combine.combiner import CombinerOptions, combination_for
 from simian.errors import InvalidInputError
 from simian.orchestration.job import AUTO_CHUNK_MAX, RangeJob, flow_fields, parse_job
 from simian.render.render_settings import RenderSettings
@@ -189,3 +190,40 @@ def test_flow_parameters_are_strictly_typed(given, name):
     with pytest.raises(InvalidInputError, match=f"parameter '{name}': Input should be a valid"):
         parse_job({"start": 0, "end": 2, "seed": 1, **given})
     assert render_range.should_validate_parameters is False
+
+
+def test_a_flow_combinations_url_reaches_an_internal_address_only_when_the_operator_allows_it(tmp_path, monkeypatch):
+    """Anyone who can reach the Prefect API sets flow parameters, so a `combinations` URL there may not point at
+    loopback or a private address (the CLI's --combinations URL is the operator's own and may)."""
+    import functools
+    import http.server
+    import threading
+
+    from simian.combine.sources import load_file_source
+    from simian.orchestration import job as job_module
+
+    (tmp_path / "c.json").write_text(json.dumps(combine_file(2)))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/c.json"
+    try:
+        monkeypatch.delenv("SIMIAN_FLOW_INTERNAL_URLS", raising=False)
+        job_module._cached_file_source.cache_clear()
+        with pytest.raises(InvalidInputError, match="SIMIAN_FLOW_INTERNAL_URLS=1"):
+            parse_job({"start": 0, "end": 2, "seed": None, "combinations": url})
+        assert len(load_file_source(url)) == 2, "the CLI path (the operator's own URL) reaches it"
+        monkeypatch.setenv("SIMIAN_FLOW_INTERNAL_URLS", "1")
+        job_module._cached_file_source.cache_clear()
+        assert parse_job({"start": 0, "end": 2, "seed": None, "combinations": url}).end == 2
+    finally:
+        server.shutdown()
+        job_module._cached_file_source.cache_clear()
+
+
+def combine_file(count: int) -> dict:
+    return {
+        "seed": 1,
+        "count": count,
+        "combinations": [combination_for(1, i).model_dump(mode="json") for i in range(count)],
+    }

@@ -183,7 +183,7 @@ def _decode(data: bytes, shown: str) -> str:
         ) from None
 
 
-def _read_text(location: str) -> str:
+def _read_text(location: str, internal_endpoint: bool = True) -> str:
     if location.startswith(("http://", "https://")):
         # The guarded fetcher: this URL's host (and SIMIAN_ALLOWED_HOSTS) only, the download deadline, at most
         # SIMIAN_JSON_MAX_BYTES. Any failure is bad input naming the URL (without its credentials).
@@ -193,7 +193,13 @@ def _read_text(location: str) -> str:
 
         shown = shorten(redact_url(location))
         try:
-            data = fetch_document(location, load_settings(), source="combinations URL", setting="--combinations")
+            data = fetch_document(
+                location,
+                load_settings(),
+                source="combinations URL",
+                setting="--combinations",
+                internal_endpoint=internal_endpoint,
+            )
         except SimianError as exc:
             raise InvalidInputError(f"combinations: could not fetch {shown}: {exc}") from None
         return _decode(data, shown)
@@ -255,9 +261,10 @@ def _parse_json(text: str, location: str) -> Any:
         ) from None
 
 
-def load_file_source(location: str, clip: Clip = PLANNED_CLIP) -> FileSource:
-    """Parse a combinations file; malformed JSON or shape is an error naming the file and position."""
-    text = _read_text(location)
+def load_file_source(location: str, clip: Clip = PLANNED_CLIP, *, internal_endpoint: bool = True) -> FileSource:
+    """Parse a combinations file; malformed JSON or shape is an error naming the file and position. A URL from a
+    flow parameter (`internal_endpoint` False) may not point at an internal address."""
+    text = _read_text(location, internal_endpoint)
     data = _parse_json(text, shorten(location))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if isinstance(data, list):

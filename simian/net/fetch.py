@@ -213,9 +213,12 @@ class Fetcher:
             raise AssetFetchError(f"{self.policy.source}: {exc}; check the network or try again later") from exc.last
 
 
-def fetch_document(url: str, settings: Settings, *, source: str, setting: str) -> bytes:
-    """A small document from a URL the operator gave (its host is the endpoint), capped at SIMIAN_JSON_MAX_BYTES."""
-    policy = NetworkPolicy(source, url, setting, extra_hosts=settings.simian_allowed_hosts)
+def fetch_document(url: str, settings: Settings, *, source: str, setting: str, internal_endpoint: bool = True) -> bytes:
+    """A small document from a URL the operator gave (its host is the endpoint), capped at SIMIAN_JSON_MAX_BYTES;
+    with `internal_endpoint` False (a URL from a flow parameter) not even that host may be an internal address."""
+    policy = NetworkPolicy(
+        source, url, setting, extra_hosts=settings.simian_allowed_hosts, internal_endpoint=internal_endpoint
+    )
     fetcher = Fetcher(policy, FetchLimits.from_settings(settings), download_retry(settings))
     try:
         return fetcher.read_bytes(url)

@@ -58,8 +58,10 @@ class NetworkPolicy:
         *,
         file_hosts: Iterable[str] = (),
         extra_hosts: Iterable[str] = (),
+        internal_endpoint: bool = True,
     ) -> None:
         self.source = source
+        self.internal_endpoint = internal_endpoint  # False: not even the endpoint may be an internal address
         self.endpoint = endpoint
         self.setting = setting
         self.file_hosts = tuple(file_hosts)
@@ -115,6 +117,8 @@ class NetworkPolicy:
 
     def endpoint_addresses(self) -> frozenset[IPAddress]:
         """The internal addresses the endpoint itself resolves to (resolved once): the only ones allowed."""
+        if not self.internal_endpoint:
+            return frozenset()
         with self._lock:
             if self._endpoint_addresses is None:
                 try:
@@ -133,9 +137,14 @@ class NetworkPolicy:
         allowed = [a for a in addresses if self.address_allowed(a)]
         if not allowed:
             listed = ", ".join(str(a) for a in addresses) or "nothing"
+            why = (
+                "that a flow parameter may not point at (an operator allows it with SIMIAN_FLOW_INTERNAL_URLS=1)"
+                if not self.internal_endpoint
+                else f"that {self.setting} does not point at"
+            )
             raise FetchRefused(
                 f"{self.source}: refused to connect to {host}: it resolves to {listed}, an internal address "
-                f"(loopback, link-local, private or multicast) that {self.setting} does not point at"
+                f"(loopback, link-local, private or multicast) {why}"
             )
         return allowed
 

@@ -174,7 +174,7 @@ def flow_fields() -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _cached_file_source(location: str, clip: Clip) -> CombinationSource:
-    return load_file_source(location, clip)
+    return load_file_source(location, clip, internal_endpoint=load_settings().simian_flow_internal_urls)
 
 
 def _parameter_name(path: str) -> str:

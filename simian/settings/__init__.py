@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     simian_download_max_bytes: int = Field(default=2 * 1024**3, gt=0)
     simian_json_max_bytes: int = Field(default=128 * 1024**2, gt=0)
     simian_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    # A flow's `combinations` URL may point at an internal address (loopback, private): off, since anyone who
+    # can reach the Prefect API sets flow parameters; the CLI's --combinations is the operator's own.
+    simian_flow_internal_urls: bool = False
     simian_render_timeout_s: float = Field(default=900.0, gt=0)
     simian_state_dir: Path = Path(".simian")
     simian_prefect_port: int = Field(default=4200, ge=1, le=65535)
