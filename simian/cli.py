@@ -103,6 +103,10 @@ def cmd_combine(args: argparse.Namespace) -> int:
         raise InvalidInputError(
             f"--output: {shorten(args.output)} is a folder; give the file to write, e.g. {out / 'combinations.json'}"
         )
+    if args.output != "-":
+        from simian.dataset.location import refuse_system_location
+
+        refuse_system_location(out, "--output", "combinations file")
     from simian.render import RenderSettings, parse_render_settings
     from simian.settings.parameters import given_values
 
@@ -222,6 +226,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     if allowed is not None:
         refuse_unlicensed(source, start, end, allowed, resolver)
     out_dir = Path(args.output)
+    from simian.dataset.location import refuse_system_location
+
+    refuse_system_location(out_dir, "--output", "folder")
     variants = args.camera_variants
     _check_output_targets(out_dir, start, end, render_settings, variants)
     ensure_writable_dir(out_dir)

@@ -570,3 +570,16 @@ def test_a_long_list_of_problems_is_capped(sandbox):
     lines = result.stderr.splitlines()
     assert len(lines) == 21 and "field 'unknown_0'" in lines[0], result.stderr
     assert lines[-1] == "simian: error: ... and 20 more problems (fix these first, then run again)", lines[-1]
+
+
+def test_outputs_in_system_folders_are_refused_even_through_a_link(sandbox):
+    """`render -o` through a link into /usr/lib, `combine -o /etc/passwd` (as root): refused, nothing written."""
+    link = sandbox.root / "work" / "innocent"
+    link.symlink_to("/usr/lib")
+    result = _simian(sandbox, "render", "--index", "0", "--seed", "1", *TINY, "-o", str(link / "videos"))
+    assert result.returncode == 2 and "is in a system folder (/usr/lib/videos)" in result.stderr, result.stderr
+    assert not Path("/usr/lib/videos").exists()
+    before = Path("/etc/passwd").read_bytes()
+    result = _simian(sandbox, "combine", "--seed", "1", "--count", "1", "-o", "/etc/passwd")
+    assert result.returncode == 2 and "is in a system folder (/etc/passwd)" in result.stderr, result.stderr
+    assert Path("/etc/passwd").read_bytes() == before

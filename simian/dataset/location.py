@@ -29,6 +29,27 @@ SYSTEM_FOLDERS = tuple(
 )
 
 
+def is_system_location(resolved: Path) -> bool:
+    """Whether a resolved path is a file system root, the home folder itself, or in a system folder."""
+    return (
+        resolved == Path(resolved.anchor)
+        or resolved == Path.home().resolve()
+        or any(resolved == folder or folder in resolved.parents for folder in SYSTEM_FOLDERS)
+    )
+
+
+def refuse_system_location(path: Path, flag: str, what: str) -> Path:
+    """`path` resolved (links followed), refused when it lands in a system folder: `render -o` through a link to
+    /usr/lib, `combine -o /etc/passwd` as root."""
+    if "\x00" in str(path):
+        raise InvalidInputError(f"{flag}: the path holds a NUL character, which no path can; name a {what}")
+    resolved = path.expanduser().resolve()
+    if is_system_location(resolved):
+        shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
+        raise InvalidInputError(f"{flag}: {shown!r} is in a system folder ({resolved}); choose a {what} of your own")
+    return resolved
+
+
 def output_root(settings: Settings) -> Path:
     """SIMIAN_OUTPUT_ROOT, by default the project root."""
     return (settings.simian_output_root or project_root()).expanduser().resolve()
@@ -44,11 +65,7 @@ def confine_output(output: str, settings: Settings) -> Path:
     path = Path(output).expanduser()
     resolved = (path if path.is_absolute() else root / path).resolve()
     project = project_root().resolve()
-    if (
-        resolved == Path(resolved.anchor)
-        or resolved == Path.home().resolve()
-        or any(resolved == folder or folder in resolved.parents for folder in SYSTEM_FOLDERS)
-    ):
+    if is_system_location(resolved):
         raise InvalidInputError(f"output: {shown!r} is a system folder ({resolved}); choose a dataset folder")
     if resolved == project or resolved in project.parents:
         raise InvalidInputError(
