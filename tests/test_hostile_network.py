@@ -502,3 +502,13 @@ def test_interrupted_download_leaves_no_partial_file(
     rerun = sandbox.render(recipe, env=env | {"SIMIAN_DOWNLOAD_RETRIES": "0"})
     assert rerun.returncode == 1 and "503" in rerun.stderr, rerun.stderr
     sandbox.no_partial_downloads()  # ...it cleaned the stale partial at start
+
+
+def test_a_signed_urls_query_never_reaches_the_screen_even_with_verbose_logs(
+    sandbox: Sandbox, web: FileServerTestDouble
+) -> None:
+    """-v shows each HTTP request the clients log; the query string (a signature) is redacted there too."""
+    run = sandbox.render(f"{web.url}/combinations.json?sig=SIGNATURE-SECRET&expires=1", "-v", env=sandbox.env())
+    assert "SIGNATURE-SECRET" not in run.stdout + run.stderr, run.stderr[-3000:]
+    assert "/combinations.json?***" in run.stderr, run.stderr[-3000:]
+    assert web.count("GET", "/combinations.json") >= 1

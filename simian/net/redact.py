@@ -7,6 +7,8 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@]+@")
+#: A URL's query string (up to white space, a quote or a fragment): signed URLs carry their signature there.
+_QUERY = re.compile(r"(?P<url>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s?#\"'<>]*)\?[^\s#\"'<>]+")
 
 
 def redact_url(url: str) -> str:
@@ -24,8 +26,9 @@ def redact_url(url: str) -> str:
 
 
 def redact_credentials(text: str) -> str:
-    """`text` with every `scheme://user:password@` turned into `scheme://***@`."""
-    return _USERINFO.sub(r"\g<scheme>***@", text)
+    """`text` with every `scheme://user:password@` turned into `scheme://***@` and every URL's query string into
+    `?***` (a signed URL's `?sig=...` logged by an HTTP client at -v included)."""
+    return _QUERY.sub(r"\g<url>?***", _USERINFO.sub(r"\g<scheme>***@", text))
 
 
 class RedactCredentials(logging.Filter):
