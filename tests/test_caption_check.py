@@ -11,7 +11,10 @@ import pytest
 from simian.captions.long import Claim, describe
 from simian.combine.combiner import CombinerOptions, combination_for
 from simian.recipe.combination import parse_combination
+from simian.recipe.vocabulary import shot_size_for
 from simian.render.blender.claim_check import check_combination
+from simian.scene import composition
+from simian.scene.composition import plan_scene
 
 from .conftest import TINY, run_simian
 
@@ -76,20 +79,23 @@ def test_false_claims_fail():
 
 
 def test_shot_size_is_the_main_subjects_and_speed_is_the_pictures():
-    """Seed 31 #0 scatters a table and two cars over a wide field: their union spans a close-up, the largest of
-    them a medium wide shot, which is what a viewer calls it. Seed 31 #40 cranes up at twice the usual rate
+    """Seed 31 #0 scatters three objects over a wide field: their union spans a close-up, the largest of them a
+    wider shot, which is what a viewer calls it. Seed 31 #40 cranes up at twice the usual rate
     over a single donut, which barely moves on screen (0.01 frame widths a second): "slowly", not "very
     quickly". Blender's projection refuses the old words."""
     scattered = combination_for(31, 0)
-    assert len(scattered.objects) == 3 and "close-up" not in scattered.caption
-    assert "It is a medium wide shot" in scattered.caption
+    boxes = plan_scene(scattered).frame_boxes[0]
+    union = shot_size_for(composition.subjects_span(list(boxes))).label  # what the caption said before
+    assert len(scattered.objects) == 3 and union == "close-up shot", union
+    main = shot_size_for(composition.main_subject_span(boxes)).label
+    assert f"It is a {main}" in scattered.caption and "close-up" not in scattered.caption, scattered.caption
     still_looking = combination_for(31, 40)
     assert still_looking.animation.name == "orbit_up" and still_looking.animation.speed_factor > 1.9
     for text in (still_looking.caption, still_looking.caption_camera, still_looking.caption_short):
         assert "slowly" in text and "quickly" not in text, text
     assert still_looking.captions_structured.camera.speed == "slowly"
     for c, forged in (
-        (scattered, Claim("framing", "It is a close-up shot.", (), "close-up shot")),
+        (scattered, Claim("framing", f"It is a {union}.", (), union)),
         (still_looking, Claim("camera_speed", "very quickly", (), "very quickly")),
     ):
         report = check_combination(c, extra_claims=[forged])

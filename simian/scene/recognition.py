@@ -23,24 +23,27 @@ MAX_PITCH = {"builtin:umbrella": 40.0, "builtin:mushroom": 35.0, "builtin:car": 
 HIDDEN_FROM_BEHIND = frozenset({"builtin:chair"})
 BEHIND_YAW = 112.5  # |camera yaw| beyond this sees the back
 BACK_VIEW_FACTOR = 2.0
-#: Visible short side over the short side of the projected bounding box, per type (medians over the
-#: labelled renders): a lamp's box is mostly empty, a chair's nearly full. Unknown shapes get the default.
+#: Visible short side over the short side of the projected bounding box, per type: the 10th percentile over
+#: 161 objects of 100 drawn renders (`bench/pixel_labels.py shares`, seed 33 at 320x180), so that an object the
+#: composition lets through reads on the frames nine times in ten however its shape falls (a lamp's box is
+#: mostly empty, a chair's nearly full). Unknown shapes get the default.
 VISIBLE_SHARE = {
-    "builtin:barrel": 0.72,
-    "builtin:car": 0.65,
-    "builtin:chair": 0.94,
-    "builtin:donut": 0.69,
-    "builtin:dumbbell": 0.48,
+    "builtin:barrel": 0.61,
+    "builtin:car": 0.59,
+    "builtin:chair": 0.82,
+    "builtin:donut": 0.59,
+    "builtin:dumbbell": 0.44,
     "builtin:house": 0.69,
     "builtin:lamp": 0.48,
-    "builtin:mug": 0.66,
-    "builtin:mushroom": 0.67,
-    "builtin:robot": 0.86,
-    "builtin:rocket": 0.78,
-    "builtin:snowman": 0.73,
-    "builtin:traffic_cone": 0.77,
-    "builtin:tree": 0.6,
-    "builtin:umbrella": 0.43,
+    "builtin:mug": 0.61,
+    "builtin:mushroom": 0.61,
+    "builtin:robot": 0.63,
+    "builtin:rocket": 0.64,
+    "builtin:snowman": 0.44,
+    "builtin:table": 0.62,
+    "builtin:traffic_cone": 0.67,
+    "builtin:tree": 0.55,
+    "builtin:umbrella": 0.37,
 }
 DEFAULT_VISIBLE_SHARE = 0.6
 
