@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from simian import atomic
-from simian.errors import SimianError
+from simian.errors import SimianError, shorten
 from simian.recipe.combination import Combination
 from simian.render.blender.child import child_main
 from simian.render.outputs import OutputVerificationError, sha256_of, verify_media
@@ -38,14 +38,27 @@ LOG_TAIL_CHARS = 4000
 AssetResolver = Callable[[Combination], dict[str, str]]
 
 
+def blender_said(log_tail: str) -> str:
+    """The last error line Blender logged, shortened, never a traceback's: what a user needs on screen."""
+    for line in reversed(log_tail.splitlines()):
+        text = line.strip()
+        if not text or text.startswith(("Traceback", "File ", "^", "~")) or text.endswith(":"):
+            continue
+        if "error" in text.lower() or "cannot" in text.lower() or "failed" in text.lower():
+            return shorten(text, 200)
+    return ""
+
+
 class RenderError(SimianError):
     """A combination failed to render; `transient` says whether a retry may succeed."""
 
     transient = False
 
     def __init__(self, index: int, message: str, log_tail: str = "", log_path: Path | None = None) -> None:
+        # One or two lines on the user's screen; the log file keeps everything (tracebacks included).
         where = f" (Blender log: {log_path})" if log_path is not None else ""
-        detail = f"\n--- Blender log (last lines) ---\n{log_tail}" if log_tail.strip() else ""
+        said = blender_said(log_tail)
+        detail = f"\n  Blender said: {said}" if said and said not in message else ""
         super().__init__(f"combination {index}: {message}{where}{detail}")
         self.index = index
         self.log_tail = log_tail
