@@ -610,3 +610,26 @@ def test_undecodable_models_and_images_fail_in_one_line_naming_the_log(sandbox):
     assert f"could not import {model}" in errors[0] and f"could not load the image {sky}" in errors[1], errors
     logs = sorted((sandbox.cache / "logs").iterdir())
     assert len(logs) == 2 and any("Traceback" in log.read_text(errors="replace") for log in logs), "logs keep it all"
+
+
+def test_a_file_asset_over_the_size_cap_or_not_a_regular_file_is_refused_before_blender(sandbox):
+    """A 2 GiB sparse .glb reached 4.4 GB inside Blender's importer before failing; a FIFO named .hdr never ends."""
+    big = sandbox.root / "work" / "big.glb"
+    with big.open("wb") as fh:
+        fh.truncate(2 * 1024**3)  # sparse: no disk used
+    pipe = sandbox.root / "work" / "sky.hdr"
+    os.mkfifo(pipe)
+    for field, value, needle in (
+        ("objects", f"file:{big}", "over SIMIAN_FILE_ASSET_MAX_BYTES (536870912)"),
+        ("background", f"file:{pipe}", "is not a regular file"),
+    ):
+        data = combine(1, 1)
+        entry = data["combinations"][0]
+        if field == "objects":
+            entry["objects"][0]["asset"] = value
+        else:
+            entry["background"] = {"asset": value, "name": "sky"}
+        entry["caption"] = entry["captions"] = None
+        source = _write(sandbox, data)
+        result = _render(sandbox, "--index", "0", "--combinations", str(source))
+        _assert_refused(result, sandbox, needle)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,13 +114,32 @@ def _file_id(ident: str) -> None:
         raise InvalidInputError(f"'file:{shorten(ident, 80)}' is longer than a path can be ({MAX_PATH_BYTES} bytes)")
 
 
+def _size_check(path: Path, label: str) -> None:
+    """A local file Blender opens is a regular file under SIMIAN_FILE_ASSET_MAX_BYTES: its importers hold several
+    times a file's size in memory (a 2 GiB sparse .glb reached 4.4 GB), and a FIFO or device never ends."""
+    from simian.settings import load_settings
+
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidInputError(f"{label}: {shorten(str(path))} is not a regular file (a pipe, device or socket)")
+    cap = load_settings().simian_file_asset_max_bytes
+    if info.st_size > cap:
+        raise InvalidInputError(
+            f"{label}: {shorten(str(path))} is {info.st_size} bytes, over SIMIAN_FILE_ASSET_MAX_BYTES ({cap}); use a "
+            "smaller file or raise the setting"
+        )
+
+
 def _texture_set_check(folder: Path, label: str) -> None:
     """A floor folder is a texture set: Blender needs at least its Diffuse map."""
-    if not any(p.stem == "Diffuse" and p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() for p in folder.iterdir()):
+    maps = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir()]
+    if not any(p.stem == "Diffuse" and p.is_file() for p in maps):
         raise InvalidInputError(
             f"{label}: folder {shorten(str(folder))} holds no Diffuse map (Diffuse.png, Diffuse.jpg, ...); "
             "a floor folder is a texture set ({Diffuse,Rough,nor_gl,AO,arm}.<image type>)"
         )
+    for image in maps:
+        _size_check(image, label)
 
 
 def _file_check(ident: str, kind: AssetKind, label: str) -> None:
@@ -137,6 +157,7 @@ def _file_check(ident: str, kind: AssetKind, label: str) -> None:
             raise AssetNotFoundError(f"{label}: file {shorten(str(path))} does not exist")
         if path.is_dir():
             raise InvalidInputError(f"{label}: {shorten(str(path))} is a folder, not a file")
+        _size_check(path, label)
     except OSError as exc:  # a name too long, a folder we may not read
         raise InvalidInputError(f"{label}: cannot read {shorten(str(path))} ({exc.strerror or exc})") from None
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     simian_download_deadline_s: float = Field(default=600.0, gt=0, allow_inf_nan=False)
     simian_download_max_bytes: int = Field(default=2 * 1024**3, gt=0)
     simian_json_max_bytes: int = Field(default=128 * 1024**2, gt=0)
+    # A `file:` model or image larger than this is refused before Blender opens it (its importers hold several
+    # times the file's size in memory).
+    simian_file_asset_max_bytes: int = Field(default=512 * 1024**2, gt=0)
     simian_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     # A flow's `combinations` URL may point at an internal address (loopback, private): off, since anyone who
     # can reach the Prefect API sets flow parameters; the CLI's --combinations is the operator's own.
