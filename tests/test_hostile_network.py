@@ -512,3 +512,31 @@ def test_a_signed_urls_query_never_reaches_the_screen_even_with_verbose_logs(
     assert "SIGNATURE-SECRET" not in run.stdout + run.stderr, run.stderr[-3000:]
     assert "/combinations.json?***" in run.stderr, run.stderr[-3000:]
     assert web.count("GET", "/combinations.json") >= 1
+
+
+#: 40 MB of `[{},{},...]`: within the byte cap, but about 60 times larger once parsed (2.4 GB before the limit).
+EMPTY_OBJECTS = b"[" + b"{}," * (13 * 1024**2) + b"{}]"
+
+
+def test_polyhaven_answer_that_parses_too_large(sandbox: Sandbox, polyhaven: PolyHavenTestDouble) -> None:
+    big = Response(200, {"Content-Type": "application/json"}, EMPTY_OBJECTS)
+    polyhaven.serve_next(lambda request: big, count=5, path_contains="/files/")
+    run = sandbox.render(_recipe(sandbox, background="polyhaven:test_sky"), env=_polyhaven_env(sandbox, polyhaven))
+    _assert_clean_failure(run, 1, "SIMIAN_JSON_MAX_ELEMENTS", "1 failed", within_s=STARTUP_S + 10)
+    assert run.max_rss_mb < RSS_LIMIT_MB, f"peak RSS {run.max_rss_mb:.0f} MB"
+    assert polyhaven.count("GET", "/files/") == 1, "an answer over the limits is refused, not retried"
+
+
+@pytest.mark.parametrize("where", ["file", "url"])
+def test_combinations_that_parse_too_large_or_too_deep(sandbox: Sandbox, web: FileServerTestDouble, where: str) -> None:
+    for body, needle in ((EMPTY_OBJECTS, "SIMIAN_JSON_MAX_ELEMENTS (2000000)"), (b"[" * 200 + b"]" * 200, "64 levels")):
+        if where == "file":
+            source = sandbox.root / "work" / "combinations.json"
+            source.write_bytes(body)
+            location = str(source)
+        else:
+            web.serve_next(lambda request, body=body: Response(200, {"Content-Type": "application/json"}, body))
+            location = f"{web.url}/combinations.json"
+        run = sandbox.render(location, env=sandbox.env())
+        _assert_clean_failure(run, 2, needle, within_s=STARTUP_S + 10)
+        assert run.max_rss_mb < RSS_LIMIT_MB, f"peak RSS {run.max_rss_mb:.0f} MB"

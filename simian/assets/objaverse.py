@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import json
 import logging
 import re
 import threading
@@ -42,6 +41,7 @@ from simian.assets.licenses import AssetLicense, licensed
 from simian.errors import AssetFetchError, AssetNotFoundError
 from simian.net import (
     DeadlineExceeded,
+    DocumentTooLarge,
     FetchLimits,
     FetchRefused,
     FetchScope,
@@ -180,8 +180,8 @@ class ObjaverseSource:
         is too large or not such a map is removed from the cache and refused."""
         where = f"{filename} of dataset {self._repo_id}"
         try:
-            data = _load_gzipped_json(local, self._limits.json_max_bytes)
-        except ResponseTooLarge as exc:
+            data = _load_gzipped_json(local, self._limits, where)
+        except (ResponseTooLarge, DocumentTooLarge) as exc:
             _discard(local)
             raise ResponseTooLarge(f"{where}: {exc}") from None
         except (OSError, EOFError, zlib.error, ValueError, RecursionError) as exc:
@@ -319,15 +319,17 @@ def _file_digest(path: Path, digest: Any) -> str:
     return str(digest.hexdigest())
 
 
-def _load_gzipped_json(path: Path, max_bytes: int) -> Any:
-    """Decompress at most `max_bytes` (SIMIAN_JSON_MAX_BYTES), then parse: a gzip bomb fails early and small."""
+def _load_gzipped_json(path: Path, limits: FetchLimits, where: str) -> Any:
+    """Decompress at most SIMIAN_JSON_MAX_BYTES, then parse under the element and depth limits: a gzip bomb fails
+    early and small."""
+    max_bytes = limits.json_max_bytes
     data = bytearray()
     with gzip.open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             data += chunk
             if len(data) > max_bytes:
                 raise ResponseTooLarge(f"decompresses to more than {max_bytes} bytes (SIMIAN_JSON_MAX_BYTES); refused")
-    return json.loads(data)
+    return limits.loads(bytes(data), where)
 
 
 def _discard(path: Path) -> None:

@@ -245,8 +245,14 @@ def _read_regular_file(path: Path, shown: str) -> bytes:
 
 
 def _parse_json(text: str, location: str) -> Any:
+    from simian.net import loads_bounded
+    from simian.settings import load_settings
+
+    settings = load_settings()
     try:
-        return json.loads(text)
+        return loads_bounded(
+            text, f"combinations: {location}", settings.simian_json_max_elements, settings.simian_json_max_depth
+        )
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"combinations: {location} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -255,6 +261,8 @@ def _parse_json(text: str, location: str) -> Any:
         raise InvalidInputError(
             f"combinations: {location} nests brackets too deeply to be a combinations file"
         ) from None
+    except InvalidInputError:
+        raise  # over the element or depth limits: the message names the setting
     except ValueError:  # json turns digits into int: more than sys.get_int_max_str_digits() of them are refused
         raise InvalidInputError(
             f"combinations: {location} holds an integer of more than {sys.get_int_max_str_digits()} digits"

@@ -3,6 +3,7 @@
 - `NetworkPolicy`: configured hosts only; internal addresses refused unless the endpoint lives there.
 - `Fetcher`, `fetch_document`: JSON answers, documents and cached files, with a total deadline and byte caps.
 - `install_hub_client` / `hub_policy`: the same transport under huggingface_hub, via its client hook.
+- `DocumentTooLarge`, `loads_bounded`: JSON from outside parsed under element and depth limits.
 - `redact_url`, `redact_credentials`, `RedactCredentials`: keep URL credentials out of messages and logs.
 
 Names load on first use, so that `simian.net.redact` (imported by the CLI's logging set-up) stays cheap.
@@ -14,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers
+    from simian.net.documents import DocumentTooLarge, loads_bounded
     from simian.net.errors import DeadlineExceeded, FetchRefused, ResponseTooLarge
     from simian.net.fetch import Fetcher, FetchLimits, download_retry, fetch_document
     from simian.net.hub_client import hub_policy, install_hub_client
@@ -22,6 +24,8 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers
     from simian.net.transport import FetchScope, fetch_scope
 
 _EXPORTS = {
+    "DocumentTooLarge": "simian.net.documents",
+    "loads_bounded": "simian.net.documents",
     "DeadlineExceeded": "simian.net.errors",
     "FetchRefused": "simian.net.errors",
     "ResponseTooLarge": "simian.net.errors",
@@ -40,6 +44,7 @@ _EXPORTS = {
 }
 __all__ = [
     "DeadlineExceeded",
+    "DocumentTooLarge",
     "FetchLimits",
     "FetchRefused",
     "FetchScope",
@@ -52,6 +57,7 @@ __all__ = [
     "fetch_scope",
     "hub_policy",
     "install_hub_client",
+    "loads_bounded",
     "redact_credentials",
     "redact_url",
 ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
-import json
 import logging
 import os
 import tempfile
@@ -26,6 +25,7 @@ import httpx2
 from filelock import FileLock
 
 from simian.errors import AssetFetchError, AssetNotFoundError
+from simian.net.documents import DocumentTooLarge, loads_bounded
 from simian.net.errors import DeadlineExceeded, FetchRefused, ResponseTooLarge
 from simian.net.policy import NetworkPolicy
 from simian.net.redact import redact_url
@@ -45,6 +45,8 @@ class FetchLimits:
     read_timeout_s: float = 60.0
     max_bytes: int = 2 * 1024**3
     json_max_bytes: int = 128 * 1024**2
+    json_max_elements: int = 2_000_000
+    json_max_depth: int = 64
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchLimits:
@@ -52,7 +54,13 @@ class FetchLimits:
             read_timeout_s=settings.simian_download_timeout_s,
             max_bytes=settings.simian_download_max_bytes,
             json_max_bytes=settings.simian_json_max_bytes,
+            json_max_elements=settings.simian_json_max_elements,
+            json_max_depth=settings.simian_json_max_depth,
         )
+
+    def loads(self, data: bytes, what: str) -> Any:
+        """JSON parsed under the element and depth limits (`simian.net.documents`)."""
+        return loads_bounded(data, what, self.json_max_elements, self.json_max_depth)
 
 
 def download_retry(settings: Settings, backoff_s: float = 0.5) -> RetryPolicy:
@@ -105,7 +113,9 @@ class Fetcher:
     def json(self, url: str) -> Any:
         data = self.read_bytes(url)
         try:
-            return json.loads(data)
+            return self.limits.loads(data, f"{self.policy.source}: {redact_url(url)}")
+        except DocumentTooLarge as exc:
+            raise ResponseTooLarge(str(exc)) from None
         except (ValueError, RecursionError) as exc:
             raise AssetFetchError(f"{self.policy.source}: {redact_url(url)} did not answer valid JSON: {exc}") from None
 

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     simian_download_deadline_s: float = Field(default=600.0, gt=0, allow_inf_nan=False)
     simian_download_max_bytes: int = Field(default=2 * 1024**3, gt=0)
     simian_json_max_bytes: int = Field(default=128 * 1024**2, gt=0)
+    # What a JSON document may parse into (values and containers; nesting levels): bytes alone do not bound
+    # memory (`[{},{},...]` grows 60 times).
+    simian_json_max_elements: int = Field(default=2_000_000, gt=0)
+    simian_json_max_depth: int = Field(default=64, gt=0)
     # A `file:` model or image larger than this is refused before Blender opens it (its importers hold several
     # times the file's size in memory).
     simian_file_asset_max_bytes: int = Field(default=512 * 1024**2, gt=0)
