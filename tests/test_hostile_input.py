@@ -212,7 +212,7 @@ def test_any_value_anywhere_maps_or_is_refused_by_name(make: Callable[[], dict])
 @pytest.mark.parametrize(
     ("content", "needles"),
     [
-        (b"[" * 100_000 + b"]" * 100_000, ["nests brackets too deeply"]),
+        (b"[" * 100_000 + b"]" * 100_000, ["nests more than 64 levels deep (SIMIAN_JSON_MAX_DEPTH)"]),
         (b'{"combinations": [{"index": ' + b"9" * 5000 + b"}]}", ["integer of more than"]),
         (b'{"combinations": [\xff\xfe]}', ["not UTF-8", "0xff at offset 18"]),
         (json.dumps(combine(1, 1)).encode("utf-16"), ["not UTF-8", "UTF-16"]),
@@ -633,3 +633,25 @@ def test_a_file_asset_over_the_size_cap_or_not_a_regular_file_is_refused_before_
         source = _write(sandbox, data)
         result = _render(sandbox, "--index", "0", "--combinations", str(source))
         _assert_refused(result, sandbox, needle)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "needle"),
+    [
+        (("objects", 0, "name"), "chair\u202egnp.exe", "U+202E"),
+        (("objects", 0, "description"), "a chair\x1b[31m red", "U+001B"),
+        (("background", "name"), "sky\nline two", "U+000A"),
+        (("caption",), "x" * 5_000_000, "at most 20000 characters"),
+    ],
+)
+def test_text_that_would_reach_documents_unfiltered_is_refused(sandbox, path, value, needle):
+    """Names, descriptions and captions reach sidecars, cards and training data: control characters, bidi
+    overrides and 5 MB captions are refused, naming the field."""
+    data = combine(1, 1)
+    target = data["combinations"][0]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    source = _write(sandbox, json.dumps(data).encode())
+    result = _render(sandbox, "--index", "0", "--combinations", str(source))
+    _assert_refused(result, sandbox, f"field '{'.'.join(str(p) for p in path)}'", needle)

@@ -4,6 +4,7 @@ client (against the Hub test double); a run restricted to some licences refuses 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ OPEN = "0123456789abcdef0123456789abcdef"
 NONCOMMERCIAL = "fedcba9876543210fedcba9876543210"
 UNANNOTATED = "00000000000000000000000000000abc"
 ODD = "11111111111111111111111111111111"
+HOSTILE = "22222222222222222222222222222222"
 GLB = b"glTF\x02\x00\x00\x00" + b"\x00" * 24  # never loaded: licences are known before any download
 ANNOTATIONS = {
     OPEN: {
@@ -43,13 +45,20 @@ ANNOTATIONS = {
         "viewerUrl": f"https://sketchfab.com/3d-models/{NONCOMMERCIAL}",
     },
     ODD: {"uid": ODD, "name": "x" * 5000, "license": "all rights reserved", "user": "not an object"},
+    HOSTILE: {
+        "uid": HOSTILE,
+        "name": "Lamp\n\x1b[31m<script>alert(1)</script> [click](javascript:alert(1)) \u202egnp.exe",
+        "license": "cc0",
+        "user": {"displayName": "Mallory\r\n# Heading | cell"},
+        "viewerUrl": f"https://sketchfab.com/3d-models/{HOSTILE}",
+    },
 }
 
 
 @pytest.fixture
 def hub(tmp_path: Path):
     with HubTestDouble(tmp_path / "hub") as double:
-        double.add_objaverse_objects({uid: (GLB, ANNOTATIONS.get(uid)) for uid in (OPEN, NONCOMMERCIAL, ODD)})
+        double.add_objaverse_objects({uid: (GLB, ANNOTATIONS.get(uid)) for uid in (OPEN, NONCOMMERCIAL, ODD, HOSTILE)})
         double.add_objaverse_objects({UNANNOTATED: (GLB, None)}, folder="000-024")
         yield double
 
@@ -173,3 +182,18 @@ def test_the_range_flow_refuses_before_submitting_and_rows_list_the_licences(hub
     assert licences["polyhaven:test_sky"]["license"] == "cc0-1.0" and len(row["licenses"]) == 4
     with pytest.raises(InvalidInputError, match="parameter 'licenses'.*'gpl-3.0' is not a licence id"):
         parse_job({"start": 0, "end": 1, "licenses": ["gpl-3.0"]})
+
+
+def test_annotation_text_reaches_the_card_as_plain_escaped_text(hub, tmp_path):
+    """Objaverse annotations are third-party text: newlines, ESC, bidi overrides leave the attribution; on the card,
+    markup (a script tag, a javascript: link, a heading, a table cell) is escaped, not rendered."""
+    from simian.dataset.index import license_summary
+
+    source = ObjaverseSource(Settings(hf_endpoint=hub.url, simian_cache_dir=tmp_path / "cache"))
+    credit = source.license(HOSTILE)
+    assert not any(ch in credit.attribution for ch in "\n\r\x1b\u202e"), repr(credit.attribution)
+    card = license_summary([{"file_name": "a.mp4", "licenses": [credit.model_dump()]}])
+    line = next(ln for ln in card.splitlines() if "Lamp" in ln)
+    assert line.startswith("- ") and "Mallory" in line and "\n" not in line
+    assert re.search(r"(?<!\\)[<>\[\]()|#`]", line[2:]) is None, f"unescaped markup in {line}"
+    assert "\\<script\\>" in line and "\\]\\(javascript:" in line, line

@@ -38,6 +38,7 @@ from huggingface_hub.errors import (
 
 from simian import __version__
 from simian.assets.licenses import AssetLicense, licensed
+from simian.assets.text import clean_text
 from simian.errors import AssetFetchError, AssetNotFoundError
 from simian.net import (
     DeadlineExceeded,
@@ -285,7 +286,8 @@ class ObjaverseSource:
 
 
 def _text(value: Any) -> str:
-    return value.strip()[:_TEXT_CAP] if isinstance(value, str) else ""
+    """Annotation text as one safe line (`simian.assets.text`): it reaches attributions and the dataset card."""
+    return clean_text(value, _TEXT_CAP) if isinstance(value, str) else ""
 
 
 def _credit(annotation: dict[str, Any]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from simian import atomic
 from simian.assets.licenses import PROJECT_LICENSE
+from simian.assets.text import clean_text, markdown_text
 from simian.dataset import truth_columns as ground_truth
 from simian.dataset.columns import column_table
 from simian.dataset.identity import DEFAULT_CONFIG, IDENTITY_FILE, config_folder, read_identities
@@ -72,6 +73,12 @@ def license_field(rows: list[dict[str, Any]]) -> str | list[str]:
 
 #: Credits listed on the card; the `licenses` column holds every one.
 MAX_CREDITS = 50
+MAX_CREDIT_CHARS = 400  # one credit line of the card
+
+
+def _code(text: str) -> str:
+    """Safe inside a Markdown code span: one clean line without backticks."""
+    return clean_text(text, 80).replace("`", "'")
 
 
 def license_summary(rows: list[dict[str, Any]]) -> str:
@@ -88,14 +95,15 @@ def license_summary(rows: list[dict[str, Any]]) -> str:
         return "Not recorded for these videos (rendered before licences were recorded)."
     lines = ["| licence | name | assets | videos |", "|---|---|---|---|"]
     lines += [
-        f"| `{ident}` | {entry['name']} | {len(entry['assets'])} | {len(entry['videos'])} |"
+        f"| `{_code(ident)}` | {markdown_text(str(entry['name']), 200)} | {len(entry['assets'])} | "
+        f"{len(entry['videos'])} |"
         for ident, entry in sorted(per_license.items())
     ]
     others = [lic for lic in _row_licenses(rows) if lic.get("license") != PROJECT_LICENSE]
     credits = sorted({str(lic.get("attribution")) for lic in others})
     if credits:
         lines += ["", "Credits (assets other than Simian's own built-ins):", ""]
-        lines += [f"- {credit}" for credit in credits[:MAX_CREDITS]]
+        lines += [f"- {markdown_text(credit, MAX_CREDIT_CHARS)}" for credit in credits[:MAX_CREDITS]]
         if len(credits) > MAX_CREDITS:
             lines.append(f"- ... and {len(credits) - MAX_CREDITS} more: see the `licenses` column")
     return "\n".join(lines)

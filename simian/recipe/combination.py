@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from simian.assets.refs import AssetRef
+from simian.assets.text import unsafe_characters
 from simian.errors import InvalidInputError, invalid_input
 from simian.recipe.structured_caption import StructuredCaption
 from simian.recipe.vocabulary import AnimationName, EffectLevel, MovementDirection
@@ -26,6 +27,30 @@ def _asset_reference(value: str) -> str:
 AssetReference = Annotated[str, AfterValidator(_asset_reference)]
 
 
+#: Longest name (object, background, floor, scale word) and description a recipe may carry, and longest caption.
+MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 1000
+MAX_CAPTION_CHARS = 20_000
+
+
+def _plain(value: str, allowed: str = "") -> str:
+    """Captions and names reach sidecars, cards and training data: no control or invisible formatting characters
+    (`simian.assets.text`; a caption may hold line breaks and tabs)."""
+    bad = unsafe_characters(value, allowed)
+    if bad:
+        raise ValueError(f"holds control or invisible formatting characters ({', '.join(bad[:5])}); remove them")
+    return value
+
+
+def _plain_caption(value: str) -> str:
+    return _plain(value, "\t\n")
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(_plain)]
+Description = Annotated[str, Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS), AfterValidator(_plain)]
+CaptionText = Annotated[str, Field(max_length=MAX_CAPTION_CHARS), AfterValidator(_plain_caption)]
+
+
 class _Strict(BaseModel):
     """Strict, as the README promises: a string is not a number and a bool is not an int ("30" for a yaw, `true`
     for a placement are refused, not coerced)."""
@@ -35,7 +60,7 @@ class _Strict(BaseModel):
 
 class ObjectScale(_Strict):
     factor: float = Field(gt=0, le=100, description="Largest dimension of the rendered object, in metres")
-    name: str = Field(description="Scale word used in captions, e.g. 'large'")
+    name: Name = Field(description="Scale word used in captions, e.g. 'large'")
 
 
 class ObjectMovement(_Strict):
@@ -45,8 +70,8 @@ class ObjectMovement(_Strict):
 
 class SceneObject(_Strict):
     asset: AssetReference = Field(description="Asset reference, e.g. 'builtin:chair' or 'objaverse:<uid>'")
-    name: str = Field(min_length=1, description="Short name used in captions")
-    description: str = Field(min_length=1, description="Description used in captions")
+    name: Name = Field(description="Short name used in captions")
+    description: Description = Field(description="Description used in captions")
     placement: int = Field(ge=0, le=8, description="Cell of a 3x3 grid (4 = centre); shared cells stack")
     scale: ObjectScale
     movement: ObjectMovement | None = None
@@ -55,7 +80,7 @@ class SceneObject(_Strict):
 
 class Background(_Strict):
     asset: AssetReference = Field(description="Sky or HDRI reference, e.g. 'builtin:sunset' or 'polyhaven:<id>'")
-    name: str = Field(min_length=1)
+    name: Name
 
 
 class Orientation(_Strict):
@@ -66,7 +91,7 @@ class Orientation(_Strict):
 class Framing(_Strict):
     fov: float = Field(gt=0, lt=180, description="Horizontal field of view in degrees")
     coverage_factor: float = Field(gt=0, le=10, description="Frame size relative to the scene's extent")
-    name: str = Field(min_length=1)
+    name: Name
 
 
 class CameraAnimation(_Strict):
@@ -76,7 +101,7 @@ class CameraAnimation(_Strict):
 
 class Stage(_Strict):
     floor: AssetReference = Field(description="Floor material reference, e.g. 'builtin:marble' or 'polyhaven:<id>'")
-    name: str = Field(min_length=1)
+    name: Name
     uv_scale: tuple[
         Annotated[float, Strict(), Field(gt=0, le=100)], Annotated[float, Strict(), Field(gt=0, le=100)]
     ] = Field(
@@ -110,13 +135,13 @@ class PostProcessing(_Strict):
 
 
 class SectionCaptions(_Strict):
-    objects: str
-    background: str
-    orientation: str
-    framing: str
-    animation: str
-    stage: str
-    postprocessing: str
+    objects: CaptionText
+    background: CaptionText
+    orientation: CaptionText
+    framing: CaptionText
+    animation: CaptionText
+    stage: CaptionText
+    postprocessing: CaptionText
 
 
 #: Camera variants of one scene: variant 0 is the scene's own camera, 1.. are other camera moves.
@@ -142,9 +167,11 @@ class Combination(_Strict):
     stage: Stage
     postprocessing: PostProcessing = PostProcessing()
     captions: SectionCaptions | None = None
-    caption: str | None = None
-    caption_short: str | None = Field(default=None, description="One sentence: the objects, the setting, the camera")
-    caption_camera: str | None = Field(default=None, description="The camera move alone, in CameraBench terms")
+    caption: CaptionText | None = None
+    caption_short: CaptionText | None = Field(
+        default=None, description="One sentence: the objects, the setting, the camera"
+    )
+    caption_camera: CaptionText | None = Field(default=None, description="The camera move alone, in CameraBench terms")
     captions_structured: StructuredCaption | None = Field(default=None, description="The caption as typed data")
 
     @model_validator(mode="after")
