@@ -227,3 +227,11 @@ def combine_file(count: int) -> dict:
         "count": count,
         "combinations": [combination_for(1, i).model_dump(mode="json") for i in range(count)],
     }
+
+
+@pytest.mark.parametrize("field", ["output", "config", "combinations"])
+def test_a_nul_byte_in_a_path_parameter_is_a_clear_error(field):
+    given = {"start": 0, "end": 2, field: "data\x00set"}
+    with pytest.raises(InvalidInputError) as raised:
+        parse_job(given)
+    assert field in str(raised.value) and "embedded null byte" not in str(raised.value), str(raised.value)

@@ -88,6 +88,13 @@ class RangeJob(BaseModel):
     hf_batch_size: int = Field(default=100, ge=1, le=10000, description="Files per Hub commit, 1-10000")
     dry_run: bool = Field(default=False, description="Plan only: cache keys and cache hits, no render, no upload")
 
+    @field_validator("output", "config", "combinations", "hf_repo_id")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("holds a NUL character, which no path or name can; remove it")
+        return value
+
     @field_validator("licenses")
     @classmethod
     def _known_licenses(cls, value: list[str] | None) -> list[str] | None:
