@@ -5,6 +5,7 @@
     .venv/bin/python bench/pixel_labels.py measure    # measures.json from every video in work/
     .venv/bin/python bench/pixel_labels.py calibrate  # agreement of the pixel rule with labels.json
     .venv/bin/python bench/pixel_labels.py shares DIR # visible share per type, from `check --pixels ... -o DIR`
+    .venv/bin/python bench/pixel_labels.py adopt DIR --seed S --indices 3,6  # those renders of DIR into work/
 
 The renders and sheets stay in bench/caption_labels/work/ (not committed); what is committed is
 labels.json (one verdict per named object, made by looking at the sheets: "true" when a viewer who
@@ -173,6 +174,23 @@ def sheets() -> None:
     print("\n".join(listing))
 
 
+def adopt(folder: Path, seed: int, indices: list[int]) -> None:
+    """Renders kept by `simian check --pixels --seed S --count N -o DIR` join the labelled set as p<seed>-<index>
+    (video, segmentation pass, and the recipe as rendered), to be looked at and labelled like the others."""
+    import shutil
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    recipes = _recipes()
+    for index in indices:
+        stem = folder / f"{index:08d}"
+        name = f"p{seed}-{index:02d}"
+        sidecar = json.loads(stem.with_suffix(".json").read_text())
+        recipes[name] = sidecar.get("combination", sidecar)
+        shutil.copyfile(stem.with_suffix(".mp4"), WORK / f"{name}.mp4")
+        shutil.copyfile(stem.with_suffix(".segmentation.npz"), WORK / f"{name}.segmentation.npz")
+    RECIPES.write_text(json.dumps(recipes, indent=1) + "\n")
+
+
 def shares(folder: Path) -> None:
     """Per type, the measured visible short side over the planned box's short side (each object's median over its
     frames): the composition predicts with a low quantile of it, so that an object it lets through also reads on
@@ -206,12 +224,18 @@ def shares(folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["render", "sheets", "measure", "calibrate", "shares"])
-    parser.add_argument("folder", nargs="?", type=Path, help="shares: a folder kept by check --pixels --output")
+    parser.add_argument("step", choices=["render", "sheets", "measure", "calibrate", "shares", "adopt"])
+    parser.add_argument("folder", nargs="?", type=Path, help="shares, adopt: a folder kept by check --pixels -o")
+    parser.add_argument("--seed", type=int, help="adopt: the seed the folder was drawn from")
+    parser.add_argument("--indices", help="adopt: comma-separated combination indices to take")
     parser.add_argument("--count", type=int, default=len(CASES), help="render the first N cases only")
     args = parser.parse_args()
     step = args.step
-    if step == "shares":
+    if step == "adopt":
+        if args.folder is None or args.seed is None or not args.indices:
+            parser.error("adopt: give DIR --seed S --indices I,J,...")
+        adopt(args.folder, args.seed, [int(i) for i in args.indices.split(",")])
+    elif step == "shares":
         if args.folder is None:
             parser.error("shares: give the folder kept by `simian check --pixels --seed S --count N -o DIR`")
         shares(args.folder)
@@ -220,7 +244,9 @@ def main() -> None:
     elif step == "sheets":
         sheets()
     elif step == "measure":
-        (HERE / "measures.json").write_text(json.dumps(measures(), indent=1) + "\n")
+        # Videos no longer in work/ keep their measures: the file is the record of everything labelled.
+        kept = json.loads((HERE / "measures.json").read_text()) if (HERE / "measures.json").exists() else {}
+        (HERE / "measures.json").write_text(json.dumps({**kept, **measures()}, indent=1) + "\n")
     else:
         calibrate()
 
