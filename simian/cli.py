@@ -254,12 +254,14 @@ def _render_all(
 ) -> int:
     """Render and publish each key into `out_dir` (flat layout), one line per video; the number that failed."""
     from simian.dataset import FLAT, FolderSink
+    from simian.orchestration.progress import progress_bar, progress_text
     from simian.render import Renderer, RenderError
 
     sink = FolderSink(out_dir, FLAT)
     failures = 0
+    began = time.perf_counter()
     renderer = Renderer(timeout_s=timeout_s, cache_dir=cache_dir, resolve_assets=resolver)
-    with renderer:
+    with renderer, progress_bar(count, "rendering") as advance:
         for n, key in enumerate(keys, 1):  # each combination derived when its turn comes
             try:
                 combination = source.get(key.index, key.variant)
@@ -267,17 +269,20 @@ def _render_all(
             except (RenderError, SimianError) as exc:
                 failures += 1
                 logger.error("[%d/%d] %s", n, count, exc)
+                advance()
                 continue
             published = sink.publish(combination, settings, result, licenses=resolver.licenses(combination))
             logger.info(
-                "[%d/%d] %s rendered in %.2f s (Blender %.2f s, %s)",
+                "[%d/%d] %s rendered in %.2f s (Blender %.2f s, %s); %s",
                 n,
                 count,
                 out_dir / published.file_name,
                 result.facts.total_seconds,
                 result.facts.render_seconds,
                 result.facts.device,
+                progress_text(n, count, time.perf_counter() - began),
             )
+            advance()
     return failures
 
 

@@ -114,6 +114,10 @@ def test_range_renders_is_cached_on_rerun_and_rerenders_on_new_width(stack, tmp_
     assert f"simian-range-0-4-{run_id[:8]}" in keys and f"simian-range-0-4-{rerun_id[:8]}" in keys
     progress = [a for a in artifacts if a.type == "progress" and a.flow_run_id == UUID(run_id)]
     assert progress and progress[0].data == 100.0
+    assert re.fullmatch(
+        r"combinations 0\.\.3: 4 of 4 videos done, [\d.]+ a minute, in \d+ (s|min \d\d s)",
+        progress[0].description or "",
+    ), progress[0].description
     table = next(a for a in artifacts if a.key == f"simian-range-0-4-{rerun_id[:8]}")
     rows = {row["what"]: row["value"] for row in json.loads(table.data)}
     assert rows["rendered"] == 0 and rows["cached (not rendered again)"] == 4 and rows["failed"] == 0

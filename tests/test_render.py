@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -225,3 +226,39 @@ def test_a_process_that_imported_bpy_itself_still_renders_in_a_child(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert len(decode_frames(Path(run.stdout.strip()))) == 3
+
+
+def test_a_range_shows_progress_with_rate_and_time_left(tmp_path):
+    """On a terminal a bar (count, percentage, time left) with the log lines above it; elsewhere each line carries
+    the count, the rate and the time left."""
+    import pty
+
+    args = ["render", "--range", "0:2", "--seed", "2", *TINY]
+    plain = run_simian(*args, "-o", str(tmp_path / "plain"))
+    assert plain.returncode == 0, plain.stderr
+    assert re.search(
+        r"\[1/2\] .* 1 of 2 videos done, [\d.]+ a minute, about \d+ s left \(finish \d\d:\d\d UTC\)", plain.stderr
+    )
+    assert re.search(r"\[2/2\] .* 2 of 2 videos done, [\d.]+ a minute, in \d+ s", plain.stderr), plain.stderr
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simian.cli", *args, "-o", str(tmp_path / "tty")],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env=os.environ.copy(),
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert process.wait(timeout=120) == 0
+    text = shown.decode(errors="replace")
+    assert "rendering" in text and "2/2" in text and "100%" in text, text[-2000:]
+    assert "2 rendered, 0 failed" in text

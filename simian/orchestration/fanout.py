@@ -31,6 +31,7 @@ from prefect.states import Crashed
 
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import DEPLOYMENT_CHUNK, RENDER_POOL
+from simian.orchestration.progress import progress_text
 from simian.orchestration.redis_store import RunLedger
 
 MAX_CHUNK_ATTEMPTS = 3
@@ -175,9 +176,10 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float
         logger.info(
             "submitted %d chunk runs of up to %d combinations to %s", len(chunks), job.chunk_size, DEPLOYMENT_CHUNK
         )
-        description = f"combinations {job.start}..{job.end - 1} done"
-        progress_id = cast(UUID, create_progress_artifact(0.0, key=None, description=description))
+        span = f"combinations {job.start}..{job.end - 1}"
+        progress_id = cast(UUID, create_progress_artifact(0.0, key=None, description=f"{span}: 0 of {total} done"))
         last_done = -1
+        began = time.monotonic()
         while any(c.final is None for c in chunks):
             for chunk in chunks:
                 if chunk.resubmit_at is not None and time.monotonic() >= chunk.resubmit_at:
@@ -192,9 +194,12 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float
                     _settle(client, pending[run.id], run.state, job, range_run_id, outage_s)
             done = ledger.done_count()
             if done is not None and done != last_done:
-                update_progress_artifact(progress_id, min(100.0, 100.0 * done / total))
+                text = f"{span}: {progress_text(done, total, time.monotonic() - began)}"
+                update_progress_artifact(progress_id, min(100.0, 100.0 * done / total), description=text)
                 last_done = done
             if any(c.final is None for c in chunks):
                 time.sleep(POLL_S)
-    update_progress_artifact(progress_id, 100.0 * len(ledger.outcomes()) / total)
+    done = len(ledger.outcomes())
+    text = f"{span}: {progress_text(done, total, time.monotonic() - began)}"
+    update_progress_artifact(progress_id, 100.0 * done / total, description=text)
     return chunks
