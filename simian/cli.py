@@ -317,7 +317,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         from simian.settings.parameters import given_values
 
         settings = parse_render_settings(**{"device": "cpu", **given_values(args, RenderSettings)})
-        reports = list(seed_reports(args.seed, args.count, _combiner_options(args), args.camera_variants, settings))
+        from simian.orchestration.progress import progress_bar
+
+        with progress_bar(args.count * args.camera_variants, "checking") as advance:
+            for report in seed_reports(args.seed, args.count, _combiner_options(args), args.camera_variants, settings):
+                reports.append(report)
+                advance()
     total = verified = 0
     for report in reports:
         total += len(report.verdicts)
