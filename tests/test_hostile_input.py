@@ -587,29 +587,47 @@ def test_outputs_in_system_folders_are_refused_even_through_a_link(sandbox):
 
 @pytest.mark.blender
 def test_undecodable_models_and_images_fail_in_one_line_naming_the_log(sandbox):
-    """A .glb that is a zip, random bytes as an .hdr: each combination fails with one line that names its Blender
-    log; the log keeps Blender's traceback, the screen never shows one."""
+    """A .glb that is a zip, random bytes as an .hdr, a PNG floor map claiming 2,000,000 x 2,000,000 pixels: each
+    combination fails with one line that names its Blender log; the log keeps Blender's traceback, the screen
+    never shows one."""
+    import struct
     import zipfile
+    import zlib
 
     model, sky = sandbox.root / "work" / "model.glb", sandbox.root / "work" / "sky.hdr"
     with zipfile.ZipFile(model, "w") as archive:
         archive.writestr("scene.gltf", "{}")
     sky.write_bytes(bytes(range(256)) * 64)
-    data = combine(1, 2)
-    first, second = data["combinations"]
+    floor = sandbox.root / "work" / "floor"
+    floor.mkdir()
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", 2_000_000, 2_000_000, 8, 2, 0, 0, 0)
+    (floor / "Diffuse.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+    data = combine(1, 3)
+    first, second, third = data["combinations"]
     first["objects"][0]["asset"] = f"file:{model}"
     second["background"] = {"asset": f"file:{sky}", "name": "sky"}
-    for entry in (first, second):
+    third["stage"]["floor"] = f"file:{floor}"
+    for entry in (first, second, third):
         entry["caption"] = entry["captions"] = None
     source = _write(sandbox, data)
-    result = _render(sandbox, "--range", "0:2", "--combinations", str(source))
-    assert result.returncode == 1 and "0 rendered, 2 failed" in result.stderr, result.stderr
+    result = _render(sandbox, "--range", "0:3", "--combinations", str(source))
+    assert result.returncode == 1 and "0 rendered, 3 failed" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and 'File "' not in result.stderr, result.stderr
     errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
-    assert len(errors) == 2 and all("(Blender log: " in line for line in errors), result.stderr
+    assert len(errors) == 3 and all("(Blender log: " in line for line in errors), result.stderr
     assert f"could not import {model}" in errors[0] and f"could not load the image {sky}" in errors[1], errors
+    assert f"could not load the image {floor / 'Diffuse.png'}" in errors[2], errors
     logs = sorted((sandbox.cache / "logs").iterdir())
-    assert len(logs) == 2 and any("Traceback" in log.read_text(errors="replace") for log in logs), "logs keep it all"
+    assert len(logs) == 3 and any("Traceback" in log.read_text(errors="replace") for log in logs), "logs keep it all"
 
 
 def test_a_file_asset_over_the_size_cap_or_not_a_regular_file_is_refused_before_blender(sandbox):
