@@ -87,7 +87,7 @@ def test_shot_size_is_the_main_subjects_and_speed_is_the_pictures():
     boxes = plan_scene(scattered).frame_boxes[0]
     union = shot_size_for(composition.subjects_span(list(boxes))).label  # what the caption said before
     assert len(scattered.objects) == 3 and union == "close-up shot", union
-    main = shot_size_for(composition.main_subject_span(boxes)).label
+    main = shot_size_for(composition.main_subject_span(boxes, [str(o.asset) for o in scattered.objects])).label
     assert f"It is a {main}" in scattered.caption and "close-up" not in scattered.caption, scattered.caption
     still_looking = combination_for(31, 40)
     assert still_looking.animation.name == "orbit_up" and still_looking.animation.speed_factor > 1.9

@@ -344,7 +344,8 @@ def _orientation(c: Combination) -> tuple[str, list[Claim]]:
 
 def first_frame_span(plan: ScenePlan) -> float:
     """The main subject's span at the first frame, which names the shot size."""
-    return composition.main_subject_span(plan.frame_boxes[0], follow_index(plan.combination))
+    c = plan.combination
+    return composition.main_subject_span(plan.frame_boxes[0], [str(o.asset) for o in c.objects], follow_index(c))
 
 
 def camera_speed_word(plan: ScenePlan) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from simian.recipe.combination import Combination
 from simian.scene.plan import PLANNED_CLIP, Clip, Problem, ScenePlan, draft_plan, finish_plan
 from simian.scene.projection import CLIP_START, Box2D, CameraPose, project, ray_direction
-from simian.scene.recognition import min_visible_short_side, predicted_short_side, view_allows
+from simian.scene.recognition import min_visible_short_side, predicted_short_side, predicted_span, view_allows
 from simian.scene.shapes import shape_for
 
 
@@ -62,16 +62,19 @@ def subjects_span(boxes: list[Box2D | None]) -> float:
     return max(union.width, union.height)
 
 
-def main_subject_span(boxes: Sequence[Box2D | None], followed: int | None = None) -> float:
-    """How much of the frame the main subject spans: the followed object, else the largest on screen. Shot sizes
-    name what a viewer watches; three small objects scattered over a wide field are a wide shot, not a close-up
-    (inf if any object is behind the camera)."""
+def main_subject_span(boxes: Sequence[Box2D | None], assets: Sequence[str], followed: int | None = None) -> float:
+    """How much of the frame the main subject spans as a viewer sees it: the followed object, else the largest on
+    screen, its box span times the share of it its type shows (`recognition.SPAN_SHARE`: a mushroom seen from
+    above fills two thirds of its box). Shot sizes name what a viewer watches; three small objects scattered over
+    a wide field are a wide shot, not a close-up (inf if any object is behind the camera)."""
     present = [b for b in boxes if b is not None]
     if len(present) < len(boxes) or not present:
         return math.inf
-    main = boxes[followed] if followed is not None else max(present, key=lambda b: b.width * b.height)
-    assert main is not None
-    return max(main.width, main.height)
+    spans = [predicted_span(asset, max(b.width, b.height)) for b, asset in zip(present, assets, strict=True)]
+    if followed is not None:
+        return spans[followed]
+    areas = [b.width * b.height for b in present]
+    return spans[areas.index(max(areas))]
 
 
 def screen_speed(frame_boxes: Sequence[Sequence[Box2D | None]], clip: Clip) -> float:

@@ -417,7 +417,8 @@ class ClaimChecker:
 
     def _claim_framing(self, claim: Claim) -> tuple[bool, str]:
         followed = next((i for i, o in enumerate(self.c.objects) if o.camera_follow), None)
-        span = composition.main_subject_span(self.view.at(self.first)["boxes"], followed)
+        assets = [str(o.asset) for o in self.c.objects]
+        span = composition.main_subject_span(self.view.at(self.first)["boxes"], assets, followed)
         return shot_size_for(span).label == claim.word, f"the main subject spans {span:.3f} of the frame"
 
     def _claim_fov(self, claim: Claim) -> tuple[bool, str]:
