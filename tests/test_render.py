@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ from simian.combine.combiner import CombinerOptions, combination_for, combine
 from simian.recipe.vocabulary import CAMERA_MOVES
 from simian.render.render_settings import RenderSettings
 
-from .conftest import REPO, TINY, decode_frames, run_simian
+from .conftest import REPO, SIMIAN, TINY, decode_frames, run_simian
+from .services import descendants
 
 pytestmark = pytest.mark.blender
 
@@ -148,30 +150,45 @@ def test_images_mode_writes_png_frames(tmp_path):
     assert _sidecar(out, 1)["file_name"] == "00000001"
 
 
+def _is_blender_child(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def test_broken_and_hanging_combinations_fail_alone(tmp_path):
-    """A corrupt model file and a model that never finishes loading fail; the others render."""
+    """A corrupt model file fails its combination; a Blender that stops answering (SIGSTOP while it renders
+    combination 3: a real hang) is killed at the timeout and a fresh one renders the rest."""
     corrupt = tmp_path / "corrupt.glb"
     corrupt.write_bytes(b"glTF\x02\x00\x00\x00" + os.urandom(200))
-    hanging = tmp_path / "hanging.obj"
-    os.mkfifo(hanging)  # opening it for reading blocks forever: a real hang inside Blender's importer
     data = combine(8, 5, CombinerOptions(max_objects=1))
     data["combinations"][1]["objects"][0]["asset"] = f"file:{corrupt}"
-    data["combinations"][3]["objects"][0]["asset"] = f"file:{hanging}"
     source = tmp_path / "combinations.json"
     source.write_text(json.dumps(data))
     out = tmp_path / "out"
-    result = run_simian(
-        "render", "--range", "0:5", "--combinations", str(source), *TINY, "--timeout", "25", "-o", str(out)
-    )
-    assert result.returncode == 1
+    argv = [*SIMIAN, "render", "--range", "0:5", "--combinations", str(source), *TINY, "--timeout", "6", "-o", str(out)]
+    process = subprocess.Popen(argv, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines, stopped = [], []
+    assert process.stderr is not None
+    for line in process.stderr:
+        lines.append(line)
+        if "[3/5]" in line and not stopped:  # combination 2 is done: stop Blender before or while it renders 3
+            stopped = [pid for pid in descendants(process.pid) if _is_blender_child(pid)]
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+    assert process.wait(timeout=120) == 1
+    stderr = "".join(lines)
+    assert stopped, f"no Blender child found to stop: {stderr}"
     for index in (0, 2, 4):
         assert len(decode_frames(out / f"{index:08d}.mp4")) == 6
     for index in (1, 3):
         assert not (out / f"{index:08d}.mp4").exists() and not (out / f"{index:08d}.json").exists()
-    assert "combination 1:" in result.stderr and "corrupt.glb" in result.stderr
-    assert "combination 3: no result after 25 s" in result.stderr
-    assert "3 rendered, 2 failed" in result.stderr
+    assert "combination 1:" in stderr and "corrupt.glb" in stderr
+    assert "combination 3: no result after 6 s" in stderr, stderr
+    assert "3 rendered, 2 failed" in stderr
     assert _leftovers(out) == []
+    assert not [pid for pid in stopped if Path(f"/proc/{pid}").exists()], "the stopped Blender was killed"
 
 
 def test_another_engine_renders_from_the_command_line(tmp_path):
