@@ -95,6 +95,11 @@ def test_range_renders_is_cached_on_rerun_and_rerenders_on_new_width(stack, tmp_
     assert sorted(states) == [f"render-{i:08d}" for i in range(4)]
     assert all(s == ["Completed"] for s in states.values()), states
     assert len(_children(stack, run_id)) == 2, "two chunks of two"
+    card = (out / "README.md").read_text()
+    names = {o.name for i in range(4) for o in combination_for(3, i, clip=TINY_CLIP).objects}
+    assert "![Objects](charts/objects.svg)" in card and "![Camera moves](charts/camera_moves.svg)" in card
+    chart = (out / "charts" / "objects.svg").read_text()
+    assert chart.startswith("<?xml") and all(f">{name}<" in chart for name in names), (names, chart[:300])
 
     result, rerun_id = stack.run_range("start=0", "end=4", "seed=3", "chunk_size=2", *TINY, f"output={out}")
     assert result.returncode == 0, result.stdout[-3000:]
@@ -300,6 +305,8 @@ def test_range_publishes_to_the_hub_in_few_commits_and_keeps_the_token_secret(st
                 assert hashlib.sha256(files[row["file_name"]]).hexdigest() == local["sha256"] == row["sha256"]
                 assert row["caption"] == local["caption"] == combination_for(4, row["index"], clip=TINY_CLIP).caption
             assert files["README.md"].startswith(b"---\n") and b"\nlicense: mit\n" in files["README.md"]
+            assert b"![Shot sizes](charts/shot_sizes.svg)" in files["README.md"]
+            assert files["charts/shot_sizes.svg"].startswith(b"<?xml"), "the charts are in the finaliser's commit"
             commits = len(hub.commits)
             assert commits <= 4, f"the identity record, 2 chunk commits and 1 finaliser commit expected, got {commits}"
 

@@ -1,6 +1,6 @@
 """The dataset: layout, sidecars and metadata rows, the local folder sink and the index files."""
 
-from simian.dataset.index import CARD, METADATA, dataset_card, dump_metadata, finalise_local, merge_metadata
+from simian.dataset.index import CARD, METADATA, card_files, dataset_card, dump_metadata, finalise_local, merge_metadata
 from simian.dataset.layout import DATASET, FLAT, ROW_KEYS, Layout, build_row, media_suffix, row_from_sidecar
 from simian.dataset.local import FolderSink, Published
 
@@ -14,6 +14,7 @@ __all__ = [
     "Layout",
     "Published",
     "build_row",
+    "card_files",
     "dataset_card",
     "dump_metadata",
     "finalise_local",

@@ -17,6 +17,7 @@ from simian import atomic
 from simian.assets.licenses import PROJECT_LICENSE
 from simian.assets.text import clean_text, markdown_text
 from simian.dataset import truth_columns as ground_truth
+from simian.dataset.charts import card_section, chart_files
 from simian.dataset.columns import column_table
 from simian.dataset.identity import DEFAULT_CONFIG, IDENTITY_FILE, config_folder, read_identities
 from simian.dataset.layout import DATASET, row_from_sidecar
@@ -129,8 +130,18 @@ def _card_data(configs: dict[str, list[dict[str, Any]]], license_id: str | list[
     )
 
 
+def card_files(configs: dict[str, list[dict[str, Any]]], title: str) -> dict[str, str]:
+    """The card and the charts it shows (`charts/*.svg`), by their paths in the dataset: what both finalisers
+    write, the local folder and the Hub commit."""
+    charts = chart_files([row for config_rows in configs.values() for row in config_rows])
+    return {CARD: dataset_card(configs, title, charts=charts), **charts}
+
+
 def dataset_card(
-    configs: dict[str, list[dict[str, Any]]], title: str, license_id: str | list[str] | None = None
+    configs: dict[str, list[dict[str, Any]]],
+    title: str,
+    license_id: str | list[str] | None = None,
+    charts: dict[str, str] | None = None,
 ) -> str:
     """A card whose YAML front matter `datasets` and the Hub understand (one `configs` entry per named
     config, the assets' licences), plus how the videos were made, what each column holds and whom to credit."""
@@ -167,6 +178,10 @@ sizes, left/right, movement and camera moves in the caption match the video.
 - **Scenes:** {len({r.get("scene_id") for r in rows})}, each under {_variant_counts(rows)} camera move(s) (`variant`)
 - **Seeds:** {seed_lines}
 - **Object sources:** {source_lines}
+
+## Make-up
+
+{card_section(charts or {})}
 
 ## Columns
 
@@ -223,5 +238,7 @@ def finalise_local(root: Path, title: str | None = None) -> int:
         rows.sort(key=lambda r: r["file_name"])
         atomic.write_text(folder / METADATA, dump_metadata(rows))
         configs[name] = rows
-    atomic.write_text(root / CARD, dataset_card(configs, title or root.name))
+    for path, text in card_files(configs, title or root.name).items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(root / path, text)
     return sum(len(rows) for rows in configs.values())

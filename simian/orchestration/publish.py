@@ -16,7 +16,7 @@ from simian.dataset import (
     CARD,
     METADATA,
     build_row,
-    dataset_card,
+    card_files,
     dump_metadata,
     finalise_local,
     merge_metadata,
@@ -156,7 +156,7 @@ def _finalise_hub(publisher: HubPublisher, job: RangeJob, rows: list[dict[str, A
             if name != job.config
         }
         configs[job.config] = merge_metadata(publisher.read_text(metadata_path), rows)
-        return {metadata_path: dump_metadata(configs[job.config]), CARD: dataset_card(configs, publisher.repo_id)}
+        return {metadata_path: dump_metadata(configs[job.config]), **card_files(configs, publisher.repo_id)}
 
     _commit_on_head(publisher, metadata_path, texts, f"Update metadata and card ({len(rows)} videos of this run)")
 

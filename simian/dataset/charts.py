@@ -1,0 +1,103 @@
+"""The dataset's make-up in pictures: small SVG bar charts drawn from the metadata rows (matplotlib), written
+beside the card and shown in it (what objects, camera moves, shot sizes, backgrounds and floors the videos hold,
+and how long their captions are)."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+#: Folder of the charts, beside the card (the same in a local dataset and on the Hub).
+CHARTS = "charts"
+#: Bars per chart; the rest are summed into "other".
+MAX_BARS = 16
+
+
+def _combination(row: dict[str, Any]) -> dict[str, Any]:
+    value = row.get("combination")
+    return value if isinstance(value, dict) else {}
+
+
+def _objects(row: dict[str, Any]) -> Iterable[str]:
+    return [str(o.get("name")) for o in _combination(row).get("objects", []) if isinstance(o, dict)]
+
+
+def _one(path: tuple[str, str]) -> Callable[[dict[str, Any]], Iterable[str]]:
+    def value(row: dict[str, Any]) -> Iterable[str]:
+        section = _combination(row).get(path[0])
+        return [str(section.get(path[1]))] if isinstance(section, dict) and section.get(path[1]) else []
+
+    return value
+
+
+def _caption_words(row: dict[str, Any]) -> Iterable[str]:
+    words = len(str(row.get("caption") or "").split())
+    low = words // 25 * 25
+    return [f"{low}-{low + 24}"] if words else []
+
+
+#: (file stem, title, what each row counts for); the caption-length chart keeps its bins in order.
+CHART_SPECS: tuple[tuple[str, str, Callable[[dict[str, Any]], Iterable[str]]], ...] = (
+    ("objects", "Objects", _objects),
+    ("camera_moves", "Camera moves", _one(("animation", "name"))),
+    ("shot_sizes", "Shot sizes", _one(("framing", "name"))),
+    ("backgrounds", "Backgrounds", _one(("background", "name"))),
+    ("floors", "Floors", _one(("stage", "name"))),
+    ("caption_words", "Long caption length (words)", _caption_words),
+)
+
+
+def counts(rows: list[dict[str, Any]], what: Callable[[dict[str, Any]], Iterable[str]]) -> list[tuple[str, int]]:
+    """Counts, largest first, at most MAX_BARS bars (the rest as 'other')."""
+    tally = Counter(label for row in rows for label in what(row))
+    ranked = tally.most_common()
+    if len(ranked) > MAX_BARS:
+        ranked = [*ranked[: MAX_BARS - 1], ("other", sum(n for _, n in ranked[MAX_BARS - 1 :]))]
+    return ranked
+
+
+def _svg(title: str, bars: list[tuple[str, int]], ordered: bool) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    if ordered:
+        bars = sorted(bars, key=lambda bar: int(bar[0].split("-")[0]) if bar[0][0].isdigit() else 10**9)
+    labels, values = [label for label, _ in bars], [n for _, n in bars]
+    with matplotlib.rc_context({"svg.hashsalt": "simian", "svg.fonttype": "none", "font.size": 9}):
+        figure, axes = plt.subplots(figsize=(5.0, 0.3 * max(3, len(bars)) + 0.8))
+        positions = list(range(len(bars)))
+        axes.barh(positions, values, color="#4c72b0")
+        axes.set_yticks(positions, labels)
+        axes.invert_yaxis()
+        axes.set_title(title)
+        axes.set_xlabel("videos" if title != "Objects" else "objects")
+        for position, value in zip(positions, values, strict=True):
+            axes.text(value, position, f" {value}", va="center")
+        axes.spines[["top", "right"]].set_visible(False)
+        figure.tight_layout()
+        out = io.StringIO()
+        figure.savefig(out, format="svg", metadata={"Date": None})
+        plt.close(figure)
+    return out.getvalue()
+
+
+def chart_files(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """`charts/<name>.svg` -> SVG text, one per chart with anything to show."""
+    files = {}
+    for stem, title, what in CHART_SPECS:
+        bars = counts(rows, what)
+        if bars:
+            files[f"{CHARTS}/{stem}.svg"] = _svg(title, bars, ordered=stem == "caption_words")
+    return files
+
+
+def card_section(files: dict[str, str]) -> str:
+    """The card's make-up section: each chart as an image, by its path beside the card."""
+    if not files:
+        return "No videos yet."
+    titles = {f"{CHARTS}/{stem}.svg": title for stem, title, _ in CHART_SPECS}
+    return "\n\n".join(f"![{titles[path]}]({path})" for path in files)
