@@ -4,7 +4,7 @@
     .venv/bin/python bench/pixel_labels.py sheets     # bench/caption_labels/work/sheets/*.png to look at
     .venv/bin/python bench/pixel_labels.py measure    # measures.json from every video in work/
     .venv/bin/python bench/pixel_labels.py calibrate  # agreement of the pixel rule with labels.json
-    .venv/bin/python bench/pixel_labels.py shares DIR # visible share per type, from `check --pixels ... -o DIR`
+    .venv/bin/python bench/pixel_labels.py shares DIR...  # visible shares per type, from `check --pixels -o DIR`
     .venv/bin/python bench/pixel_labels.py adopt DIR --seed S --indices 3,6  # those renders of DIR into work/
 
 The renders and sheets stay in bench/caption_labels/work/ (not committed); what is committed is
@@ -191,54 +191,68 @@ def adopt(folder: Path, seed: int, indices: list[int]) -> None:
     RECIPES.write_text(json.dumps(recipes, indent=1) + "\n")
 
 
-def shares(folder: Path) -> None:
-    """Per type, the measured visible short side over the planned box's short side (each object's median over its
-    frames): the composition predicts with a low quantile of it, so that an object it lets through also reads on
-    the frames (`VISIBLE_SHARE` in simian/scene/recognition.py)."""
+def shares(folders: list[Path]) -> None:
+    """Per type, what the projected box overstates, measured on renders kept by `check --pixels -o`:
+    - short side: visible short side over the box's (each object's median over its frames); the composition
+      predicts with its 10th percentile, so an object it lets through also reads on the frames (`VISIBLE_SHARE`);
+    - span: visible span (the larger of width and height) over the box's at the first frame; shot sizes use its
+      median (`SPAN_SHARE`), the best estimate of what a viewer sees."""
     from simian.render.outputs import rendered_outputs
     from simian.scene.composition import plan_scene, short_side
 
-    ratios: dict[str, list[float]] = {}
-    for output in rendered_outputs(folder):
+    sides: dict[str, list[float]] = {}
+    spans: dict[str, list[float]] = {}
+    for output in (o for folder in folders for o in rendered_outputs(folder)):
         c, settings = output.combination, output.settings
         frames = decode(output.sidecar.with_suffix(".mp4"))
         ids = load(output.sidecar.with_suffix(".segmentation.npz"), "segmentation")
         plan = plan_scene(c, settings.clip())
-        aspect, height = settings.width / settings.height, settings.height
+        aspect, width, height = settings.width / settings.height, settings.width, settings.height
         for i, pixels in enumerate(pixel_truth.measure(frames, ids, len(c.objects))):
+            asset = str(c.objects[i].asset)
             per_frame = [
                 f.short_side_px / (short_side(boxes[i], aspect) * height)
                 for f, boxes in zip(pixels.frames, plan.frame_boxes, strict=True)
                 if f is not None and boxes[i] is not None
             ]
             if per_frame:
-                ratios.setdefault(str(c.objects[i].asset), []).append(float(np.median(per_frame)))
-    print("| type | objects | median share | 10th percentile | 20th percentile |")
+                sides.setdefault(asset, []).append(float(np.median(per_frame)))
+            ys, xs = np.nonzero(ids[0] == i + 1)
+            box = plan.frame_boxes[0][i]
+            if len(xs) >= 4 and box is not None:
+                seen = max((xs.max() - xs.min() + 1) / width, (ys.max() - ys.min() + 1) / height)
+                spans.setdefault(asset, []).append(float(seen / max(box.width, box.height)))
+    print("| type | objects | short side: median | 10th percentile | span: median |")
     print("|---|---|---|---|---|")
-    for asset, values in sorted(ratios.items()):
-        q10, q20, q50 = np.percentile(values, [10, 20, 50])
-        print(f"| {asset} | {len(values)} | {q50:.2f} | {q10:.2f} | {q20:.2f} |")
-    everything = [v for values in ratios.values() for v in values]
-    print(f"all: {len(everything)} objects, median {np.median(everything):.2f}")
+    for asset in sorted(sides.keys() | spans.keys()):
+        q10, q50 = np.percentile(sides.get(asset, [np.nan]), [10, 50])
+        span = np.median(spans.get(asset, [np.nan]))
+        print(f"| {asset} | {len(sides.get(asset, []))} | {q50:.2f} | {q10:.2f} | {span:.2f} |")
+    every_side = [v for values in sides.values() for v in values]
+    every_span = [v for values in spans.values() for v in values]
+    print(
+        f"all: {len(every_side)} objects, short side median {np.median(every_side):.2f}, span median "
+        f"{np.median(every_span):.2f} ({len(every_span)} objects)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("step", choices=["render", "sheets", "measure", "calibrate", "shares", "adopt"])
-    parser.add_argument("folder", nargs="?", type=Path, help="shares, adopt: a folder kept by check --pixels -o")
+    parser.add_argument("folders", nargs="*", type=Path, help="shares, adopt: folders kept by check --pixels -o")
     parser.add_argument("--seed", type=int, help="adopt: the seed the folder was drawn from")
     parser.add_argument("--indices", help="adopt: comma-separated combination indices to take")
     parser.add_argument("--count", type=int, default=len(CASES), help="render the first N cases only")
     args = parser.parse_args()
     step = args.step
     if step == "adopt":
-        if args.folder is None or args.seed is None or not args.indices:
+        if len(args.folders) != 1 or args.seed is None or not args.indices:
             parser.error("adopt: give DIR --seed S --indices I,J,...")
-        adopt(args.folder, args.seed, [int(i) for i in args.indices.split(",")])
+        adopt(args.folders[0], args.seed, [int(i) for i in args.indices.split(",")])
     elif step == "shares":
-        if args.folder is None:
-            parser.error("shares: give the folder kept by `simian check --pixels --seed S --count N -o DIR`")
-        shares(args.folder)
+        if not args.folders:
+            parser.error("shares: give the folders kept by `simian check --pixels --seed S --count N -o DIR`")
+        shares(args.folders)
     elif step == "render":
         render(args.count)
     elif step == "sheets":

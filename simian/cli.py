@@ -385,6 +385,9 @@ def _render_and_check_pixels(args: argparse.Namespace) -> int:
     resolver = AssetResolver(config)
     kept = Path(args.output) if args.output is not None else None
     if kept is not None:
+        from simian.dataset.location import refuse_system_location
+
+        refuse_system_location(kept, "--output", "folder")
         if kept.exists() and (not kept.is_dir() or any(kept.iterdir())):
             raise InvalidInputError(f"--output: {kept} is not a new or empty folder; choose another")
         ensure_writable_dir(kept)

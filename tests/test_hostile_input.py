@@ -532,10 +532,7 @@ def test_huge_range_starts_at_once_and_ctrl_c_ends_it(sandbox, tmp_path):
 def test_wrong_types_are_refused_not_coerced(sandbox, path, value, field):
     """The README promises strict types: a string is not a number, a bool is not an int."""
     data = combine(1, 1)
-    target = data["combinations"][0]
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
+    _edit(data["combinations"][0], path, value)
     source = _write(sandbox, json.dumps(data).encode())
     result = _render(sandbox, "--index", "0", "--combinations", str(source))
     _assert_refused(result, sandbox, f"{source}: combinations[0]: field '{field}'")
@@ -583,6 +580,9 @@ def test_outputs_in_system_folders_are_refused_even_through_a_link(sandbox):
     result = _simian(sandbox, "combine", "--seed", "1", "--count", "1", "-o", "/etc/passwd")
     assert result.returncode == 2 and "is in a system folder (/etc/passwd)" in result.stderr, result.stderr
     assert Path("/etc/passwd").read_bytes() == before
+    result = _simian(sandbox, "check", "--pixels", "--seed", "1", "--count", "1", *TINY, "-o", str(link / "kept"))
+    assert result.returncode == 2 and "is in a system folder (/usr/lib/kept)" in result.stderr, result.stderr
+    assert not Path("/usr/lib/kept").exists()
 
 
 @pytest.mark.blender
@@ -666,10 +666,7 @@ def test_text_that_would_reach_documents_unfiltered_is_refused(sandbox, path, va
     """Names, descriptions and captions reach sidecars, cards and training data: control characters, bidi
     overrides and 5 MB captions are refused, naming the field."""
     data = combine(1, 1)
-    target = data["combinations"][0]
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
+    _edit(data["combinations"][0], path, value)
     source = _write(sandbox, json.dumps(data).encode())
     result = _render(sandbox, "--index", "0", "--combinations", str(source))
     _assert_refused(result, sandbox, f"field '{'.'.join(str(p) for p in path)}'", needle)

@@ -348,11 +348,6 @@ def first_frame_span(plan: ScenePlan) -> float:
     return composition.main_subject_span(plan.frame_boxes[0], [str(o.asset) for o in c.objects], follow_index(c))
 
 
-def camera_speed_word(plan: ScenePlan) -> str:
-    """How fast the camera move looks: from the planned frames' motion on screen, not the recipe's speed factor."""
-    return speed_word(composition.screen_speed(plan.frame_boxes, plan.clip))
-
-
 def _framing(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
     shot = shot_size_for(first_frame_span(plan))
     focal = focal_length_mm(c.framing.fov)
@@ -376,9 +371,9 @@ def _animation(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
         text = "The camera holds still."
         return text, [Claim("camera_still", text)]
     rate = abs(plan.move_rate)
-    speed = camera_speed_word(plan)
-    text = f"{move.phrase} {speed}, at {rate:.2f} {move.unit}."
     on_screen = composition.screen_speed(plan.frame_boxes, plan.clip)
+    speed = speed_word(on_screen)
+    text = f"{move.phrase} {speed}, at {rate:.2f} {move.unit}."
     return text, [Claim("camera_move", text, (), move.name, rate), Claim("camera_speed", text, (), speed, on_screen)]
 
 

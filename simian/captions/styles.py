@@ -21,7 +21,6 @@ from simian.captions.long import (
     Claim,
     Description,
     article,
-    camera_speed_word,
     describe,
     distinct_names,
     join_list,
@@ -194,6 +193,12 @@ def _the(name: str) -> str:
     return f"the {name}"
 
 
+def _speed(claims: tuple[Claim, ...]) -> str:
+    """The long caption's speed word for the camera move (from the picture's motion); "" for a still camera."""
+    claim = _first(claims, "camera_speed")
+    return claim.word if claim is not None else ""
+
+
 def _first(claims: tuple[Claim, ...], *kinds: str) -> Claim | None:
     return next((cl for cl in claims if cl.kind in kinds), None)
 
@@ -284,7 +289,7 @@ def _short(
 
     camera_claims: list[Claim] = []
     move = CAMERA_TERMS[c.animation.name]
-    adverb = camera_speed_word(plan)
+    adverb = _speed(claims)
     camera_claim = _first(claims, "camera_move", "camera_still", "camera_steady")
     lead = camera_rng.choice(("as", "while"))
     if tracking is not None:
@@ -344,7 +349,7 @@ def _camera(
     c: Combination, plan: ScenePlan, claims: tuple[Claim, ...], tracking: _Tracking | None, rng: random.Random
 ) -> tuple[str, list[Claim]]:
     move = CAMERA_TERMS[c.animation.name]
-    adverb = camera_speed_word(plan)
+    adverb = _speed(claims)
     camera_claim = _first(claims, "camera_move", "camera_still", "camera_steady")
     rate = abs(plan.move_rate)
     rate_text = f"{rate:.2f} {plan.move.unit}"
@@ -435,7 +440,7 @@ def _structured(
             term=move.term,
             type=move.type,
             direction=move.direction,
-            speed=camera_speed_word(plan) if moving else None,
+            speed=_speed(claims) if moving else None,
             speed_factor=c.animation.speed_factor,
             rate=round(abs(plan.move_rate), 4) if moving else None,
             unit=plan.move.unit if moving else None,

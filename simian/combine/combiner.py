@@ -66,7 +66,8 @@ FLOORS = tuple(BUILTIN_FLOORS.values())
 class CombinerOptions(BaseModel):
     """How scenes are drawn from a seed. Defined once: CLI flags and flow parameters derive from it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # a string is not a number, a bool not an int
+    # Strict: a string is not a number, a bool not an int.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     max_objects: int = Field(default=3, ge=1, le=9, description="At most this many objects per scene, 1-9")
     movement: bool = Field(default=False, description="Objects move, in directions relative to the camera")

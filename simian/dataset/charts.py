@@ -38,7 +38,7 @@ def _caption_words(row: dict[str, Any]) -> Iterable[str]:
     return [f"{low}-{low + 24}"] if words else []
 
 
-#: (file stem, title, what each row counts for); the caption-length chart keeps its bins in order.
+#: (file stem, title, what each row counts for); objects are counted one by one, the rest per video.
 CHART_SPECS: tuple[tuple[str, str, Callable[[dict[str, Any]], Iterable[str]]], ...] = (
     ("objects", "Objects", _objects),
     ("camera_moves", "Camera moves", _one(("animation", "name"))),
@@ -47,6 +47,8 @@ CHART_SPECS: tuple[tuple[str, str, Callable[[dict[str, Any]], Iterable[str]]], .
     ("floors", "Floors", _one(("stage", "name"))),
     ("caption_words", "Long caption length (words)", _caption_words),
 )
+#: Charts whose bars are bins, kept in their order rather than largest first.
+BINNED = frozenset({"caption_words"})
 
 
 def counts(rows: list[dict[str, Any]], what: Callable[[dict[str, Any]], Iterable[str]]) -> list[tuple[str, int]]:
@@ -58,14 +60,12 @@ def counts(rows: list[dict[str, Any]], what: Callable[[dict[str, Any]], Iterable
     return ranked
 
 
-def _svg(title: str, bars: list[tuple[str, int]], ordered: bool) -> str:
+def _svg(title: str, bars: list[tuple[str, int]], unit: str) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    if ordered:
-        bars = sorted(bars, key=lambda bar: int(bar[0].split("-")[0]) if bar[0][0].isdigit() else 10**9)
     labels, values = [label for label, _ in bars], [n for _, n in bars]
     with matplotlib.rc_context({"svg.hashsalt": "simian", "svg.fonttype": "none", "font.size": 9}):
         figure, axes = plt.subplots(figsize=(5.0, 0.3 * max(3, len(bars)) + 0.8))
@@ -74,7 +74,7 @@ def _svg(title: str, bars: list[tuple[str, int]], ordered: bool) -> str:
         axes.set_yticks(positions, labels)
         axes.invert_yaxis()
         axes.set_title(title)
-        axes.set_xlabel("videos" if title != "Objects" else "objects")
+        axes.set_xlabel(unit)
         for position, value in zip(positions, values, strict=True):
             axes.text(value, position, f" {value}", va="center")
         axes.spines[["top", "right"]].set_visible(False)
@@ -90,8 +90,10 @@ def chart_files(rows: list[dict[str, Any]]) -> dict[str, str]:
     files = {}
     for stem, title, what in CHART_SPECS:
         bars = counts(rows, what)
+        if stem in BINNED:  # "25-49" after "0-24", "other" (past MAX_BARS) last
+            bars.sort(key=lambda bar: int(bar[0].split("-")[0]) if bar[0][0].isdigit() else 10**9)
         if bars:
-            files[f"{CHARTS}/{stem}.svg"] = _svg(title, bars, ordered=stem == "caption_words")
+            files[f"{CHARTS}/{stem}.svg"] = _svg(title, bars, "objects" if stem == "objects" else "videos")
     return files
 
 

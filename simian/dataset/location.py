@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simian.errors import InvalidInputError
+from simian.errors import InvalidInputError, shorten
 from simian.settings import Settings, project_root
 
 #: Folders no dataset is ever written into (nor anywhere below them).
@@ -45,8 +45,9 @@ def refuse_system_location(path: Path, flag: str, what: str) -> Path:
         raise InvalidInputError(f"{flag}: the path holds a NUL character, which no path can; name a {what}")
     resolved = path.expanduser().resolve()
     if is_system_location(resolved):
-        shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
-        raise InvalidInputError(f"{flag}: {shown!r} is in a system folder ({resolved}); choose a {what} of your own")
+        raise InvalidInputError(
+            f"{flag}: {shorten(str(path))!r} is in a system folder ({resolved}); choose a {what} of your own"
+        )
     return resolved
 
 

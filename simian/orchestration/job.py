@@ -36,9 +36,8 @@ AUTO_CHUNK_MAX = 64
 class RangeJob(BaseModel):
     """What `simian/render-range` was asked to do. Secrets are never part of it."""
 
-    model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, frozen=True, strict=True
-    )  # a string is not a number, a bool not an int
+    # Strict: a string is not a number, a bool not an int.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
     start: int = Field(ge=0, description="First combination index of the range")
     end: int = Field(gt=0, description="End of the range, exclusive: renders start..end-1")

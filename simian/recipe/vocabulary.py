@@ -61,10 +61,11 @@ def scale_name_for(factor: float) -> str:
 class ShotSize:
     """A shot size by how much of the frame the main subject spans at the first frame.
 
-    The span is the larger of the width and height fractions of the frame that the main subject's
-    projected bounding box covers (the followed object, else the largest; a linear measure, so a tall
-    thin subject filling the frame height counts as filling the frame). Objects are always kept wholly
-    inside the frame, so even an extreme close-up shows every object whole.
+    The span is the larger of the width and height fractions of the frame that the main subject covers on
+    screen (the followed object, else the largest; its projected box times the share its type shows,
+    `composition.main_subject_span`; a linear measure, so a tall thin subject filling the frame height counts
+    as filling the frame). Objects are always kept wholly inside the frame, so even an extreme close-up shows
+    every object whole.
     """
 
     name: str

@@ -50,9 +50,8 @@ def _shape(default: int) -> dict[str, JsonValue]:
 
 
 class RenderSettings(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, frozen=True, strict=True
-    )  # a string is not a number, a bool not an int
+    # Strict: a string is not a number, a bool not an int.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
     preset: PresetName | None = Field(
         default=None,

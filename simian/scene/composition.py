@@ -65,7 +65,7 @@ def subjects_span(boxes: list[Box2D | None]) -> float:
 def main_subject_span(boxes: Sequence[Box2D | None], assets: Sequence[str], followed: int | None = None) -> float:
     """How much of the frame the main subject spans as a viewer sees it: the followed object, else the largest on
     screen, its box span times the share of it its type shows (`recognition.SPAN_SHARE`: a mushroom seen from
-    above fills two thirds of its box). Shot sizes name what a viewer watches; three small objects scattered over
+    above fills 0.65 of its box). Shot sizes name what a viewer watches; three small objects scattered over
     a wide field are a wide shot, not a close-up (inf if any object is behind the camera)."""
     present = [b for b in boxes if b is not None]
     if len(present) < len(boxes) or not present:

@@ -24,6 +24,7 @@ from simian.recipe.combination import Combination
 from simian.recipe.vocabulary import shot_size_for, speed_word, view_height, view_side
 from simian.render.render_settings import RenderSettings
 from simian.scene import composition, effects
+from simian.scene.plan import follow_index
 from simian.scene.projection import Box2D
 from simian.scene.shapes import FACING_FEATURES, feature_visible, shape_for
 
@@ -252,7 +253,7 @@ class ClaimChecker:
         """How far the followed object (and so the camera) moved between the first and last frame."""
         from mathutils import Vector
 
-        followed = next((i for i, o in enumerate(self.c.objects) if o.camera_follow), None)
+        followed = follow_index(self.c)
         if followed is None:
             return Vector((0.0, 0.0, 0.0))
         return Vector(self.view.center(self.last, followed)) - Vector(self.view.center(self.first, followed))
@@ -416,9 +417,8 @@ class ClaimChecker:
     # ---- camera --------------------------------------------------------------------------------
 
     def _claim_framing(self, claim: Claim) -> tuple[bool, str]:
-        followed = next((i for i, o in enumerate(self.c.objects) if o.camera_follow), None)
         assets = [str(o.asset) for o in self.c.objects]
-        span = composition.main_subject_span(self.view.at(self.first)["boxes"], assets, followed)
+        span = composition.main_subject_span(self.view.at(self.first)["boxes"], assets, follow_index(self.c))
         return shot_size_for(span).label == claim.word, f"the main subject spans {span:.3f} of the frame"
 
     def _claim_fov(self, claim: Claim) -> tuple[bool, str]:
@@ -508,7 +508,7 @@ class ClaimChecker:
     def _marks(self, frame: int) -> list[tuple[float, float]]:
         """Image points that only the camera moves: the followed object's box corners when the camera
         follows one, else a square of floor points around the first object's starting place."""
-        followed = next((i for i, o in enumerate(self.c.objects) if o.camera_follow), None)
+        followed = follow_index(self.c)
         if followed is not None:
             box = self.view.at(frame)["boxes"][followed]
             return [] if box is None else [(box.x0, box.y0), (box.x1, box.y1)]
