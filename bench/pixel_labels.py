@@ -109,9 +109,13 @@ def render(count: int) -> None:
     from simian.render.renderer import Renderer
 
     WORK.mkdir(parents=True, exist_ok=True)
+    # Labelled videos whose frames are no longer in work/ render again from their stored recipes.
+    labelled = json.loads((HERE / "labels.json").read_text()) if (HERE / "labels.json").exists() else {}
+    names = [case_name(seed, index) for seed, index, _ in CASES[:count]]
+    names += [name for name in labelled if name not in names and name[0] != "p"]
     with Renderer(cache_dir=WORK / "cache") as renderer:
-        for seed, index, options in CASES[:count]:
-            name = case_name(seed, index)
+        for name in names:
+            seed, index, options = _case_of(name)
             if (WORK / f"{name}.mp4").exists():
                 continue
             recipe = combination(name, seed, index, options)
@@ -138,7 +142,7 @@ def measures() -> dict[str, Any]:
                     "asset": o.asset,
                     "name": o.name,
                     "frames": [
-                        None if f is None else [f.pixels, round(f.short_side_px, 1), round(f.contrast, 1)]
+                        None if f is None else [f.pixels, round(f.short_side_px, 1), round(f.contrast, 1), round(f.clutter, 1)]
                         for f in m.frames
                     ],
                 }
@@ -291,7 +295,8 @@ def agreement(
         else:
             disagreements.append(
                 f"{name} object {index} ({asset}): by eye {labels[name]['objects'][index]}, rule {named} "
-                f"(short side {obj.median('short_side_px'):.0f} px, contrast {obj.median('contrast'):.0f})"
+                f"(short side {obj.median('short_side_px'):.0f} px, contrast {obj.median('contrast'):.0f}, "
+                f"background variation {obj.median('clutter'):.0f})"
             )
     return agree, disagreements
 

@@ -201,3 +201,16 @@ def test_schema_command_prints_the_json_schema():
     assert result.returncode == 0, result.stderr
     schema = json.loads(result.stdout)
     assert "framing" in schema["properties"] and "Framing" in schema["$defs"]
+
+
+def test_thin_objects_are_kept_off_busy_floors():
+    """A white lamp shade on checkered tiles vanishes into the squares (bench/CAPTION_TRUTH.md, p32-08)."""
+    from simian.scene.recognition import BUSY_FLOORS, THIN_PARTS
+
+    thin_scenes = 0
+    for index in range(120):
+        c = combination_for(41, index)
+        if any(o.asset in THIN_PARTS for o in c.objects):
+            thin_scenes += 1
+            assert c.stage.floor not in BUSY_FLOORS, f"#{index}: {[o.asset for o in c.objects]} on {c.stage.name}"
+    assert thin_scenes > 10

@@ -68,3 +68,43 @@ def test_an_object_seen_on_too_few_frames_is_not_named():
     obj = measure(frames, ids, count=1)[0]
     assert obj.frames[1] is None
     assert not recognisable(obj, "builtin:mug", yaw=0, pitch=10, limits=Thresholds(frame_share=0.5))
+
+
+def test_a_white_object_with_dark_details_on_a_white_floor_stands_out_by_its_details():
+    """A snowman's black hat and buttons: the median colour of the object is the floor's, but a third of its
+    pixels stand out, which is what a viewer sees (comparing two medians called it camouflage)."""
+    body = _block(180, 320, 40, 100, 60, 40)
+    frames, ids = _clip(body, (235, 235, 235), floor=(230, 230, 230))
+    hat = _block(180, 320, 40, 100, 25, 40)
+    for rgb in frames:
+        rgb[hat] = (20, 20, 20)
+    snowman = measure(frames, ids, count=1)[0]
+    assert snowman.median("contrast") > 10
+    assert recognisable(snowman, "builtin:snowman", yaw=0, pitch=10)
+
+
+def test_a_thin_object_on_a_busy_floor_is_not_named_where_a_solid_one_is():
+    """A lamp's shade and arm vanish into a checkerboard whose own squares differ as much as the lamp does."""
+    height, width = 180, 320
+    checker = ((np.arange(height)[:, None] // 6 + np.arange(width)[None, :] // 6) % 2).astype(bool)
+    shape = _block(height, width, 40, 100, 60, 40)
+
+    def on(floor_pattern: bool) -> pixel_truth.ObjectPixels:
+        rgb = np.empty((height, width, 3), dtype=np.uint8)
+        rgb[:] = (150, 150, 150)
+        if floor_pattern:
+            rgb[checker] = (235, 235, 235)
+            rgb[~checker] = (90, 90, 90)
+        rgb[shape] = (215, 215, 215)
+        ids = np.where(shape, 1, 0).astype(np.uint8)
+        return measure([rgb] * 4, np.stack([ids] * 4), count=1)[0]
+
+    assert recognisable(on(False), "builtin:lamp", yaw=0, pitch=10)
+    assert not recognisable(on(True), "builtin:lamp", yaw=0, pitch=10)
+    assert recognisable(on(True), "builtin:mug", yaw=0, pitch=10), "a solid shape still reads on the same floor"
+
+
+def test_a_snowman_from_high_above_is_not_named():
+    big = measure(*_clip(_block(180, 320, 20, 60, 120, 80), (235, 235, 235)), count=1)[0]
+    assert recognisable(big, "builtin:snowman", yaw=0, pitch=30)
+    assert not recognisable(big, "builtin:snowman", yaw=0, pitch=50), "from above its balls stack into one disc"

@@ -48,7 +48,7 @@ from simian.recipe.vocabulary import (
 )
 from simian.scene.composition import plan_scene
 from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, horizontal_axes, rest_positions
-from simian.scene.recognition import MAX_PITCH
+from simian.scene.recognition import BUSY_FLOORS, MAX_PITCH, THIN_PARTS
 from simian.scene.shapes import FACING_FEATURES, feature_visible, shape_for
 
 MOVEMENT_DIRECTIONS: tuple[MovementDirection, ...] = ("left", "right", "toward", "away", "up")
@@ -183,6 +183,8 @@ def _draw(rng: random.Random, opts: CombinerOptions, seed: int, index: int) -> C
         moves = sorted(CENTRING_MOVES)
     background = rng.choice(BACKGROUNDS)
     floor = rng.choice(FLOORS)
+    if floor.ref in BUSY_FLOORS and any(o.asset in THIN_PARTS for o in objects):
+        floor = rng.choice([f for f in FLOORS if f.ref not in BUSY_FLOORS])  # a thin shade or pole vanishes there
     draft = Combination(
         index=index,
         seed=seed,

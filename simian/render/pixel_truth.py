@@ -17,11 +17,21 @@ import numpy as np
 
 from simian.recipe.combination import Combination
 from simian.render.pass_arrays import load
-from simian.scene.recognition import CALIBRATION_HEIGHT, MIN_SHORT_SIDE_PX, size_factor, view_allows
+from simian.scene.recognition import (
+    CALIBRATION_HEIGHT,
+    MIN_SHORT_SIDE_PX,
+    THIN_PARTS,
+    size_factor,
+    view_allows,
+)
 
 #: Thresholds of a recognisable object, calibrated on bench/caption_labels/ (see bench/CAPTION_TRUTH.md); the
 #: size rule and the views each type allows are shared with the composition (`simian.scene.recognition`).
-MIN_CONTRAST = 4.0  # CIE76 colour difference between the object and the pixels around it (camouflage)
+MIN_CONTRAST = 4.0  # CIE76 colour difference between the object's pixels and the background around it (camouflage)
+#: Thin parts (a lamp's shade and arm, an umbrella's pole) vanish into a floor whose own pattern varies as much as
+#: they differ from it (a white shade on a grey-and-white checkerboard): for those types the contrast must be this
+#: many times the background's own variation.
+MIN_THIN_DISTINCTNESS = 1.5
 MIN_FRAME_SHARE = 0.5  # of the frames: enough of the clip must show it recognisably
 
 
@@ -30,6 +40,10 @@ class FrameMeasure:
     pixels: int
     short_side_px: float
     contrast: float
+    clutter: float = 0.0  # the background's own variation around the object (same unit as contrast)
+
+    def distinctness(self) -> float:
+        return self.contrast / max(self.clutter, 1.0)
 
 
 @dataclass(frozen=True)
@@ -39,8 +53,14 @@ class ObjectPixels:
     index: int  # 0-based object index of the caption
     frames: tuple[FrameMeasure | None, ...]
 
-    def share_passing(self, min_short_side: float, min_contrast: float) -> float:
-        ok = [f is not None and f.short_side_px >= min_short_side and f.contrast >= min_contrast for f in self.frames]
+    def share_passing(self, min_short_side: float, min_contrast: float, min_distinctness: float = 0.0) -> float:
+        ok = [
+            f is not None
+            and f.short_side_px >= min_short_side
+            and f.contrast >= min_contrast
+            and f.distinctness() >= min_distinctness
+            for f in self.frames
+        ]
         return sum(ok) / len(ok) if ok else 0.0
 
     def median(self, attribute: str) -> float:
@@ -94,14 +114,18 @@ def short_side(mask: np.ndarray) -> float:
     return float(high - low + 1.0)
 
 
-def contrast(lab: np.ndarray, mask: np.ndarray, radius: int) -> float:
-    """Colour difference between the object's median colour and that of the ring of pixels around it."""
-    ring = _dilate(mask, radius) & ~mask
+def contrast(lab: np.ndarray, mask: np.ndarray, background: np.ndarray, radius: int) -> tuple[float, float]:
+    """How far the object stands out from what surrounds it, and how much the surroundings vary themselves: the
+    colour difference from the background ring's median colour that a quarter of the object's pixels exceed (so
+    that a white snowman's black hat or a white rocket's red fins count, where comparing two medians saw only white
+    on white), and the median difference of the ring's own pixels."""
+    ring = _dilate(mask, radius) & ~mask & background
     if not ring.any():
-        return 0.0
-    inside = np.median(lab[mask], axis=0)
-    around = np.median(lab[ring], axis=0)
-    return float(np.linalg.norm(inside - around))
+        return 0.0, 0.0
+    around = lab[ring]
+    centre = np.median(around, axis=0)
+    inside = float(np.percentile(np.linalg.norm(lab[mask] - centre, axis=1), 75))
+    return inside, float(np.median(np.linalg.norm(around - centre, axis=1)))
 
 
 def measure(frames: Sequence[np.ndarray], segmentation: np.ndarray, count: int) -> list[ObjectPixels]:
@@ -120,7 +144,7 @@ def measure(frames: Sequence[np.ndarray], segmentation: np.ndarray, count: int) 
                 continue
             side = short_side(mask)
             ring = max(2, round(0.25 * side))
-            per_object[index].append(FrameMeasure(pixels, side, contrast(lab, mask, ring)))
+            per_object[index].append(FrameMeasure(pixels, side, *contrast(lab, mask, ids == 0, ring)))
     return [ObjectPixels(i, tuple(f)) for i, f in enumerate(per_object)]
 
 
@@ -129,6 +153,7 @@ class Thresholds:
     short_side_px: float = MIN_SHORT_SIDE_PX
     contrast: float = MIN_CONTRAST
     frame_share: float = MIN_FRAME_SHARE
+    thin_distinctness: float = MIN_THIN_DISTINCTNESS
 
 
 def recognisable(
@@ -142,7 +167,8 @@ def recognisable(
     """Whether a viewer can name the object: large, thick and distinct enough on enough frames, from a view its
     type allows. Pixel sizes scale with the frame height."""
     side = limits.short_side_px * size_factor(asset, yaw) * frame_height / CALIBRATION_HEIGHT
-    return view_allows(asset, pitch) and obj.share_passing(side, limits.contrast) >= limits.frame_share
+    distinctness = limits.thin_distinctness if asset in THIN_PARTS else 0.0
+    return view_allows(asset, pitch) and obj.share_passing(side, limits.contrast, distinctness) >= limits.frame_share
 
 
 @dataclass(frozen=True)
@@ -166,7 +192,8 @@ def check_output(video: Path, segmentation: Path, combination: Combination) -> l
     verdicts = []
     for obj, pixels in zip(combination.objects, measured, strict=True):
         detail = (
-            f"visible short side {pixels.median('short_side_px'):.0f} px, contrast {pixels.median('contrast'):.0f}, "
+            f"visible short side {pixels.median('short_side_px'):.0f} px, contrast {pixels.median('contrast'):.0f} "
+            f"(background variation {pixels.median('clutter'):.0f}), "
             f"camera {pitch:.0f} degrees above"
         )
         ok = recognisable(
