@@ -142,7 +142,9 @@ def measures() -> dict[str, Any]:
                     "asset": o.asset,
                     "name": o.name,
                     "frames": [
-                        None if f is None else [f.pixels, round(f.short_side_px, 1), round(f.contrast, 1), round(f.clutter, 1)]
+                        None
+                        if f is None
+                        else [f.pixels, round(f.short_side_px, 1), round(f.contrast, 1), round(f.clutter, 1)]
                         for f in m.frames
                     ],
                 }
