@@ -334,6 +334,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if verified == total else 1
 
 
+def cmd_gallery(args: argparse.Namespace) -> int:
+    """A static HTML page to review a rendered dataset: videos, captions, recipe, ground truth, verdicts."""
+    from simian.dataset.gallery import DEFAULT_FOLDER, build
+    from simian.dataset.location import refuse_system_location
+
+    dataset = Path(args.dataset)
+    site = refuse_system_location(Path(args.output) if args.output else dataset / DEFAULT_FOLDER, "--output", "folder")
+    began = time.perf_counter()
+    index = build(dataset, site)
+    print(f"wrote {index} in {time.perf_counter() - began:.1f} s; open {index.as_uri()} in a browser")
+    return 0
+
+
 def _check_pixels(outputs: list[RenderedOutput]) -> int:
     """Each named object judged from the rendered frames and their segmentation pass."""
     from simian.render.pass_arrays import pass_suffix
@@ -591,6 +604,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_flags(check.add_argument_group("the clip to plan and check for (with --seed)"), RenderSettings)
     _add_combiner_flags(check)
     check.set_defaults(func=cmd_check)
+
+    gallery = sub.add_parser("gallery", help="write a static HTML page to review a rendered dataset by eye")
+    gallery.add_argument("dataset", help="a dataset folder or a render output folder (videos with their sidecars)")
+    gallery.add_argument(
+        "-o", "--output", metavar="DIR", help="where to write index.html and its thumbnails (default: DATASET/gallery)"
+    )
+    gallery.set_defaults(func=cmd_gallery)
 
     init = sub.add_parser("init", help="create pools, concurrency limits, blocks and automations (idempotent)")
     init.add_argument("--render-slots", type=int, default=1, help="GPU render slots in the whole farm")
