@@ -606,7 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     gallery = sub.add_parser("gallery", help="write a static HTML page to review a rendered dataset by eye")
-    gallery.add_argument("dataset", help="a dataset folder or a render output folder (videos with their sidecars)")
+    gallery.add_argument(
+        "dataset", metavar="DATASET", help="a dataset folder or a render output folder (videos with their sidecars)"
+    )
     gallery.add_argument(
         "-o", "--output", metavar="DIR", help="where to write index.html and its thumbnails (default: DATASET/gallery)"
     )
