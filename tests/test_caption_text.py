@@ -115,6 +115,41 @@ def test_the_background_is_named_only_when_it_shows():
     assert "The background is" not in high.caption and "lit by" in high.caption
 
 
+def test_a_sky_out_of_frame_is_described_by_its_light_not_its_name():
+    """ "Lit by a sunset sky" over a floor alone names what no frame shows; the warm light is what a viewer sees."""
+    high = _recipe(
+        background={"asset": "builtin:sunset", "name": "sunset sky"},
+        orientation={"yaw": 30.0, "pitch": 50.0},
+        framing={"fov": 40.0, "coverage_factor": 1.5, "name": "x"},
+    )
+    assert "sunset" not in high.caption and "The scene is lit by warm, low evening light." in high.caption
+    studio = _recipe(
+        background={"asset": "builtin:studio", "name": "photo studio"},
+        orientation={"yaw": 30.0, "pitch": 50.0},
+        framing={"fov": 40.0, "coverage_factor": 1.5, "name": "x"},
+    )
+    assert "softboxes" not in studio.caption and "soft, even studio light" in studio.caption
+    lit = 0
+    for index in range(60):
+        c = combination_for(19, index)
+        if any(claim.kind == "lit_by" for claim in describe(c).claims):
+            lit += 1
+            assert c.background.name not in c.caption, c.caption
+    assert lit > 10
+
+
+def test_bloom_and_ambient_occlusion_are_never_claimed_a_frame_cannot_show_them():
+    """Measured against a render without them they change many pixels, but a viewer has no such render."""
+    pp = {"bloom": {"level": "high"}, "ambient_occlusion": {"level": "high"}}
+    c = _recipe(postprocessing=pp)
+    assert "bloom" not in c.caption and "occlusion" not in c.caption
+    assert "no post-processing" not in c.caption, "applied effects are not 'none'"
+    for index in range(60):
+        drawn = combination_for(20, index, CombinerOptions(random=True))
+        assert "bloom" not in drawn.caption and "ambient occlusion" not in drawn.caption
+        assert not [cl for cl in describe(drawn).claims if cl.kind == "effect" and cl.word != "motion_blur"]
+
+
 def test_motion_blur_is_claimed_only_where_things_move_enough():
     pp = {"motion_blur": {"shutter": 1.0, "level": "high"}}
     still = _recipe(animation={"name": "static", "speed_factor": 1.0}, postprocessing=pp)

@@ -12,7 +12,7 @@ from simian.combine.combiner import CombinerOptions, combination_for, combine
 from simian.combine.sources import load_file_source, open_source
 from simian.errors import InvalidInputError
 from simian.recipe.combination import parse_combination
-from simian.recipe.vocabulary import CAMERA_MOVES
+from simian.recipe.vocabulary import CAMERA_MOVES, LIGHT_PHRASES
 from simian.scene.composition import plan_scene
 from simian.scene.projection import project
 
@@ -46,7 +46,8 @@ def test_captions_name_every_object_and_the_scene(index):
     assert c.caption and c.captions
     for obj in c.objects:
         assert obj.name in c.caption
-    assert c.background.name in c.caption
+    # The sky by name where it shows, else the light it gives (a sky out of frame is not seen).
+    assert c.background.name in c.caption or f"lit by {LIGHT_PHRASES[c.background.asset]}." in c.caption
     assert c.stage.name in c.caption
     move = CAMERA_MOVES[c.animation.name]
     following = any(o.camera_follow for o in c.objects)

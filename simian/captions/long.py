@@ -4,8 +4,8 @@ Every statement a caption makes is a `Claim` (the words plus what they assert); 
 verifies each one against Blender's own projection of the planned scene. Sizes are the rendered
 sizes along the named axis, left/right and in front/behind are as seen at the first frame, the
 shot size comes from how much of the frame the main subject spans, camera moves carry their rate in
-per-second units and a speed word from how fast the picture moves, and effects are named only at levels
-calibrated to be visible.
+per-second units and a speed word from how fast the picture moves, and only the effect a frame shows by
+itself (motion blur that smears) is named; an unseen sky is described by the light it gives.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from simian.recipe.vocabulary import (
     EFFECT_PHRASES,
     FLOOR_SLIDE_PHRASES,
     FOLLOWED_MOVEMENT_PHRASES,
+    LIGHT_PHRASES,
     MOVEMENT_PHRASES,
     SCALE_SYNONYMS,
     SIZE_WORDS,
@@ -388,20 +389,22 @@ def _background(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
             else (f"The background is {article(name)} {name}.")
         )
         return text, [Claim("background", text, (), name, share)]
-    text = "The scene is lit by photo studio softboxes." if studio else f"The scene is lit by {article(name)} {name}."
+    text = f"The scene is lit by {light_phrase(c)}."
     return text, [Claim("lit_by", text, (), name)]
 
 
+def light_phrase(c: Combination) -> str:
+    """What lights the scene, as a viewer sees it when the background is out of frame: the light of a built-in sky,
+    else the environment by its name."""
+    return LIGHT_PHRASES.get(c.background.asset) or f"{article(c.background.name)} {c.background.name}"
+
+
 def visible_effects(c: Combination, plan: ScenePlan) -> list[tuple[str, str]]:
-    """(effect, level) pairs the video shows: calibrated levels, motion blur only where things move enough."""
-    pp = c.postprocessing
-    shown: list[tuple[str, str]] = []
-    for name, level in (("bloom", pp.bloom.level), ("ambient_occlusion", pp.ambient_occlusion.level)):
-        if level != "none" and effects.is_visible(name, level, c.background.asset, c.stage.floor):
-            shown.append((name, level))
-    if motion_blur_shows(c, plan):
-        shown.append(("motion_blur", pp.motion_blur.level))
-    return shown
+    """(effect, level) pairs a viewer sees in the frames alone: motion blur, a smear along the motion where things
+    move enough. Bloom and ambient occlusion change many pixels against the same render without them (see
+    `simian.scene.effects`), but a viewer has no such render: in the frame a glow or a crease shadow reads as the
+    lighting, so they stay in the recipe (the `combination` column), not in the captions."""
+    return [("motion_blur", c.postprocessing.motion_blur.level)] if motion_blur_shows(c, plan) else []
 
 
 def motion_blur_shows(c: Combination, plan: ScenePlan) -> bool:
@@ -416,7 +419,7 @@ def motion_blur_shows(c: Combination, plan: ScenePlan) -> bool:
 def _postprocessing(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
     shown = visible_effects(c, plan)
     if not shown:
-        return "The image shows no post-processing effects.", []
+        return "", []  # nothing to see; "no effects" would be false where bloom or occlusion is applied
     phrases = [EFFECT_PHRASES[name][level] for name, level in shown]
     text = f"The image has {join_list(phrases)}."
     return text, [Claim("effect", text, (), name, None, level) for name, level in shown]
@@ -445,7 +448,7 @@ def describe(combination: Combination, rng: random.Random | None = None, plan: S
         stage=stage,
         postprocessing=post,
     )
-    caption = " ".join([objects, background, stage, orientation, framing, animation, post])
+    caption = " ".join(part for part in (objects, background, stage, orientation, framing, animation, post) if part)
     return Description(sections, caption, tuple(claims))
 
 

@@ -24,6 +24,7 @@ from simian.captions.long import (
     describe,
     distinct_names,
     join_list,
+    light_phrase,
     size_words,
 )
 from simian.recipe.combination import Combination, ObjectMovement
@@ -284,7 +285,7 @@ def _short(
         bg_text = f"{article(bg_name)} {bg_name}"
         background = f" {scene_rng.choice(prepositions)} {bg_text}"
     else:
-        bg_text = "lit by studio softboxes" if studio else f"lit by {article(bg_name)} {bg_name}"
+        bg_text = f"lit by {light_phrase(c)}"
         background = f", {bg_text}"
 
     camera_claims: list[Claim] = []

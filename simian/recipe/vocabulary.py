@@ -294,6 +294,16 @@ def effect_level(value: float) -> EffectLevel:
     return "high"
 
 
+#: The light each built-in sky gives the scene, as a viewer sees it when the sky itself is out of frame (a tint and
+#: a kind of shadow, not the sky's name: "lit by a sunset sky" over a floor alone is a claim no frame shows).
+LIGHT_PHRASES: dict[str, str] = {
+    "builtin:clear_sky": "bright daylight with crisp shadows",
+    "builtin:sunset": "warm, low evening light",
+    "builtin:overcast": "soft, grey daylight",
+    "builtin:night": "dim, bluish night light",
+    "builtin:studio": "soft, even studio light",
+}
+
 EFFECT_PHRASES: dict[str, dict[str, str]] = {
     "bloom": {
         "low": "a faint bloom around bright areas",
