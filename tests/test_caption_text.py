@@ -92,10 +92,18 @@ def test_camera_follow_is_told_only_for_moving_objects():
             assert f"heads across the floor {says}" in c.caption and "of the scene at" not in c.caption, c.caption
 
 
-def test_sides_are_the_scenes():
-    c = _recipe(orientation={"yaw": 90.0, "pitch": 20.0})
-    assert "from the scene's right," in c.caption and "right side" not in c.caption
-    assert "from the front," in _recipe(orientation={"yaw": 0.0, "pitch": 20.0}).caption
+def test_the_side_seen_is_claimed_only_of_an_object_whose_front_reads():
+    """A robot's face tells front from side; a barrel shows no side, so "from the scene's right" over a barrel
+    claims what no frame shows. Left and right are never said of an object (its left is the viewer's right)."""
+    robot = _recipe(orientation={"yaw": 90.0, "pitch": 20.0})
+    assert "sees the robot from the side, from slightly above" in robot.caption, robot.caption
+    assert "scene's right" not in robot.caption and "right side" not in robot.caption
+    assert "sees the robot from the front," in _recipe(orientation={"yaw": 0.0, "pitch": 20.0}).caption
+    assert "from behind," in _recipe(orientation={"yaw": 180.0, "pitch": 20.0}).caption
+    barrel = [{"asset": "builtin:barrel", "name": "barrel", "description": "a wooden barrel with iron hoops"}]
+    round_only = _recipe(objects=barrel, orientation={"yaw": 90.0, "pitch": 20.0})
+    assert "The camera looks on from slightly above (20 degrees of elevation)." in round_only.caption
+    assert "side" not in round_only.captions.orientation and "front" not in round_only.captions.orientation
 
 
 def test_a_feature_facing_away_is_not_named():

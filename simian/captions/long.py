@@ -29,18 +29,19 @@ from simian.recipe.vocabulary import (
     SCALE_SYNONYMS,
     SIZE_WORDS,
     focal_length_mm,
+    object_view_phrase,
     relative_size_words,
     scale_name_for,
     shot_size_for,
     speed_word,
     view_height,
     view_side,
-    view_side_phrase,
 )
 from simian.scene import composition, effects
 from simian.scene.composition import MIN_BLUR_PIXELS, plan_scene
 from simian.scene.plan import ScenePlan, cell_spacing, follow_index
 from simian.scene.projection import project
+from simian.scene.recognition import FRONT_READS
 from simian.scene.shapes import shape_for, visible_description
 
 INTROS = ("The scene features {list}.", "In the scene there are {list}.", "The scene shows {list}.")
@@ -335,11 +336,15 @@ def _motion_claims(c: Combination, plan: ScenePlan, names: list[str]) -> tuple[l
 
 
 def _orientation(c: Combination) -> tuple[str, list[Claim]]:
+    """The camera's height, and the side it sees of the first object whose front reads (a chair's seat, a car's
+    windscreen); a scene of round objects has no side a viewer could tell, so none is claimed."""
     yaw, pitch = c.orientation.yaw, c.orientation.pitch
-    text = (
-        f"The camera views the scene from {view_side_phrase(yaw)}, {view_height(pitch)} "
-        f"({pitch:.0f} degrees of elevation)."
-    )
+    height = f"{view_height(pitch)} ({pitch:.0f} degrees of elevation)"
+    fronted = next((i for i, o in enumerate(c.objects) if o.asset in FRONT_READS), None)
+    if fronted is None:
+        text = f"The camera looks on {height}."
+        return text, [Claim("elevation", text, (), "", pitch)]
+    text = f"The camera sees {_the(distinct_names(c)[fronted])} {object_view_phrase(yaw)}, {height}."
     return text, [Claim("view_side", text, (), view_side(yaw), yaw), Claim("elevation", text, (), "", pitch)]
 
 

@@ -40,7 +40,7 @@ from simian.recipe.structured_caption import (
     StructuredObject,
     Tracking,
 )
-from simian.recipe.vocabulary import focal_length_mm
+from simian.recipe.vocabulary import focal_length_mm, view_side
 from simian.scene.composition import plan_scene
 from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, follow_index
 from simian.scene.shapes import shape_for, visible_description
@@ -420,7 +420,7 @@ def _structured(
     background = _first(claims, "background", "lit_by")
     framing, fov = _first(claims, "framing"), _first(claims, "fov")
     side, elevation = _first(claims, "view_side"), _first(claims, "elevation")
-    assert background and framing and fov and side and elevation
+    assert background and framing and fov and elevation
     assert fov.value is not None and elevation.value is not None
     move = CAMERA_TERMS[c.animation.name]
     moving = c.animation.name != "static"
@@ -433,7 +433,7 @@ def _structured(
             size=framing.word,
             fov_deg=round(fov.value, 3),
             lens_mm=round(focal, 1),
-            view_side=side.word,
+            view_side=side.word if side else view_side(c.orientation.yaw),  # data: said even where not seen
             elevation_deg=round(elevation.value, 3),
         ),
         camera=StructuredCamera(

@@ -13,7 +13,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "index": ("int64", "the scene's index in its recipe source (seed or combinations file)"),
     "variant": ("int64", "camera variant of the scene: 0 is its own camera, 1.. other camera moves"),
     "scene_id": ("string", "shared by the camera variants of one scene (a digest of the recipe without its camera)"),
-    "caption": ("string", "the long caption: objects, sizes, positions, motion, background, floor, camera, effects"),
+    "caption": (
+        "string",
+        "the long caption: objects, sizes, positions, motion, light or background, floor, camera, "
+        "motion blur where it shows",
+    ),
     "captions": (
         "struct of strings",
         "the long caption by section: objects, background, orientation, framing, animation, stage, postprocessing",

@@ -332,10 +332,24 @@ def view_side(yaw: float) -> str:
     return VIEW_SIDES[round((yaw % 360) / 45) % 8]
 
 
-def view_side_phrase(yaw: float) -> str:
-    """'the front' or 'the scene's front-right': sides named from the scene, never from an object."""
-    side = view_side(yaw)
-    return "the front" if side == "front" else f"the scene's {side}"
+#: How a viewer can say where the camera stands relative to an object with a readable front: front, side or back,
+#: and the three-quarter views between. Left and right are left out: an object's left is the viewer's right.
+OBJECT_VIEW_PHRASES = {
+    "front": "from the front",
+    "front-right": "at a three-quarter angle from the front",
+    "front-left": "at a three-quarter angle from the front",
+    "right": "from the side",
+    "left": "from the side",
+    "back-right": "at a three-quarter angle from behind",
+    "back-left": "at a three-quarter angle from behind",
+    "back": "from behind",
+}
+
+
+def object_view_phrase(yaw: float) -> str:
+    """'from the front', 'from the side', 'at a three-quarter angle from behind': the side of an object facing the
+    scene's front (every object does) that the camera sees."""
+    return OBJECT_VIEW_PHRASES[view_side(yaw)]
 
 
 def view_height(pitch: float) -> str:

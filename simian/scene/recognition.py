@@ -39,6 +39,9 @@ MAX_PITCH = {
 #: Types whose back hides what they are (every object faces the scene's front): from behind they need
 #: `BACK_VIEW_FACTOR` times the short side.
 HIDDEN_FROM_BEHIND = frozenset({"builtin:chair"})
+#: Types whose front a viewer can tell from their back and sides (a face, a windscreen, a seat, a door), so that the
+#: side the camera sees is visible; round or symmetric types (a barrel, a tree, a donut) show no side.
+FRONT_READS = frozenset({"builtin:chair", "builtin:car", "builtin:robot", "builtin:snowman", "builtin:house"})
 BEHIND_YAW = 112.5  # |camera yaw| beyond this sees the back
 BACK_VIEW_FACTOR = 2.0
 #: Visible short side over the short side of the projected bounding box, per type: the 10th percentile over
