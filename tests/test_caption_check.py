@@ -78,6 +78,18 @@ def test_false_claims_fail():
     assert all(v.ok for v in report.verdicts if v.claim not in forged)
 
 
+def test_a_small_part_named_on_a_small_object_fails():
+    """Seed 31 #1's mug is a red cup a few dozen pixels across: "with a handle" names what cannot show."""
+    c = combination_for(31, 1)
+    mug = next(i for i, o in enumerate(c.objects) if o.asset == "builtin:mug")
+    assert "red ceramic mug," in c.caption and "handle" not in c.caption
+    forged = Claim("object", "a giant red ceramic mug with a handle", (mug,), "mug")
+    report = check_combination(c, extra_claims=[forged])
+    judged = {v.claim: v for v in report.verdicts}
+    assert not judged[forged].ok and "small part" in judged[forged].detail, judged[forged].detail
+    assert all(v.ok for v in report.verdicts if v.claim != forged), report.failures
+
+
 def test_shot_size_is_the_main_subjects_and_speed_is_the_pictures():
     """Seed 31 #0 scatters three objects over a wide field: their union spans a close-up, the largest of them a
     wider shot, which is what a viewer calls it. Seed 31 #40 cranes up at twice the usual rate

@@ -110,9 +110,33 @@ def test_a_feature_facing_away_is_not_named():
     snowman = [
         {"asset": "builtin:snowman", "name": "snowman", "description": "a snowman with a carrot nose and a black hat"}
     ]
-    assert "carrot nose" in _recipe(objects=snowman, orientation={"yaw": 10.0, "pitch": 15.0}).caption
-    back = _recipe(objects=snowman, orientation={"yaw": 180.0, "pitch": 15.0}).caption
+    close = {"fov": 40.0, "coverage_factor": 1.3, "name": "x"}
+    assert "carrot nose" in _recipe(objects=snowman, orientation={"yaw": 10.0, "pitch": 15.0}, framing=close).caption
+    back = _recipe(objects=snowman, orientation={"yaw": 180.0, "pitch": 15.0}, framing=close).caption
     assert "carrot nose" not in back and "snowman with a black hat" in back
+
+
+@pytest.mark.parametrize(
+    ("asset", "name", "part"),
+    [
+        ("builtin:mug", "mug", "handle"),
+        ("builtin:car", "car", "wheels"),
+        ("builtin:house", "house", "door"),
+        ("builtin:robot", "robot", "eyes"),
+        ("builtin:snowman", "snowman", "nose"),
+    ],
+)
+def test_a_small_part_is_named_only_when_the_object_is_large_on_screen(asset, name, part):
+    """At a few dozen pixels a mug is a red cup and a car a blue shape: the handle and the wheels do not show."""
+    from simian.assets.catalog import BUILTIN_OBJECTS
+
+    obj = [{"asset": asset, "name": name, "description": BUILTIN_OBJECTS[asset].description}]
+    front = {"yaw": 0.0 if asset != "builtin:mug" else 90.0, "pitch": 15.0}
+    close = _recipe(objects=obj, orientation=front, framing={"fov": 40.0, "coverage_factor": 1.3, "name": "x"})
+    far = _recipe(objects=obj, orientation=front, framing={"fov": 40.0, "coverage_factor": 8.0, "name": "x"})
+    assert part in close.caption, close.caption
+    assert part not in far.caption and name in far.caption, far.caption
+    assert part not in far.captions_structured
 
 
 def test_the_background_is_named_only_when_it_shows():

@@ -33,7 +33,7 @@ BUILTIN_OBJECTS: dict[str, CatalogEntry] = {
         CatalogEntry("builtin:traffic_cone", "traffic cone", "an orange traffic cone with white stripes", 0.7),
         CatalogEntry("builtin:rocket", "rocket", "a white rocket with red fins", 30.0),
         CatalogEntry("builtin:mushroom", "mushroom", "a red mushroom with white spots", 0.12),
-        CatalogEntry("builtin:tree", "tree", "a pine tree with a brown trunk", 8.0),
+        CatalogEntry("builtin:tree", "tree", "a green pine tree", 8.0),  # its trunk hides under the lowest tier
         CatalogEntry("builtin:house", "house", "a house with a red roof and a door", 8.0),
         CatalogEntry("builtin:barrel", "barrel", "a wooden barrel with iron hoops", 0.9),
         CatalogEntry("builtin:car", "car", "a blue car with black wheels", 4.3),

@@ -207,7 +207,8 @@ def _object_claims(c: Combination, plan: ScenePlan, rng: random.Random) -> tuple
     listed = []
     for i, o in enumerate(c.objects):
         center = plan.object_center(i, 0.0)
-        description = visible_description(o.asset, o.description, camera[0] - center[0], camera[1] - center[1])
+        seen = composition.visible_short_side(plan, i)
+        description = visible_description(o.asset, o.description, camera[0] - center[0], camera[1] - center[1], seen)
         axis = shape_for(o.asset).dominant_axis
         phrase = object_phrase(description, o.scale.factor, o.scale.name, rng, axis, str(o.asset))
         listed.append(phrase)

@@ -41,7 +41,7 @@ from simian.recipe.structured_caption import (
     Tracking,
 )
 from simian.recipe.vocabulary import focal_length_mm, view_side
-from simian.scene.composition import plan_scene
+from simian.scene.composition import plan_scene, visible_short_side
 from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, follow_index
 from simian.scene.shapes import shape_for, visible_description
 
@@ -402,7 +402,9 @@ def _structured(
             StructuredObject(
                 name=names[i],
                 asset=o.asset,
-                description=visible_description(o.asset, o.description, camera_at[0] - cx, camera_at[1] - cy),
+                description=visible_description(
+                    o.asset, o.description, camera_at[0] - cx, camera_at[1] - cy, visible_short_side(plan, i)
+                ),
                 size_m=o.scale.factor,
                 size_axis=sizes[i].word,  # type: ignore[arg-type]
                 scale=o.scale.name,

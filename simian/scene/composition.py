@@ -102,6 +102,15 @@ def short_side(box: Box2D, aspect: float) -> float:
     return min(box.width * aspect, box.height)
 
 
+def visible_short_side(plan: ScenePlan, i: int) -> float | None:
+    """Object i's visible short side at the first frame, as a fraction of the frame height: its box's short side
+    times the share of it its type shows (`recognition.VISIBLE_SHARE`); None when it is not in frame."""
+    box = plan.frame_boxes[0][i] if plan.frame_boxes else None
+    if box is None:
+        return None
+    return predicted_short_side(plan.combination.objects[i].asset, short_side(box, plan.clip.aspect))
+
+
 def view_problems(plan: ScenePlan) -> list[Problem]:
     """Objects whose type the camera's elevation hides whatever the distance (an umbrella seen from above)."""
     c = plan.combination

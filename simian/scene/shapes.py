@@ -112,10 +112,33 @@ def feature_visible(feature: FacingFeature, camera_dx: float, camera_dy: float) 
     return cos >= math.cos(math.radians(feature.max_angle_deg))
 
 
-def visible_description(asset: str, description: str, camera_dx: float, camera_dy: float) -> str:
-    """The catalogue description, minus a feature that faces away from the camera."""
-    feature = FACING_FEATURES.get(asset)
+#: Descriptions without a small part (a handle, a door, a nose, eyes, wheels) that only shows when the object is
+#: large on screen: at a few dozen pixels a mug is a red cup and a car a blue shape (bench/CAPTION_TRUTH.md, the
+#: claim labels). Parts that are the body itself (spots, stripes, hoops, a slatted back, a roof) show whenever the
+#: object can be named.
+SMALL_FORMS: dict[str, str] = {
+    "builtin:mug": "a red ceramic mug",
+    "builtin:snowman": "a snowman with a black hat",
+    "builtin:house": "a house with a red roof",
+    "builtin:robot": "a grey boxy robot",
+    "builtin:car": "a blue car",
+}
+#: Least visible short side, as a fraction of the frame height, at which a small part is named: twice what naming
+#: the object takes (`simian.scene.recognition.MIN_SHORT_SIDE_PX`, 18 px at 180 p).
+PART_MIN_SHORT_SIDE = 0.2
+
+
+def visible_description(
+    asset: str, description: str, camera_dx: float, camera_dy: float, visible_short_side: float | None = None
+) -> str:
+    """The catalogue description, minus a feature that faces away from the camera, and minus a small part where the
+    object's visible short side (a fraction of the frame height) is too small to show it."""
     entry = BUILTIN_OBJECTS.get(asset)
-    if feature is None or entry is None or description != entry.description:
+    if entry is None or description != entry.description:
+        return description
+    if visible_short_side is not None and visible_short_side < PART_MIN_SHORT_SIDE and asset in SMALL_FORMS:
+        return SMALL_FORMS[asset]
+    feature = FACING_FEATURES.get(asset)
+    if feature is None:
         return description
     return description if feature_visible(feature, camera_dx, camera_dy) else feature.without

@@ -26,7 +26,8 @@ from simian.render.render_settings import RenderSettings
 from simian.scene import composition, effects
 from simian.scene.plan import follow_index
 from simian.scene.projection import Box2D
-from simian.scene.shapes import FACING_FEATURES, feature_visible, shape_for
+from simian.scene.recognition import predicted_short_side
+from simian.scene.shapes import FACING_FEATURES, PART_MIN_SHORT_SIDE, SMALL_FORMS, feature_visible, shape_for
 
 #: Slack for comparing Blender's numbers with the caption's.
 FRACTION_TOLERANCE = 0.003  # of the frame, for margins and sizes
@@ -293,6 +294,12 @@ class ClaimChecker:
             cx, cy, _ = self.view.center(self.first, i)
             if not feature_visible(feature, camera.x - cx, camera.y - cy):
                 return False, "a feature it names faces away from the camera"
+        first_box = self.view.at(self.first)["boxes"][i]
+        whole = asset in SMALL_FORMS and BUILTIN_OBJECTS[asset].description.split(" ", 1)[1] in claim.text
+        if whole and first_box is not None:
+            seen = predicted_short_side(asset, composition.short_side(first_box, self.view.aspect))
+            if seen < PART_MIN_SHORT_SIDE:
+                return False, f"a small part it names cannot show at {seen:.3f} of the frame height"
         return True, ""
 
     def _claim_size(self, claim: Claim) -> tuple[bool, str]:
