@@ -247,3 +247,13 @@ def test_sizes_are_told_against_the_real_thing():
                 mugs += 1  # the smallest drawn scale, 0.25 m, is over twice a real mug
                 assert claim.text.split()[1] in ("large", "oversized", "giant", "enormous"), claim.text
     assert mugs >= 2, mugs
+
+
+def test_bricks_too_small_to_see_are_not_named():
+    """20 cm bricks at a few pixels are a red, speckled paving (seed 31 #16, a telephoto shot from 18 m); close by
+    (#4) they read as bricks. The structured caption keeps the floor's own name as data."""
+    far, near = combination_for(31, 16), combination_for(31, 4)
+    assert far.stage.floor == near.stage.floor == "builtin:bricks"
+    assert "The floor is red paving." in far.caption and "bricks" not in far.caption + far.caption_short
+    assert far.captions_structured.floor.name == "red bricks"
+    assert "The floor is red bricks." in near.caption

@@ -15,6 +15,7 @@ from simian.recipe.combination import parse_combination
 from simian.recipe.vocabulary import CAMERA_MOVES, LIGHT_PHRASES
 from simian.scene.composition import plan_scene
 from simian.scene.projection import project
+from simian.scene.recognition import FAR_FLOOR_NAMES
 
 from .conftest import run_simian
 
@@ -48,7 +49,7 @@ def test_captions_name_every_object_and_the_scene(index):
         assert obj.name in c.caption
     # The sky by name where it shows, else the light it gives (a sky out of frame is not seen).
     assert c.background.name in c.caption or f"lit by {LIGHT_PHRASES[c.background.asset]}." in c.caption
-    assert c.stage.name in c.caption
+    assert c.stage.name in c.caption or f"The floor is {FAR_FLOOR_NAMES[c.stage.floor]}." in c.caption
     move = CAMERA_MOVES[c.animation.name]
     following = any(o.camera_follow for o in c.objects)
     assert move.phrase in c.caption or (move.name == "static" and following)

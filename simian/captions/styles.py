@@ -276,7 +276,9 @@ def _short(
     template = scene_rng.randrange(3)
     floor_form = scene_rng.choice(("{name}", "a floor of {name}"))
     bg_claim = _first(claims, "background", "lit_by")
-    assert bg_claim is not None
+    floor_claim = _first(claims, "floor")
+    assert bg_claim is not None and floor_claim is not None
+    floor_seen = floor_claim.word  # the floor as a viewer names it from this shot
     studio = c.background.asset == STUDIO
     bg_name = "seamless studio backdrop" if studio else c.background.name
     lit = bg_claim.kind == "lit_by"
@@ -314,7 +316,7 @@ def _short(
             listed.append("another object" if rest == 1 else f"{spelled(rest)} more objects")
         things = join_list(listed)
         verb = "appear" if total > 1 else "appears"
-        floor = c.stage.name if plain else floor_form.format(name=c.stage.name)
+        floor = floor_seen if plain else floor_form.format(name=floor_seen)
         setting = f"on {floor}{background if with_background else ''}"
         gap = "," if lit and with_background else ""  # "..., lit by a sunset sky, as the camera ..."
         if form == 0:
@@ -337,7 +339,7 @@ def _short(
     if len(shown) < count:  # "and three more objects": each of them is in view too
         more = "another object" if count - len(shown) == 1 else "more objects"
         result += [Claim("object", more, (i,), more, field=SHORT) for i in order[len(shown) :]]
-    result.append(_claim(_first(claims, "floor"), SHORT, c.stage.name))
+    result.append(_claim(floor_claim, SHORT, floor_seen))
     if with_background:
         result.append(_claim(bg_claim, SHORT, bg_text))
     return text, result + camera_claims

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from simian.recipe.combination import Combination
 from simian.scene.plan import PLANNED_CLIP, Clip, Problem, ScenePlan, draft_plan, finish_plan
 from simian.scene.projection import CLIP_START, Box2D, CameraPose, project, ray_direction
-from simian.scene.recognition import min_visible_short_side, predicted_short_side, predicted_span, view_allows
+from simian.scene.recognition import (
+    FAR_FLOOR_NAMES,
+    FLOOR_UNITS_M,
+    MIN_FLOOR_UNIT,
+    min_visible_short_side,
+    predicted_short_side,
+    predicted_span,
+    view_allows,
+)
 from simian.scene.shapes import shape_for
 
 
@@ -100,6 +108,22 @@ def screen_speed(frame_boxes: Sequence[Sequence[Box2D | None]], clip: Clip) -> f
 def short_side(box: Box2D, aspect: float) -> float:
     """The smaller side of an image box, as a fraction of the frame height."""
     return min(box.width * aspect, box.height)
+
+
+def floor_name(plan: ScenePlan) -> str:
+    """The floor as a viewer names it: its own name where its pattern resolves around the objects at the first
+    frame, else what it looks like from there (`recognition.FAR_FLOOR_NAMES`)."""
+    c = plan.combination
+    unit = FLOOR_UNITS_M.get(c.stage.floor)
+    if unit is None:
+        return c.stage.name
+    camera = plan.camera_at(0.0).location
+    centres = [plan.object_center(i, 0.0) for i in range(len(c.objects))]
+    x, y = sum(p[0] for p in centres) / len(centres), sum(p[1] for p in centres) / len(centres)
+    distance = max(math.dist(camera, (x, y, 0.0)), 1e-6)
+    widths_per_metre = 0.5 / math.tan(math.radians(c.framing.fov) / 2) / distance
+    on_screen = unit / max(c.stage.uv_scale) * widths_per_metre
+    return c.stage.name if on_screen >= MIN_FLOOR_UNIT else FAR_FLOOR_NAMES[c.stage.floor]
 
 
 def visible_short_side(plan: ScenePlan, i: int) -> float | None:

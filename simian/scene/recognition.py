@@ -27,6 +27,14 @@ THIN_PARTS = frozenset({"builtin:lamp", "builtin:umbrella", "builtin:tree"})
 #: labelled objects: a median of 13.6 on checkered tiles, 5.3-7.8 on every other built-in floor); the combiner keeps
 #: thin-part types off them.
 BUSY_FLOORS = frozenset({"builtin:checker_tiles"})
+#: Floors named by a pattern that must resolve to be seen (metres of its unit at uv_scale 1), and what a viewer sees
+#: where it does not: 20 cm bricks at a few pixels are a red, speckled paving. Planks read as wood by colour and
+#: grain at any distance labelled; tiles are 40 cm; marble, concrete and grass have no unit.
+FLOOR_UNITS_M = {"builtin:bricks": 0.2}
+FAR_FLOOR_NAMES = {"builtin:bricks": "red paving"}
+#: Least on-screen length of that unit, in frame widths: bricks read at 11.7 px of 320 and more, not at 10.7 and
+#: less (the claim labels, bench/CAPTION_TRUTH.md).
+MIN_FLOOR_UNIT = 0.035
 #: Camera elevations (degrees) above which the type's shape is lost whatever its size (an umbrella
 #: from above is a disc with no pole, a mushroom a cap with no stem).
 MAX_PITCH = {
