@@ -6,6 +6,7 @@
     .venv/bin/python bench/pixel_labels.py calibrate  # agreement of the pixel rule with labels.json
     .venv/bin/python bench/pixel_labels.py shares DIR...  # visible shares per type, from `check --pixels -o DIR`
     .venv/bin/python bench/pixel_labels.py adopt DIR --seed S --indices 3,6  # those renders of DIR into work/
+    .venv/bin/python bench/pixel_labels.py claims     # claim labels (claims.json) against today's captions
 
 The renders and sheets stay in bench/caption_labels/work/ (not committed); what is committed is
 labels.json (one verdict per named object, made by looking at the sheets: "true" when a viewer who
@@ -180,7 +181,7 @@ def sheets() -> None:
     print("\n".join(listing))
 
 
-def adopt(folder: Path, seed: int, indices: list[int]) -> None:
+def adopt(folder: Path, seed: int, indices: list[int], prefix: str = "p") -> None:
     """Renders kept by `simian check --pixels --seed S --count N -o DIR` join the labelled set as p<seed>-<index>
     (video, segmentation pass, and the recipe as rendered), to be looked at and labelled like the others."""
     import shutil
@@ -189,7 +190,7 @@ def adopt(folder: Path, seed: int, indices: list[int]) -> None:
     recipes = _recipes()
     for index in indices:
         stem = folder / f"{index:08d}"
-        name = f"p{seed}-{index:02d}"
+        name = f"{prefix}{seed}-{index:02d}"
         sidecar = json.loads(stem.with_suffix(".json").read_text())
         recipes[name] = sidecar.get("combination", sidecar)
         shutil.copyfile(stem.with_suffix(".mp4"), WORK / f"{name}.mp4")
@@ -244,17 +245,18 @@ def shares(folders: list[Path]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["render", "sheets", "measure", "calibrate", "shares", "adopt"])
+    parser.add_argument("step", choices=["render", "sheets", "measure", "calibrate", "shares", "adopt", "claims"])
     parser.add_argument("folders", nargs="*", type=Path, help="shares, adopt: folders kept by check --pixels -o")
     parser.add_argument("--seed", type=int, help="adopt: the seed the folder was drawn from")
     parser.add_argument("--indices", help="adopt: comma-separated combination indices to take")
+    parser.add_argument("--prefix", default="p", help="adopt: name prefix (p: object labels, c: claim labels)")
     parser.add_argument("--count", type=int, default=len(CASES), help="render the first N cases only")
     args = parser.parse_args()
     step = args.step
     if step == "adopt":
         if len(args.folders) != 1 or args.seed is None or not args.indices:
             parser.error("adopt: give DIR --seed S --indices I,J,...")
-        adopt(args.folders[0], args.seed, [int(i) for i in args.indices.split(",")])
+        adopt(args.folders[0], args.seed, [int(i) for i in args.indices.split(",")], args.prefix)
     elif step == "shares":
         if not args.folders:
             parser.error("shares: give the folders kept by `simian check --pixels --seed S --count N -o DIR`")
@@ -263,6 +265,8 @@ def main() -> None:
         render(args.count)
     elif step == "sheets":
         sheets()
+    elif step == "claims":
+        claim_figures()
     elif step == "measure":
         # Videos no longer in work/ keep their measures: the file is the record of everything labelled.
         kept = json.loads((HERE / "measures.json").read_text()) if (HERE / "measures.json").exists() else {}
@@ -321,6 +325,86 @@ def calibrate() -> None:
         print(f"{title} {limits}: {agree} of {total} objects agree with the eye ({agree / total:.0%})")
         for line in disagreements:
             print("  " + line)
+
+
+# ---- claim labels: every claim of a caption, judged by looking at the frames ---------------------------------------
+
+CLAIMS = HERE / "claims.json"
+LABELS = ("true", "false", "not_visible")
+
+
+def _claim_key(claim: Any) -> str:
+    return f"{claim.kind}:{','.join(map(str, claim.objects))}:{claim.word}"
+
+
+def _has_feature(phrase: str) -> bool:
+    """Whether an object phrase names a part or marking ('with white spots', 'on a thin pole')."""
+    body = phrase.split(",")[0]
+    return " with " in body or " on a " in body or " on four " in body
+
+
+def todays_claims(name: str) -> list[tuple[str, str]]:
+    """(key, text) of every claim today's captions make for a labelled render, features as 'feature:i'."""
+    from simian.captions.long import describe
+    from simian.scene.composition import plan_scene
+
+    c = Combination.model_validate(_recipes()[name])
+    description = describe(c, plan=plan_scene(c, SETTINGS.clip()))
+    out = []
+    for claim in description.claims:
+        out.append((_claim_key(claim), claim.text if claim.kind != "object" else claim.text.split(",")[0]))
+        if claim.kind == "object" and _has_feature(claim.text):
+            out.append((f"feature:{claim.objects[0]}", claim.text.split(",")[0]))
+    return out
+
+
+def claim_figures() -> None:
+    """By-eye claim labels against today's captions and the checker: true/false/not visible per kind, and how often
+    the checker (the pixel rule for object names, the geometric check for the rest) agrees with the eye."""
+    labelled = json.loads(CLAIMS.read_text())
+    measured = {
+        (name, index): obj for name, index, *_, obj in _objects(json.loads((HERE / "measures.json").read_text()))
+    }
+    counts: dict[str, dict[str, int]] = {}
+    agree = total = 0
+    unlabelled, disagreements = [], []
+    for name, entry in labelled.items():
+        c = Combination.model_validate(_recipes()[name])
+        for key, text in todays_claims(name):
+            label = entry["labels"].get(key)
+            if label is None:
+                unlabelled.append(f"{name} {key}: {text}")
+                continue
+            kind = key.split(":", 1)[0]
+            counts.setdefault(kind, dict.fromkeys(LABELS, 0))[label] += 1
+            total += 1
+            if kind == "object":
+                index = int(key.split(":")[1])
+                obj = c.objects[index]
+                verified = pixel_truth.recognisable(
+                    measured[(name, index)], str(obj.asset), c.orientation.yaw, c.orientation.pitch
+                )
+            else:
+                verified = True  # `simian check` verifies every other claim of these recipes (see CAPTION_TRUTH.md)
+            if verified == (label == "true"):
+                agree += 1
+            else:
+                disagreements.append(f"{name} {key} ({text}): by eye {label}, checker {verified}")
+    print("| claim | true | false | not visible |")
+    print("|---|---|---|---|")
+    for kind in sorted(counts):
+        row = counts[kind]
+        print(f"| {kind} | {row['true']} | {row['false']} | {row['not_visible']} |")
+    every = {label: sum(row[label] for row in counts.values()) for label in LABELS}
+    print(
+        f"\n{total} claims of {len(labelled)} videos: {every['true']} true, {every['false']} false "
+        f"({every['false'] / total:.1%}), {every['not_visible']} not visible ({every['not_visible'] / total:.1%}); "
+        f"the checker agrees with the eye on {agree} ({agree / total:.1%})"
+    )
+    for line in disagreements:
+        print("  disagreement: " + line)
+    for line in unlabelled:
+        print("  not yet labelled (captions changed since): " + line)
 
 
 if __name__ == "__main__":
