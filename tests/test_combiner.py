@@ -216,3 +216,22 @@ def test_thin_objects_are_kept_off_busy_floors():
             thin_scenes += 1
             assert c.stage.floor not in BUSY_FLOORS, f"#{index}: {[o.asset for o in c.objects]} on {c.stage.name}"
     assert thin_scenes > 10
+
+
+def test_camera_moves_move_the_picture_and_followed_objects_cross_a_floor_that_shows_it():
+    """A move that shifts the picture by less than 2 % of the frame over the clip looked still on the labelled frames,
+    and 20 cm bricks far off are red paving that shows no sliding: neither is drawn."""
+    from simian.combine.combiner import MIN_VISIBLE_MOTION
+    from simian.scene.composition import screen_speed
+    from simian.scene.recognition import FLOOR_UNITS_M
+
+    moving = 0
+    for index in range(60):
+        c = combination_for(43, index, CombinerOptions(movement=True, camera_follow=True))
+        plan = plan_scene(c)
+        if c.animation.name != "static":
+            moving += 1
+            assert screen_speed(plan.frame_boxes, plan.clip) * plan.clip.duration_s >= MIN_VISIBLE_MOTION, index
+        if any(o.camera_follow for o in c.objects):
+            assert c.stage.floor not in FLOOR_UNITS_M, index
+    assert moving > 20

@@ -49,7 +49,7 @@ from simian.recipe.vocabulary import (
 from simian.scene import composition, effects
 from simian.scene.composition import plan_scene
 from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, horizontal_axes, rest_positions
-from simian.scene.recognition import BUSY_FLOORS, MAX_PITCH, THIN_PARTS, min_visible_short_side
+from simian.scene.recognition import BUSY_FLOORS, FLOOR_UNITS_M, MAX_PITCH, THIN_PARTS, min_visible_short_side
 from simian.scene.shapes import FACING_FEATURES, feature_visible, shape_for
 
 MOVEMENT_DIRECTIONS: tuple[MovementDirection, ...] = ("left", "right", "toward", "away", "up")
@@ -77,6 +77,12 @@ class CombinerOptions(BaseModel):
     random: bool = Field(
         default=False, description="Flip a coin per scene for movement, ontop and camera_follow instead"
     )
+
+
+#: Least motion of the picture over a clip for a camera move to be claimed, in frame widths (6 px at 320): slower
+#: moves looked still on the labelled frames (bench/CAPTION_TRUTH.md, claim labels).
+MIN_VISIBLE_MOTION = 0.02
+MAX_SPEED_UP = 4.0
 
 
 def rng_for(seed: int, index: int) -> random.Random:
@@ -186,6 +192,9 @@ def _draw(rng: random.Random, opts: CombinerOptions, seed: int, index: int) -> C
     floor = rng.choice(FLOORS)
     if floor.ref in BUSY_FLOORS and any(o.asset in THIN_PARTS for o in objects):
         floor = rng.choice([f for f in FLOORS if f.ref not in BUSY_FLOORS])  # a thin shade or pole vanishes there
+    if floor.ref in FLOOR_UNITS_M and any(o.camera_follow for o in objects):
+        # Following, the floor sliding past is what shows the motion; 20 cm bricks blur into red paving from afar.
+        floor = rng.choice([f for f in FLOORS if f.ref not in FLOOR_UNITS_M and f.ref != floor.ref])
     draft = Combination(
         index=index,
         seed=seed,
@@ -239,11 +248,33 @@ def _fitted(draft: Combination, clip: Clip) -> tuple[Combination, ScenePlan] | N
     for _ in range(3):
         plan = plan_scene(candidate, clip)
         if not plan.problems:
-            return candidate, plan
+            return _visible_move(candidate, plan, clip)
         if not any(p.kind in ("out_of_frame", "move_limited") for p in plan.problems):
             return None
         candidate = _slower(candidate, 0.6)
     return None
+
+
+def _visible_move(c: Combination, plan: ScenePlan, clip: Clip) -> tuple[Combination, ScenePlan]:
+    """A camera move a viewer can see: one that moves the picture by less than `MIN_VISIBLE_MOTION` over the clip
+    (a slow zoom of a degree, an orbit over round objects) claims what no frame shows, so it is sped up until it
+    shows, within the plan's limits, or else the camera holds still."""
+    if c.animation.name == "static" or _picture_motion(plan) >= MIN_VISIBLE_MOTION:
+        return c, plan
+    factor = min(MAX_SPEED_UP, 1.25 * MIN_VISIBLE_MOTION / max(_picture_motion(plan), 1e-6))
+    animation = c.animation.model_copy(update={"speed_factor": round(c.animation.speed_factor * factor, 2)})
+    faster = c.model_copy(update={"animation": animation})
+    faster_plan = plan_scene(faster, clip)
+    if not faster_plan.problems and _picture_motion(faster_plan) >= MIN_VISIBLE_MOTION:
+        return faster, faster_plan
+    still = c.model_copy(update={"animation": CameraAnimation(name="static")})
+    still_plan = plan_scene(still, clip)
+    return (still, still_plan) if not still_plan.problems else (c, plan)
+
+
+def _picture_motion(plan: ScenePlan) -> float:
+    """How far the picture moves over the clip, in frame widths."""
+    return composition.screen_speed(plan.frame_boxes, plan.clip) * plan.clip.duration_s
 
 
 def _fallback(draft: Combination) -> Combination:
