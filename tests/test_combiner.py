@@ -221,11 +221,13 @@ def test_thin_objects_are_kept_off_busy_floors():
 def test_camera_moves_move_the_picture_and_followed_objects_cross_a_floor_that_shows_it():
     """A move that shifts the picture by less than 2 % of the frame over the clip looked still on the labelled frames,
     and 20 cm bricks far off are red paving that shows no sliding: neither is drawn."""
+    from simian.captions.long import CENTRING_MOVES, MIN_VISIBLE_SLIDE, floor_slide_motion
     from simian.combine.combiner import MIN_VISIBLE_MOTION
     from simian.scene.composition import screen_speed
+    from simian.scene.plan import follow_index
     from simian.scene.recognition import FLOOR_UNITS_M
 
-    moving = 0
+    moving, slides = 0, []
     for index in range(60):
         c = combination_for(43, index, CombinerOptions(movement=True, camera_follow=True))
         plan = plan_scene(c)
@@ -234,4 +236,8 @@ def test_camera_moves_move_the_picture_and_followed_objects_cross_a_floor_that_s
             assert screen_speed(plan.frame_boxes, plan.clip) * plan.clip.duration_s >= MIN_VISIBLE_MOTION, index
         if any(o.camera_follow for o in c.objects):
             assert c.stage.floor not in FLOOR_UNITS_M, index
+            followed = follow_index(c)
+            if followed is not None and plan.moves(followed) and c.animation.name in CENTRING_MOVES:
+                slides.append(floor_slide_motion(plan, followed)[1] >= MIN_VISIBLE_SLIDE)
     assert moving > 20
+    assert len(slides) > 10 and sum(slides) >= 0.9 * len(slides), "a followed mover's floor visibly slides"

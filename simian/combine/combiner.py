@@ -16,7 +16,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from simian.assets.catalog import BUILTIN_BACKGROUNDS, BUILTIN_FLOORS, BUILTIN_OBJECTS
-from simian.captions.long import CENTRING_MOVES, describe, first_frame_span, motion_blur_shows
+from simian.captions.long import (
+    CENTRING_MOVES,
+    MIN_VISIBLE_SLIDE,
+    describe,
+    first_frame_span,
+    floor_slide_motion,
+    motion_blur_shows,
+)
 from simian.captions.styles import with_styles
 from simian.combine.variants import camera_variant
 from simian.recipe.combination import (
@@ -48,7 +55,7 @@ from simian.recipe.vocabulary import (
 )
 from simian.scene import composition, effects
 from simian.scene.composition import plan_scene
-from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, horizontal_axes, rest_positions
+from simian.scene.plan import PLANNED_CLIP, Clip, ScenePlan, follow_index, horizontal_axes, rest_positions
 from simian.scene.recognition import BUSY_FLOORS, FLOOR_UNITS_M, MAX_PITCH, THIN_PARTS, min_visible_short_side
 from simian.scene.shapes import FACING_FEATURES, feature_visible, shape_for
 
@@ -258,7 +265,9 @@ def _fitted(draft: Combination, clip: Clip) -> tuple[Combination, ScenePlan] | N
 def _visible_move(c: Combination, plan: ScenePlan, clip: Clip) -> tuple[Combination, ScenePlan]:
     """A camera move a viewer can see: one that moves the picture by less than `MIN_VISIBLE_MOTION` over the clip
     (a slow zoom of a degree, an orbit over round objects) claims what no frame shows, so it is sped up until it
-    shows, within the plan's limits, or else the camera holds still."""
+    shows, within the plan's limits, or else the camera holds still. A followed mover whose floor barely slides
+    (the only thing that shows it moving) is sped up the same way."""
+    c, plan = _visible_follow(c, plan, clip)
     if c.animation.name == "static" or _picture_motion(plan) >= MIN_VISIBLE_MOTION:
         return c, plan
     factor = min(MAX_SPEED_UP, 1.25 * MIN_VISIBLE_MOTION / max(_picture_motion(plan), 1e-6))
@@ -270,6 +279,27 @@ def _visible_move(c: Combination, plan: ScenePlan, clip: Clip) -> tuple[Combinat
     still = c.model_copy(update={"animation": CameraAnimation(name="static")})
     still_plan = plan_scene(still, clip)
     return (still, still_plan) if not still_plan.problems else (c, plan)
+
+
+def _visible_follow(c: Combination, plan: ScenePlan, clip: Clip) -> tuple[Combination, ScenePlan]:
+    followed = follow_index(c)
+    if followed is None or not plan.moves(followed) or c.animation.name not in CENTRING_MOVES:
+        return c, plan
+    slide = floor_slide_motion(plan, followed)[1]
+    if slide >= MIN_VISIBLE_SLIDE:
+        return c, plan
+    factor = min(MAX_SPEED_UP, 1.25 * MIN_VISIBLE_SLIDE / max(slide, 1e-6))
+    objects = [
+        o.model_copy(update={"movement": o.movement.model_copy(update={"speed": round(o.movement.speed * factor, 2)})})
+        if i == followed and o.movement is not None
+        else o
+        for i, o in enumerate(c.objects)
+    ]
+    faster = c.model_copy(update={"objects": objects})
+    faster_plan = plan_scene(faster, clip)
+    if not faster_plan.problems and floor_slide_motion(faster_plan, followed)[1] >= MIN_VISIBLE_SLIDE:
+        return faster, faster_plan
+    return c, plan
 
 
 def _picture_motion(plan: ScenePlan) -> float:
