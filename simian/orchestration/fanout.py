@@ -1,5 +1,9 @@
 """Spread a range over the render pool as chunk runs; wait, re-submit crashed chunks, report progress.
 
+Only a window of chunk runs is in flight at once (`IN_FLIGHT_PER_WORKER` per live render worker, at least
+`MIN_IN_FLIGHT`): more are submitted as those finish, and only those are polled, so a range of a million
+combinations neither creates 15,625 chunk runs up front nor reads 79 API pages a second.
+
 A chunk that failed because Redis was unreachable is re-submitted after a pause without using
 one of its attempts, for as long as the configured outage window; a chunk that crashed has its
 task runs that were still running marked Crashed, so no task run shows Running forever.
@@ -8,6 +12,7 @@ task runs that were still running marked Crashed, so no task run shows Running f
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import cast
 from uuid import UUID
@@ -36,6 +41,11 @@ from simian.orchestration.redis_store import RunLedger
 
 MAX_CHUNK_ATTEMPTS = 3
 POLL_S = 0.5
+#: Chunk runs kept in flight per live render worker: one rendering, one queued so the worker never waits.
+IN_FLIGHT_PER_WORKER = 2
+MIN_IN_FLIGHT = 2
+#: How often the live worker count (the window's size) is read again.
+WORKERS_EVERY_S = 10.0
 API_PAGE = 200
 TERMINAL = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 UNFINISHED_TASK = [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED]
@@ -161,6 +171,11 @@ def _settle(
         chunk.final = state.type
 
 
+def in_flight_window(render_workers: int) -> int:
+    """How many chunk runs a range keeps submitted and unfinished at once."""
+    return max(MIN_IN_FLIGHT, IN_FLIGHT_PER_WORKER * render_workers)
+
+
 def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float = 300.0) -> list[ChunkRun]:
     """Run every chunk to a terminal state; crashed or failed chunks are re-submitted (cached work is kept).
 
@@ -168,36 +183,46 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float
     """
     logger = get_run_logger()
     with get_client(sync_client=True) as client:
-        job = job.sized_for(render_workers_online(client))
+        workers = render_workers_online(client)
+        job = job.sized_for(workers)
         chunks = [ChunkRun(a, b) for a, b in job.chunks()]
         total = job.video_count()
-        for chunk in chunks:
-            _submit(chunk, job, range_run_id)
+        waiting = deque(chunks)
+        active: list[ChunkRun] = []
+        window = in_flight_window(workers)
         logger.info(
-            "submitted %d chunk runs of up to %d combinations to %s", len(chunks), job.chunk_size, DEPLOYMENT_CHUNK
+            "%d chunk runs of up to %d combinations for %s, at most %d in flight (%d render workers online)",
+            len(chunks),
+            job.chunk_size,
+            DEPLOYMENT_CHUNK,
+            window,
+            workers,
         )
         span = f"combinations {job.start}..{job.end - 1}"
         progress_id = cast(UUID, create_progress_artifact(0.0, key=None, description=f"{span}: 0 of {total} done"))
         last_done = -1
-        began = time.monotonic()
-        while any(c.final is None for c in chunks):
-            for chunk in chunks:
+        began = workers_read = time.monotonic()
+        while waiting or active:
+            if time.monotonic() - workers_read >= WORKERS_EVERY_S:
+                window, workers_read = in_flight_window(render_workers_online(client)), time.monotonic()
+            while waiting and len(active) < window:
+                chunk = waiting.popleft()
+                _submit(chunk, job, range_run_id)
+                active.append(chunk)
+            for chunk in active:
                 if chunk.resubmit_at is not None and time.monotonic() >= chunk.resubmit_at:
                     _submit(chunk, job, range_run_id, counted=False)
-            pending = {
-                c.flow_run_id: c
-                for c in chunks
-                if c.final is None and c.flow_run_id is not None and c.resubmit_at is None
-            }
+            pending = {c.flow_run_id: c for c in active if c.flow_run_id is not None and c.resubmit_at is None}
             for run in _read_runs(client, list(pending)):
                 if run.state is not None and run.state.type in TERMINAL:
                     _settle(client, pending[run.id], run.state, job, range_run_id, outage_s)
+            active = [c for c in active if c.final is None]
             done = ledger.done_count()
             if done is not None and done != last_done:
                 text = f"{span}: {progress_text(done, total, time.monotonic() - began)}"
                 update_progress_artifact(progress_id, min(100.0, 100.0 * done / total), description=text)
                 last_done = done
-            if any(c.final is None for c in chunks):
+            if waiting or active:
                 time.sleep(POLL_S)
     done = len(ledger.outcomes())
     text = f"{span}: {progress_text(done, total, time.monotonic() - began)}"
