@@ -224,3 +224,34 @@ def test_the_readme_documents_every_column_as_the_card_does():
     from simian.dataset.columns import column_table
 
     assert column_table() in (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_double_refuses_what_the_hub_would_and_the_publisher_says_so(tmp_path):
+    """Files per commit, entries per folder, files per repository and commits per hour, scaled down: a layout
+    that would outgrow the Hub fails here, with the Hub's message, instead of at 50,000 clips."""
+    from dataclasses import replace
+
+    from simian.dataset.hub import HubError
+    from simian.retry import RetryPolicy
+
+    from .doubles.hub import HubLimits
+
+    limits = HubLimits(files_per_repo=5, entries_per_folder=3, files_per_commit=2, commits_per_hour=3)
+    with HubTestDouble(tmp_path / "hub", token=TOKEN, limits=limits) as double, client_xet_disabled():
+        publisher = HubPublisher(_settings(double), REPO, backoff_s=0.01)
+        publisher.retry = RetryPolicy(attempts=2, backoff_s=0.01, max_retry_after_s=0.05)
+        publisher.ensure_repo()
+        files = _videos(tmp_path, 6)
+        with pytest.raises(HubError, match="2 files per commit"):
+            publisher.publish(files[:3], "three at once", batch_size=3)
+        assert publisher.publish(files[:2], "two", batch_size=2) == 2
+        with pytest.raises(HubError, match="entries per folder"):
+            publisher.publish(files[2:4], "a folder of four", batch_size=2)
+        assert publisher.publish(files[2:3], "a third", batch_size=1) == 1
+        moved = [replace(f, path_in_repo=f"data/0001/{i}.mp4") for i, f in enumerate(files[3:6])]
+        with pytest.raises(HubError, match="files per repository"):
+            publisher.publish(moved, "past five files", batch_size=2)  # .gitattributes + 3 + 2 = 6
+        assert publisher.publish(moved[:1], "a fourth", batch_size=1) == 1
+        with pytest.raises(HubError, match="hourly quotas"):
+            publisher.publish(moved[1:2], "a fourth commit in the hour", batch_size=1)
+        assert len(double.commits) == 3

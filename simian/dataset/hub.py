@@ -71,8 +71,13 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The error's first line, and what the Hub said when it says more (its refusal names the limit broken)."""
     lines = str(exc).splitlines()
-    return redact_credentials(lines[0] if lines else type(exc).__name__)
+    first = lines[0] if lines else type(exc).__name__
+    said = (getattr(exc, "server_message", None) or "").strip().splitlines()
+    if said and said[0] not in first:
+        first = f"{first.rstrip(': ')}: {said[0][:300]}"
+    return redact_credentials(first)
 
 
 class HubPublisher:

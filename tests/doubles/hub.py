@@ -82,6 +82,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,38 @@ _DEFAULT_LFS_PATTERNS = """
 DEFAULT_GITATTRIBUTES = "".join(
     f"{pattern} filter=lfs diff=lfs merge=lfs -text\n" for pattern in _DEFAULT_LFS_PATTERNS.split()
 ).encode()
+
+
+@dataclass(frozen=True)
+class HubLimits:
+    """The Hub's limits on a repository, which the double enforces when given them (scaled down for tests):
+    the Hub recommends at most 100,000 files per repository, 10,000 entries per folder and 100 files per commit,
+    and rate-limits commits (about 128 an hour per repository, answered 429). A layout that would outgrow them
+    fails in tests instead of on the Hub at 50,000 clips."""
+
+    files_per_repo: int = 100_000
+    entries_per_folder: int = 10_000
+    files_per_commit: int = 100
+    commits_per_hour: int = 128
+
+    def problem(self, tree: dict[str, object], added: int) -> str | None:
+        """Why a commit adding `added` files and leaving `tree` breaks a limit, or None."""
+        if added > self.files_per_commit:
+            return f"a commit of {added} files is over the limit of {self.files_per_commit} files per commit"
+        if len(tree) > self.files_per_repo:
+            return f"{len(tree)} files are over the limit of {self.files_per_repo} files per repository"
+        children: dict[str, set[str]] = {}
+        for path in tree:
+            parts = path.split("/")
+            for depth in range(len(parts)):
+                children.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
+        folder, entries = max(children.items(), key=lambda kv: len(kv[1]))
+        if len(entries) > self.entries_per_folder:
+            return (
+                f"folder '{folder or '/'}' holds {len(entries)} entries, over the limit of "
+                f"{self.entries_per_folder} entries per folder"
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -191,7 +224,13 @@ class HubTestDouble(HttpTestDouble):
     server_name = "hub-test-double"
 
     def __init__(
-        self, root: Path, *, lfs_redirect: bool = False, token: str | None = None, user: str = "test-double-user"
+        self,
+        root: Path,
+        *,
+        lfs_redirect: bool = False,
+        token: str | None = None,
+        user: str = "test-double-user",
+        limits: HubLimits | None = None,
     ) -> None:
         super().__init__()
         self.root = Path(root)
@@ -208,6 +247,8 @@ class HubTestDouble(HttpTestDouble):
         self._lfs_uploads: list[str] = []
         self._conflicts: list[bool] = []  # one entry per pending injected conflict: land a foreign commit first?
         self._objaverse: dict[str, dict[str, tuple[str, dict[str, object] | None]]] = {}  # see add_objaverse_objects
+        self.limits = limits
+        self._commit_clock: dict[tuple[str, str], list[float]] = {}  # commit API times per repo (real clock)
 
         # Routing table. Order matters: the first match wins.
         repo_api = rf"/api/{_API_REPO}"
@@ -826,6 +867,16 @@ class HubTestDouble(HttpTestDouble):
                     return _hub_error(400, None, f"{message}: {path}")
                 tree[path] = HubFile(path, blob.stat().st_size, added, _git_sha1(blob.read_bytes()), True, blob)
                 lfs_paths.append(path)
+            if self.limits is not None:
+                repo_key = (repo.repo_type, repo.repo_id)
+                recent = [t for t in self._commit_clock.get(repo_key, []) if time.monotonic() - t < 3600.0]
+                if len(recent) >= self.limits.commits_per_hour:
+                    message = "You have exceeded our hourly quotas for action: commit. We invite you to retry later."
+                    return _hub_error(429, None, message, {"Retry-After": "3600"})
+                problem = self.limits.problem(tree, len(additions))
+                if problem is not None:
+                    return _hub_error(400, None, f"Your push was rejected (test double, Hub limits): {problem}")
+                self._commit_clock[repo_key] = [*recent, time.monotonic()]
             pr_url = None
             ref = branch
             if create_pr:
