@@ -33,3 +33,20 @@ def test_charts_count_what_the_rows_hold_and_draw_each():
     assert f">{top}<" in files["charts/objects.svg"] and f"> {n}<" in files["charts/objects.svg"]
     assert chart_files(rows) == files, "the same rows draw the same files (no dates or random ids)"
     assert card_section(files).count("![") == len(files) and card_section({}) == "No videos yet."
+
+
+def test_render_seconds_are_binned_in_order_and_charted_when_given():
+    from simian.dataset.charts import chart_files, chart_titles, seconds_bins
+
+    assert seconds_bins([0.4, 1.5, 1.7, 3.0, 12.0]) == [
+        ("0-1 s", 1),
+        ("1-2 s", 2),
+        ("2-5 s", 1),
+        ("5-10 s", 0),
+        ("10-20 s", 1),
+    ]
+    assert seconds_bins([]) == []
+    files = chart_files([], [2.5, 3.5])
+    assert list(files) == ["charts/render_seconds.svg"] and ">2-5 s<" in files["charts/render_seconds.svg"]
+    assert chart_titles(files) == {"charts/render_seconds.svg": "Render seconds per video"}
+    assert "charts/render_seconds.svg" not in chart_files([])

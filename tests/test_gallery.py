@@ -97,6 +97,22 @@ def test_every_clip_has_a_card_with_its_captions_verdict_and_thumbnails(page, da
         assert pixels.shape == (72, 128, 3) and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 1
 
 
+def test_the_page_shows_the_dataset_make_up_with_render_seconds(page, dataset: Path, site: Path):
+    """The card's charts and the render seconds of every clip (from the sidecars), as images that load."""
+    charts = page.locator("#charts img")
+    titles = charts.evaluate_all("imgs => imgs.map(i => i.alt)")
+    assert {"Objects", "Camera moves", "Shot sizes", "Render seconds per video"} <= set(titles), titles
+    page.locator("#makeup summary").click()
+    page.wait_for_function("[...document.querySelectorAll('#charts img')].every(i => i.complete && i.naturalWidth)")
+    from simian.dataset.charts import seconds_bins
+
+    seconds = [json.loads(p.read_text())["render_seconds"] for p in sorted(dataset.glob("**/0000000?.json"))]
+    bins = seconds_bins(seconds)
+    assert len(seconds) == 4 and sum(n for _, n in bins) == 4
+    svg = (site.parent / "charts" / "render_seconds.svg").read_text()
+    assert svg.startswith("<?xml") and all(f">{label}<" in svg for label, _ in bins), (bins, svg[:400])
+
+
 def test_every_video_plays(page):
     """H.264 from the dataset decodes in Chromium: each video has frames and its time moves on."""
     page.wait_for_function("[...document.querySelectorAll('video')].every(v => v.readyState >= 2)", timeout=15000)

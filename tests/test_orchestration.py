@@ -240,21 +240,23 @@ def test_three_workers_share_one_range(stack, tmp_path):
 
 
 def test_a_range_keeps_only_a_window_of_chunk_runs_in_flight(stack, tmp_path):
-    """Eight chunks on one render worker: at most two chunk runs exist unfinished at any moment (one rendering,
-    one queued), the rest are created as those end, so a long range neither floods the API nor polls it all."""
-    from simian.orchestration.fanout import in_flight_window
-
+    """Eight chunks: at most the window (two per render worker online, as the range run logs it) exist unfinished
+    at any moment, the rest are created as those end, so a long range neither floods the API nor polls it all."""
     result, run_id = stack.run_range(
         "start=0", "end=8", "seed=6", "chunk_size=1", "dry_run=true", *TINY, f"output={tmp_path / 'dataset'}"
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with _client(stack) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(run_id)])))
+    said = [m for log in logs if (m := re.search(r"at most (\d+) in flight \((\d+) render workers", log.message))]
+    assert said, [log.message for log in logs]
+    window, workers = int(said[0].group(1)), int(said[0].group(2))
+    assert window == max(2, 2 * workers) < 8, (window, workers)
     children = _children(stack, run_id)
     assert len(children) == 8 and all(c.end_time is not None for c in children)
-    window = in_flight_window(1)
     for child in children:
         unfinished = [c for c in children if c.created <= child.created < c.end_time]
         assert len(unfinished) <= window, [(c.name, c.created, c.end_time) for c in unfinished]
-    assert window == 2
 
 
 @pytest.mark.slow  # two minutes: the crash is detected by missed heartbeats

@@ -1,6 +1,6 @@
 """The dataset's make-up in pictures: small SVG bar charts drawn from the metadata rows (matplotlib), written
 beside the card and shown in it (what objects, camera moves, shot sizes, backgrounds and floors the videos hold,
-and how long their captions are)."""
+how long their captions are and, where the render sidecars are at hand, how long each took to render)."""
 
 from __future__ import annotations
 
@@ -85,8 +85,30 @@ def _svg(title: str, bars: list[tuple[str, int]], unit: str) -> str:
     return out.getvalue()
 
 
-def chart_files(rows: list[dict[str, Any]]) -> dict[str, str]:
-    """`charts/<name>.svg` -> SVG text, one per chart with anything to show."""
+#: The render-time chart: seconds per video binned, from the sidecars (rows hold no timings, so that a row is
+#: the same however long its render took and a re-run changes nothing on the Hub).
+RENDER_SECONDS = ("render_seconds", "Render seconds per video")
+
+
+def seconds_bins(seconds: Iterable[float]) -> list[tuple[str, int]]:
+    """Render seconds in bins that grow with the values (0-1, 1-2, 2-5, 5-10, 10-20, 20-50, ...), in order."""
+    edges = [0.0, 1.0, 2.0, 5.0]
+    values = sorted(seconds)
+    while values and edges[-1] <= values[-1]:
+        edges.append(edges[-3] * 10)
+    bars: list[tuple[str, int]] = []
+    for low, high in zip(edges, edges[1:], strict=False):
+        count = sum(low <= v < high for v in values)
+        if count or bars:
+            bars.append((f"{low:g}-{high:g} s", count))
+    while bars and bars[-1][1] == 0:
+        bars.pop()
+    return bars
+
+
+def chart_files(rows: list[dict[str, Any]], render_seconds: list[float] | None = None) -> dict[str, str]:
+    """`charts/<name>.svg` -> SVG text, one per chart with anything to show; the render-time chart when the
+    seconds are given."""
     files = {}
     for stem, title, what in CHART_SPECS:
         bars = counts(rows, what)
@@ -94,12 +116,20 @@ def chart_files(rows: list[dict[str, Any]]) -> dict[str, str]:
             bars.sort(key=lambda bar: int(bar[0].split("-")[0]) if bar[0][0].isdigit() else 10**9)
         if bars:
             files[f"{CHARTS}/{stem}.svg"] = _svg(title, bars, "objects" if stem == "objects" else "videos")
+    if render_seconds:
+        files[f"{CHARTS}/{RENDER_SECONDS[0]}.svg"] = _svg(RENDER_SECONDS[1], seconds_bins(render_seconds), "videos")
     return files
+
+
+def chart_titles(files: dict[str, str]) -> dict[str, str]:
+    """Each chart's path -> its title, in the order the charts were made."""
+    titles = {f"{CHARTS}/{stem}.svg": title for stem, title, _ in CHART_SPECS}
+    titles[f"{CHARTS}/{RENDER_SECONDS[0]}.svg"] = RENDER_SECONDS[1]
+    return {path: titles[path] for path in files}
 
 
 def card_section(files: dict[str, str]) -> str:
     """The card's make-up section: each chart as an image, by its path beside the card."""
     if not files:
         return "No videos yet."
-    titles = {f"{CHARTS}/{stem}.svg": title for stem, title, _ in CHART_SPECS}
-    return "\n\n".join(f"![{titles[path]}]({path})" for path in files)
+    return "\n\n".join(f"![{title}]({path})" for path, title in chart_titles(files).items())

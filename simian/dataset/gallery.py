@@ -19,6 +19,7 @@ from urllib.parse import quote
 import numpy as np
 
 from simian import atomic
+from simian.dataset.charts import chart_files, chart_titles
 from simian.dataset.layout import media_suffix, row_from_sidecar
 from simian.errors import InvalidInputError
 from simian.render.outputs import RenderedOutput, ensure_writable_dir, rendered_outputs
@@ -53,11 +54,22 @@ def build(dataset: Path, site: Path) -> Path:
     ensure_writable_dir(site)
     site = site.resolve()
     clips = [_clip(output, dataset.resolve(), site) for output in outputs]
-    data = {"title": dataset.resolve().name, "palette": PALETTE, "clips": clips}
+    data = {"title": dataset.resolve().name, "palette": PALETTE, "clips": clips, "charts": _charts(outputs, site)}
     page = TEMPLATE.read_text(encoding="utf-8").replace(DATA_MARK, embedded_json(data))
     index = site / "index.html"
     atomic.write_text(index, page)
     return index
+
+
+def _charts(outputs: list[RenderedOutput], site: Path) -> list[dict[str, str]]:
+    """The dataset's make-up, the card's charts and the render seconds beside them, as files under `site`/charts."""
+    sidecars = [json.loads(output.sidecar.read_text(encoding="utf-8")) for output in outputs]
+    seconds = [float(s["render_seconds"]) for s in sidecars if isinstance(s.get("render_seconds"), int | float)]
+    files = chart_files([row_from_sidecar(sidecar) for sidecar in sidecars], seconds)
+    for path, svg in files.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(site / path, svg)
+    return [{"title": title, "src": path} for path, title in chart_titles(files).items()]
 
 
 def embedded_json(data: Any) -> str:

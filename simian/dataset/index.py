@@ -130,10 +130,13 @@ def _card_data(configs: dict[str, list[dict[str, Any]]], license_id: str | list[
     )
 
 
-def card_files(configs: dict[str, list[dict[str, Any]]], title: str) -> dict[str, str]:
+def card_files(
+    configs: dict[str, list[dict[str, Any]]], title: str, render_seconds: list[float] | None = None
+) -> dict[str, str]:
     """The card and the charts it shows (`charts/*.svg`), by their paths in the dataset: what both finalisers
-    write, the local folder and the Hub commit."""
-    charts = chart_files([row for config_rows in configs.values() for row in config_rows])
+    write, the local folder and the Hub commit. The local finaliser has every sidecar and passes their render
+    seconds; the Hub's sees one range, so its card has no render-time chart."""
+    charts = chart_files([row for config_rows in configs.values() for row in config_rows], render_seconds)
     return {CARD: dataset_card(configs, title, charts=charts), **charts}
 
 
@@ -232,13 +235,16 @@ def finalise_local(root: Path, title: str | None = None) -> int:
     record = root / IDENTITY_FILE
     names = read_identities(record.read_text(encoding="utf-8")) if record.is_file() else {}
     configs: dict[str, list[dict[str, Any]]] = {}
+    seconds: list[float] = []
     for name in names or [DEFAULT_CONFIG]:
         folder = root / config_folder(name)
-        rows = [row_from_sidecar(json.loads(p.read_text(encoding="utf-8"))) for p in folder.glob(DATASET.glob(".json"))]
+        sidecars = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob(DATASET.glob(".json"))]
+        seconds += [float(sc["render_seconds"]) for sc in sidecars if isinstance(sc.get("render_seconds"), int | float)]
+        rows = [row_from_sidecar(sidecar) for sidecar in sidecars]
         rows.sort(key=lambda r: r["file_name"])
         atomic.write_text(folder / METADATA, dump_metadata(rows))
         configs[name] = rows
-    for path, text in card_files(configs, title or root.name).items():
+    for path, text in card_files(configs, title or root.name, seconds).items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         atomic.write_text(root / path, text)
     return sum(len(rows) for rows in configs.values())
