@@ -104,6 +104,15 @@ def test_the_side_seen_is_claimed_only_of_an_object_whose_front_reads():
     round_only = _recipe(objects=barrel, orientation={"yaw": 90.0, "pitch": 20.0})
     assert "The camera looks on from slightly above (20 degrees of elevation)." in round_only.caption
     assert "side" not in round_only.captions.orientation and "front" not in round_only.captions.orientation
+    house = [{"asset": "builtin:house", "name": "house", "description": "a house with a red roof and a door"}]
+    far = _recipe(
+        objects=house,
+        orientation={"yaw": 0.0, "pitch": 20.0},
+        framing={"fov": 40.0, "coverage_factor": 8.0, "name": "x"},
+    )
+    assert "The camera looks on" in far.captions.orientation, "a small house's front is its door, too small to see"
+    high = _recipe(orientation={"yaw": 90.0, "pitch": 50.0})
+    assert "sees the robot" not in high.caption, "from 50 degrees above front and side merge"
 
 
 def test_a_feature_facing_away_is_not_named():

@@ -41,8 +41,8 @@ from simian.scene import composition, effects
 from simian.scene.composition import MIN_BLUR_PIXELS, plan_scene
 from simian.scene.plan import ScenePlan, cell_spacing, follow_index
 from simian.scene.projection import project
-from simian.scene.recognition import FRONT_READS
-from simian.scene.shapes import shape_for, visible_description
+from simian.scene.recognition import FRONT_BY_SMALL_PART, FRONT_READS, MAX_SIDE_PITCH
+from simian.scene.shapes import PART_MIN_SHORT_SIDE, shape_for, visible_description
 
 INTROS = ("The scene features {list}.", "In the scene there are {list}.", "The scene shows {list}.")
 SINGLE_INTROS = ("The scene features {list}.", "The scene shows {list}.", "There is {list} in the scene.")
@@ -346,12 +346,22 @@ def _motion_claims(c: Combination, plan: ScenePlan, names: list[str]) -> tuple[l
     return sentences, claims
 
 
-def _orientation(c: Combination) -> tuple[str, list[Claim]]:
-    """The camera's height, and the side it sees of the first object whose front reads (a chair's seat, a car's
-    windscreen); a scene of round objects has no side a viewer could tell, so none is claimed."""
+def _front_shows(c: Combination, plan: ScenePlan, i: int) -> bool:
+    """Whether a viewer can tell which side of object i faces the camera: its type has a front (a chair's seat, a
+    car's windscreen, a robot's face), the camera is not so high that front and side merge, and where the front is
+    told by a small part (a house's door, a snowman's nose) the object is large enough for that part to show."""
+    asset = c.objects[i].asset
+    if asset not in FRONT_READS or c.orientation.pitch > MAX_SIDE_PITCH:
+        return False
+    return asset not in FRONT_BY_SMALL_PART or (composition.visible_short_side(plan, i) or 0.0) >= PART_MIN_SHORT_SIDE
+
+
+def _orientation(c: Combination, plan: ScenePlan) -> tuple[str, list[Claim]]:
+    """The camera's height, and the side it sees of the first object whose front shows (`_front_shows`); a scene of
+    round or small objects has no side a viewer could tell, so none is claimed."""
     yaw, pitch = c.orientation.yaw, c.orientation.pitch
     height = f"{view_height(pitch)} ({pitch:.0f} degrees of elevation)"
-    fronted = next((i for i, o in enumerate(c.objects) if o.asset in FRONT_READS), None)
+    fronted = next((i for i, o in enumerate(c.objects) if _front_shows(c, plan, i)), None)
     if fronted is None:
         text = f"The camera looks on {height}."
         return text, [Claim("elevation", text, (), "", pitch)]
@@ -450,7 +460,7 @@ def describe(combination: Combination, rng: random.Random | None = None, plan: S
     background, background_claims = _background(c, plan)
     floor = composition.floor_name(plan)
     stage = f"The floor is {floor}."
-    orientation, orientation_claims = _orientation(c)
+    orientation, orientation_claims = _orientation(c, plan)
     framing, framing_claims = _framing(c, plan)
     animation, animation_claims = _animation(c, plan)
     post, post_claims = _postprocessing(c, plan)

@@ -50,6 +50,11 @@ HIDDEN_FROM_BEHIND = frozenset({"builtin:chair"})
 #: Types whose front a viewer can tell from their back and sides (a face, a windscreen, a seat, a door), so that the
 #: side the camera sees is visible; round or symmetric types (a barrel, a tree, a donut) show no side.
 FRONT_READS = frozenset({"builtin:chair", "builtin:car", "builtin:robot", "builtin:snowman", "builtin:house"})
+#: Of those, the types whose front is told by a small part (a door, a nose): their side is said only where the part
+#: can show (`simian.scene.shapes.PART_MIN_SHORT_SIDE`).
+FRONT_BY_SMALL_PART = frozenset({"builtin:house", "builtin:snowman"})
+#: Above this elevation front and side merge (a chair seen from 46 degrees above, the claim labels).
+MAX_SIDE_PITCH = 45.0
 BEHIND_YAW = 112.5  # |camera yaw| beyond this sees the back
 BACK_VIEW_FACTOR = 2.0
 #: Visible short side over the short side of the projected bounding box, per type: the 10th percentile over
