@@ -20,7 +20,7 @@ from simian.orchestration.names import FLOW_RANGE
 from simian.orchestration.publish import finalise_dataset, open_hub
 from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.run_logs import forward_library_logs
-from simian.orchestration.summary import summarise, write_summary_artifact
+from simian.orchestration.summary import summarise, write_contact_sheet_artifact, write_summary_artifact
 from simian.settings import load_settings
 from simian.settings.parameters import flow_parameters
 
@@ -54,6 +54,7 @@ def render_range(**parameters: Any) -> dict[str, Any]:
             finalised = {"error": shorten(f"{type(exc).__name__}: {exc}", 500)}
     summary = summarise(job, outcomes, chunks, finalised, time.perf_counter() - began)
     write_summary_artifact(summary, run_id)
+    write_contact_sheet_artifact(job, outcomes, run_id)
     if not summary.ok:
         raise RangeIncompleteError(summary.problems())
     return summary.as_dict()

@@ -48,6 +48,7 @@ LONG_FILES = (
     "test_locking.py",
     "test_caption_check.py",
     "test_hostile_network.py",
+    "test_contact_sheet.py",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from itertools import islice
 from typing import Any
 
 from prefect import Task
@@ -11,6 +12,7 @@ from prefect.concurrency.sync import concurrency
 
 from simian.combine.variants import VideoKey
 from simian.dataset import FolderSink
+from simian.orchestration.contact_sheet import SHEET_TILES, thumbnail_of
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import RENDER_LIMIT
 from simian.orchestration.redis_store import RunLedger
@@ -43,15 +45,28 @@ def render_chunk_indices(
     is often not free yet for the next request, which then backs off for seconds.
     """
     outcomes: Outcomes = {}
+    on_sheet = set(islice(job.video_keys(), SHEET_TILES))
     FolderSink(job.config_dir()).clean_stale_scratch()
     try:
         with concurrency(RENDER_LIMIT, occupy=1):
             for key in job.video_keys(start, end):
                 began = time.perf_counter()
-                _record(ledger, outcomes, key, render_outcome(render, key, job, ledger.range_run_id), began)
+                outcome = render_outcome(render, key, job, ledger.range_run_id)
+                if key in on_sheet:
+                    outcome = with_thumbnail(job, key, outcome)
+                _record(ledger, outcomes, key, outcome, began)
     finally:
         close_renderer()
     return outcomes
+
+
+def with_thumbnail(job: RangeJob, key: VideoKey, outcome: dict[str, Any]) -> dict[str, Any]:
+    """The outcome of a video in the dataset (rendered, cached or adopted) with a small JPEG of its first frame,
+    base64, for the range's contact sheet; unchanged when the frame cannot be read (never a failed video)."""
+    if outcome.get("status") not in ("rendered", "cached") or "file_name" not in outcome:
+        return outcome
+    encoded = thumbnail_of(job.config_dir() / outcome["file_name"], f"combination {key.label()}")
+    return outcome if encoded is None else {**outcome, "thumbnail": encoded}
 
 
 def mark_published(ledger: RunLedger, outcomes: Outcomes, published: list[VideoKey]) -> None:

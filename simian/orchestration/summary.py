@@ -3,15 +3,20 @@ that adds up to success. The run's final state follows it: anything missing make
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.schemas.objects import StateType
 
 from simian.combine.variants import VideoKey
+from simian.orchestration.contact_sheet import SHEET_TILES, sheet_markdown
 from simian.orchestration.fanout import ChunkRun
 from simian.orchestration.job import RangeJob
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -147,3 +152,35 @@ def write_summary_artifact(summary: RangeSummary, range_run_id: str) -> None:
         key=f"simian-range-{summary.start}-{summary.end}-{range_run_id[:8]}",
         description=f"Range [{summary.start}, {summary.end}) of run {range_run_id}",
     )
+
+
+def contact_sheet_key(start: int, end: int, range_run_id: str) -> str:
+    return f"simian-range-{start}-{end}-contact-{range_run_id[:8]}"
+
+
+def sheet_tiles(job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) -> list[tuple[str, str]]:
+    """(label, thumbnail) of the range's first `SHEET_TILES` videos in index order that recorded one."""
+    tiles = []
+    for key in islice(job.video_keys(), SHEET_TILES):
+        encoded = (outcomes.get(key) or {}).get("thumbnail")
+        if isinstance(encoded, str):
+            tiles.append((key.label(), encoded))
+    return tiles
+
+
+def write_contact_sheet_artifact(
+    job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]], range_run_id: str
+) -> str | None:
+    """A markdown artifact beside the summary table: the first frames of the range's first videos in one image
+    (a data URI, which the Prefect UI renders). None, and no artifact, when no video has a thumbnail (a dry run,
+    everything failed)."""
+    markdown = sheet_markdown(sheet_tiles(job, outcomes), job.video_count(), f"[{job.start}, {job.end})")
+    if markdown is None:
+        logger.info("no first frames to show: no contact sheet for [%d, %d)", job.start, job.end)
+        return None
+    create_markdown_artifact(
+        markdown,
+        key=contact_sheet_key(job.start, job.end, range_run_id),
+        description=f"First frames of range [{job.start}, {job.end}) of run {range_run_id}",
+    )
+    return markdown
