@@ -159,10 +159,9 @@ CHROMIUM = shutil.which("chromium")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Stack:
-    # `simian up` starts the server with its own `--port`, which the UI's settings do not see: without this the
-    # UI's pages call the API at port 4200 (the default, what a user's `simian up` serves on).
+    # A free port, not 4200: `simian up` must tell the UI where its API is (the UI does not read `--port`).
     services = Stack(tmp_path_factory.mktemp("stack"), free_port(), free_port())
-    services.extra_env = {**TEST_ENV, "PREFECT_SERVER_UI_API_URL": f"http://127.0.0.1:{services.prefect_port}/api"}
+    services.extra_env = dict(TEST_ENV)
     services.write_env_file({})
     services.up_args = ["--workers", "1", "--render-slots", "2", "--commits-per-hour", "3600"]
     services.up()

@@ -341,6 +341,9 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
                 )
         server_env = {**env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url}
         server_env.pop("PREFECT_API_URL")
+        # The UI builds its API address from the server's port settings, not from `--port`: on any port but 4200
+        # its pages would call an API that is not there.
+        server_env.setdefault("PREFECT_SERVER_UI_API_URL", f"http://127.0.0.1:{config.prefect_port}/api")
         argv = [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(config.prefect_port)]
         entries["prefect-server"] = _start("prefect-server", argv, config.state_dir, server_env)
         registry.save(entries)
