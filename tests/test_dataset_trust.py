@@ -36,7 +36,8 @@ def stack(tmp_path_factory) -> Stack:
 def _summary(stack: Stack, run_id: str) -> dict[str, object]:
     with _client(stack) as client:
         artifacts = client.read_artifacts()
-    table = next(a for a in artifacts if a.key and a.key.endswith(run_id[:8]) and a.key.startswith("simian-range-"))
+    tables = [a for a in artifacts if a.type == "table" and (a.key or "").startswith("simian-range-")]
+    table = next(a for a in tables if (a.key or "").endswith(run_id[:8]))
     return {row["what"]: row["value"] for row in json.loads(table.data)}
 
 

@@ -219,7 +219,7 @@ def test_range_completes_and_is_cached_on_the_scaled_out_control_plane(topology,
     assert second.returncode == 0, second.stdout[-3000:]
     auth = tuple(AUTH.split(":"))
     tables = httpx.post(f"{topology['api']}/artifacts/filter", auth=auth, json={"sort": "CREATED_DESC"}).json()
-    latest = next(t for t in tables if t["key"].startswith("simian-range-0-6-"))
+    latest = next(t for t in tables if t["key"].startswith("simian-range-0-6-") and t["type"] == "table")
     rows = {row["what"]: row["value"] for row in json.loads(latest["data"])}
     assert rows["rendered"] == 0 and rows["cached (not rendered again)"] == 6
     # Without the auth string the API refuses.
