@@ -268,9 +268,10 @@ def _visible_move(c: Combination, plan: ScenePlan, clip: Clip) -> tuple[Combinat
     shows, within the plan's limits, or else the camera holds still. A followed mover whose floor barely slides
     (the only thing that shows it moving) is sped up the same way."""
     c, plan = _visible_follow(c, plan, clip)
-    if c.animation.name == "static" or _picture_motion(plan) >= MIN_VISIBLE_MOTION:
+    moved = _picture_motion(plan)
+    if c.animation.name == "static" or moved >= MIN_VISIBLE_MOTION:
         return c, plan
-    factor = min(MAX_SPEED_UP, 1.25 * MIN_VISIBLE_MOTION / max(_picture_motion(plan), 1e-6))
+    factor = min(MAX_SPEED_UP, 1.25 * MIN_VISIBLE_MOTION / max(moved, 1e-6))
     animation = c.animation.model_copy(update={"speed_factor": round(c.animation.speed_factor * factor, 2)})
     faster = c.model_copy(update={"animation": animation})
     faster_plan = plan_scene(faster, clip)

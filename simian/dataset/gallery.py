@@ -53,17 +53,17 @@ def build(dataset: Path, site: Path) -> Path:
     outputs = _outputs(dataset)
     ensure_writable_dir(site)
     site = site.resolve()
-    clips = [_clip(output, dataset.resolve(), site) for output in outputs]
-    data = {"title": dataset.resolve().name, "palette": PALETTE, "clips": clips, "charts": _charts(outputs, site)}
+    sidecars = [json.loads(output.sidecar.read_text(encoding="utf-8")) for output in outputs]
+    clips = [_clip(output, sidecar, dataset.resolve(), site) for output, sidecar in zip(outputs, sidecars, strict=True)]
+    data = {"title": dataset.resolve().name, "palette": PALETTE, "clips": clips, "charts": _charts(sidecars, site)}
     page = TEMPLATE.read_text(encoding="utf-8").replace(DATA_MARK, embedded_json(data))
     index = site / "index.html"
     atomic.write_text(index, page)
     return index
 
 
-def _charts(outputs: list[RenderedOutput], site: Path) -> list[dict[str, str]]:
+def _charts(sidecars: list[dict[str, Any]], site: Path) -> list[dict[str, str]]:
     """The dataset's make-up, the card's charts and the render seconds beside them, as files under `site`/charts."""
-    sidecars = [json.loads(output.sidecar.read_text(encoding="utf-8")) for output in outputs]
     seconds = [float(s["render_seconds"]) for s in sidecars if isinstance(s.get("render_seconds"), int | float)]
     files = chart_files([row_from_sidecar(sidecar) for sidecar in sidecars], seconds)
     for path, svg in files.items():
@@ -90,9 +90,9 @@ def _outputs(dataset: Path) -> list[RenderedOutput]:
         raise InvalidInputError(f"gallery: {message}") from None
 
 
-def _clip(output: RenderedOutput, dataset: Path, site: Path) -> dict[str, Any]:
+def _clip(output: RenderedOutput, sidecar: dict[str, Any], dataset: Path, site: Path) -> dict[str, Any]:
     """What the page shows of one clip: its row's captions and ground truth, links, thumbnails, verdict."""
-    row = row_from_sidecar(json.loads(output.sidecar.read_text(encoding="utf-8")))
+    row = row_from_sidecar(sidecar)
     settings, combination = output.settings, output.combination
     media = output.sidecar.with_suffix(media_suffix(settings))
     passes = {
