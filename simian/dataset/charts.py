@@ -53,8 +53,11 @@ BINNED = frozenset({"caption_words"})
 
 def counts(rows: list[dict[str, Any]], what: Callable[[dict[str, Any]], Iterable[str]]) -> list[tuple[str, int]]:
     """Counts, largest first, at most MAX_BARS bars (the rest as 'other')."""
-    tally = Counter(label for row in rows for label in what(row))
-    ranked = tally.most_common()
+    return _ranked(Counter(label for row in rows for label in what(row)))
+
+
+def _ranked(tally: Counter[str]) -> list[tuple[str, int]]:
+    ranked = sorted(tally.most_common(), key=lambda kv: (-kv[1], kv[0]))
     if len(ranked) > MAX_BARS:
         ranked = [*ranked[: MAX_BARS - 1], ("other", sum(n for _, n in ranked[MAX_BARS - 1 :]))]
     return ranked
@@ -109,9 +112,17 @@ def seconds_bins(seconds: Iterable[float]) -> list[tuple[str, int]]:
 def chart_files(rows: list[dict[str, Any]], render_seconds: list[float] | None = None) -> dict[str, str]:
     """`charts/<name>.svg` -> SVG text, one per chart with anything to show; the render-time chart when the
     seconds are given."""
+    tallies = {stem: dict(Counter(label for row in rows for label in what(row))) for stem, _, what in CHART_SPECS}
+    return chart_files_from_tallies(tallies, render_seconds)
+
+
+def chart_files_from_tallies(
+    tallies: dict[str, dict[str, int]], render_seconds: list[float] | None = None
+) -> dict[str, str]:
+    """The charts from counts per label (what a sharded dataset's aggregate keeps instead of its rows)."""
     files = {}
-    for stem, title, what in CHART_SPECS:
-        bars = counts(rows, what)
+    for stem, title, _ in CHART_SPECS:
+        bars = _ranked(Counter(tallies.get(stem) or {}))
         if stem in BINNED:  # "25-49" after "0-24", "other" (past MAX_BARS) last
             bars.sort(key=lambda bar: int(bar[0].split("-")[0]) if bar[0][0].isdigit() else 10**9)
         if bars:

@@ -63,8 +63,48 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
+#: The data shards of the Parquet layout: the same caption columns, the recipe and settings as JSON (their shape
+#: varies between recipes, a shard's schema must not), per-frame ground truth replaced by a reference and a summary.
+_SHARED = {k: v for k, v in COLUMNS.items() if k not in {"video", "combination", "settings", "camera", "objects"}}
+PARQUET_COLUMNS: dict[str, tuple[str, str]] = {
+    "video": ("Video", "the H.264 clip as bytes (`bytes`, `path` its name); decode with torchcodec or PyAV"),
+    "file_name": ("string", "the video's name, its key in the ground-truth shard (`00000007-v1.mp4`)"),
+    **{k: v for k, v in _SHARED.items() if k in {"index", "variant", "scene_id", "caption", "captions"}},
+    **{k: v for k, v in _SHARED.items() if k in {"caption_short", "caption_camera", "captions_structured"}},
+    "combination": ("string (JSON)", COLUMNS["combination"][1] + "; parse with json.loads"),
+    "settings": ("string (JSON)", COLUMNS["settings"][1] + "; parse with json.loads"),
+    **{k: v for k, v in _SHARED.items() if k in {"renderer_version", "sha256", "licenses"}},
+    "truth_file": ("string", "the ground-truth shard holding this video's per-frame camera and objects"),
+    "frames": ("int64", "frames in the clip"),
+    "width": ("int64", "width in pixels"),
+    "height": ("int64", "height in pixels"),
+    "fps": ("int64", "frames per second"),
+    "object_names": ("list of string", "the objects in caption order (segmentation id = position + 1)"),
+    "passes": ("list of string", "the passes rendered for this video (their arrays are in the ground-truth shard)"),
+}
+#: The ground-truth shards of the Parquet layout (`truth/`), one row per video.
+TRUTH_COLUMNS: dict[str, tuple[str, str]] = {
+    "file_name": ("string", "the video's name, as in the data shard"),
+    "camera": COLUMNS["camera"],
+    "objects": COLUMNS["objects"],
+    "camera_file": ("string", "the RealEstate10K-style camera file's text"),
+    **{
+        name: (
+            "binary",
+            f"the {name} pass as the `.npz` archive a videofolder keeps beside the video; null when not rendered",
+        )
+        for name in ("depth", "normal", "segmentation", "flow")
+    },
+}
+
+
+def table(columns: dict[str, tuple[str, str]]) -> str:
+    """A markdown table of columns."""
+    lines = ["| column | type | meaning |", "|---|---|---|"]
+    lines += [f"| `{name}` | {kind} | {meaning} |" for name, (kind, meaning) in columns.items()]
+    return "\n".join(lines)
+
+
 def column_table() -> str:
     """The card's markdown table of columns."""
-    lines = ["| column | type | meaning |", "|---|---|---|"]
-    lines += [f"| `{name}` | {kind} | {meaning} |" for name, (kind, meaning) in COLUMNS.items()]
-    return "\n".join(lines)
+    return table(COLUMNS)

@@ -225,6 +225,13 @@ class HubPublisher:
         )
         return Path(local).read_text(encoding="utf-8")
 
+    def read_bytes(self, path: str) -> bytes:
+        """A file of the repo known to be there (a shard being merged, a stats file)."""
+        local = self._call(
+            "download", lambda: self.api.hf_hub_download(self.repo_id, path, repo_type="dataset", force_download=True)
+        )
+        return Path(local).read_bytes()
+
     def existing_text_paths(self, paths: Sequence[str]) -> set[str]:
         infos = self._call(
             "read paths", lambda: self.api.get_paths_info(self.repo_id, list(paths), repo_type="dataset")

@@ -23,7 +23,7 @@ IDENTITY_FILE = "simian-dataset.json"
 DEFAULT_CONFIG = "default"
 CONFIG_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 #: Names a config cannot take: they are the dataset's own files and folders.
-RESERVED = frozenset({"data", "metadata", "readme"})
+RESERVED = frozenset({"data", "metadata", "readme", "truth", "stats", "charts"})
 
 
 class DatasetIdentity(BaseModel):

@@ -175,6 +175,7 @@ Synthetic video–caption pairs rendered with Blender by Simian. Each video is o
 ("combination"); its caption is written from the same scene plan the renderer keyframed, so
 sizes, left/right, movement and camera moves in the caption match the video.
 
+- **Layout:** `videofolder`: one file per video in `{DATASET.pattern(".mp4")}`, rows in `{METADATA}`
 - **Videos:** {len(rows)} (indices {span}), H.264 yuv420p, in `{DATASET.pattern(".mp4")}`
 - **Configs:** {config_lines}
 - **Metadata:** `{METADATA}`, one row per video (columns below)

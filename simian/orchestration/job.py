@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -20,6 +20,7 @@ from simian.combine.sources import CombinationSource, FileSource, load_file_sour
 from simian.combine.variants import VideoKey, video_keys
 from simian.dataset.identity import DEFAULT_CONFIG, DatasetIdentity, check_config_name, claim_local, config_folder
 from simian.dataset.location import confine_output
+from simian.dataset.shards import DEFAULT_SHARD_SIZE, ShardGrid
 from simian.errors import InvalidInputError, invalid_input
 from simian.recipe.combination import MAX_CAMERA_VARIANTS, Combination
 from simian.render.render_settings import RenderSettings
@@ -85,6 +86,18 @@ class RangeJob(BaseModel):
     )
     hf_private: bool = Field(default=True, description="Create the Hub repo as private")
     hf_batch_size: int = Field(default=100, ge=1, le=10000, description="Files per Hub commit, 1-10000")
+    hf_layout: Literal["videofolder", "parquet"] = Field(
+        default="videofolder",
+        description="Hub layout: videofolder (a file per video and metadata.jsonl, for small datasets) or parquet "
+        "(videos and captions in Parquet shards on a grid of hf_shard_size scenes: for large datasets)",
+    )
+    hf_shard_size: int = Field(
+        default=DEFAULT_SHARD_SIZE,
+        ge=1,
+        le=10000,
+        description=f"Scenes per Parquet shard (hf_layout parquet), 1-10000, default {DEFAULT_SHARD_SIZE}; "
+        "chunk_size must be a multiple of it",
+    )
     dry_run: bool = Field(default=False, description="Plan only: cache keys and cache hits, no render, no upload")
 
     @field_validator("output", "config", "combinations", "hf_repo_id")
@@ -105,6 +118,14 @@ class RangeJob(BaseModel):
             raise ValueError(f"end ({self.end}) must be greater than start ({self.start}); the range is [start, end)")
         if self.combinations is not None and self.combinations.strip() == "":
             raise ValueError("combinations: empty path; leave it unset to draw from seed")
+        if self.hf_layout == "parquet":
+            if self.render.images:
+                raise ValueError("hf_layout: parquet shards hold H.264 videos, not PNG frames; unset images")
+            if self.chunk_size is not None and self.chunk_size % self.hf_shard_size:
+                raise ValueError(
+                    f"chunk_size ({self.chunk_size}) must be a multiple of hf_shard_size ({self.hf_shard_size}) with "
+                    "hf_layout parquet, so that no two chunks write one shard"
+                )
         return self
 
     @classmethod
@@ -142,6 +163,9 @@ class RangeJob(BaseModel):
         """The dataset's root folder: absolute after `parse_job`; chunks on other machines get the same path."""
         return Path(self.output)
 
+    def shard_grid(self) -> ShardGrid:
+        return ShardGrid(self.hf_shard_size)
+
     def config_dir(self) -> Path:
         """Where this config's videos and metadata live: the root for the default config, else a subfolder."""
         return self.output_dir() / config_folder(self.config)
@@ -162,6 +186,8 @@ class RangeJob(BaseModel):
         (one chunk each when they are few, so no worker queues tiny chunk runs behind another)."""
         if self.chunk_size is not None:
             return self
+        if self.hf_layout == "parquet":  # one shard per chunk: no two chunks ever write one shard
+            return self.model_copy(update={"chunk_size": self.hf_shard_size})
         size = min(AUTO_CHUNK_MAX, math.ceil((self.end - self.start) / max(1, render_workers)))
         return self.model_copy(update={"chunk_size": max(1, size)})
 
@@ -169,6 +195,10 @@ class RangeJob(BaseModel):
         size = self.chunk_size
         if size is None:
             raise ValueError("chunk_size is unset: size the job for the farm first (RangeJob.sized_for)")
+        if self.hf_layout == "parquet":  # on the shard grid: a chunk covers whole shards (but the range's ends)
+            edges = range((self.start // size + 1) * size, self.end, size)
+            bounds = [self.start, *edges, self.end]
+            return list(zip(bounds, bounds[1:], strict=False))
         count = math.ceil((self.end - self.start) / size)
         return [(self.start + k * size, min(self.end, self.start + (k + 1) * size)) for k in range(count)]
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from huggingface_hub.errors import HfHubHTTPError
@@ -25,6 +27,9 @@ from simian.dataset import truth_columns as ground_truth
 from simian.dataset.hub import RETRYABLE_STATUS, HubError, HubFile, HubPublisher
 from simian.dataset.identity import IDENTITY_FILE, dump_identities, merged, read_identities
 from simian.dataset.index import in_config, parse_metadata
+from simian.dataset.shard_hub import finalise_texts, layout_problem, local_shard_rows, publish_shards
+from simian.dataset.shards import video_name
+from simian.errors import InvalidInputError
 from simian.net import redact_credentials
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import COMMIT_LIMIT
@@ -51,6 +56,10 @@ def open_hub(job: RangeJob, settings: Settings) -> HubPublisher | None:
     if publisher is None:
         return None
     publisher.ensure_repo()
+    configs = set(read_identities(publisher.read_text(IDENTITY_FILE))) | {job.config}
+    problem = layout_problem(publisher, sorted(configs), job.hf_layout, job.hf_shard_size)
+    if problem is not None:
+        raise InvalidInputError(f"parameter 'hf_layout': {publisher.repo_id}: {problem}")
 
     def record() -> dict[str, str] | None:
         recorded = read_identities(publisher.read_text(IDENTITY_FILE))
@@ -76,6 +85,29 @@ def publish_chunk_to_hub(
     publisher = hub_publisher(job, load_settings())  # the range run created the repo already
     assert publisher is not None
     done = {i: o for i, o in outcomes.items() if o["status"] in ("rendered", "cached")}
+    if job.hf_layout == "parquet":
+        grid = job.shard_grid()
+        with tempfile.TemporaryDirectory(prefix="simian-shards-") as folder:
+            shards = local_shard_rows(job.config_dir(), grid, [o["file_name"] for o in done.values()])
+            committed = publish_shards(
+                publisher,
+                job.config,
+                grid,
+                shards,
+                Path(folder),
+                message=f"Add shards {sorted(shards)} (videos {start}..{end - 1})",
+                batch_size=job.hf_batch_size,
+                before_commit=lambda: rate_limit(COMMIT_LIMIT),
+            )
+        run_logger.info(
+            "chunk %d-%d: %d shard files committed to %s (%d shards)",
+            start,
+            end,
+            committed,
+            job.hf_repo_id,
+            len(shards),
+        )
+        return sorted(done)
     files = [
         HubFile(hub_path(job, o["file_name"]), job.config_dir() / o["file_name"], o["sha256"]) for o in done.values()
     ]
@@ -161,6 +193,25 @@ def _finalise_hub(publisher: HubPublisher, job: RangeJob, rows: list[dict[str, A
     _commit_on_head(publisher, metadata_path, texts, f"Update metadata and card ({len(rows)} videos of this run)")
 
 
+def _finalise_shards(publisher: HubPublisher, job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) -> list[Any]:
+    """The Parquet layout's finaliser: the range's shards' counts into the aggregate, and the card, in one commit
+    on the head it read; returns the videos not confirmed in the repo."""
+    done = {k: o for k, o in outcomes.items() if o.get("status") in ("rendered", "cached")}
+    published = {video_name(o["file_name"]): o["sha256"] for o in done.values()}
+    confirmed: set[str] = set()
+
+    def texts() -> dict[str, str]:
+        configs = read_identities(publisher.read_text(IDENTITY_FILE))
+        grid = job.shard_grid()
+        built, found = finalise_texts(publisher, job.config, configs, grid, grid.shards(job.start, job.end), published)
+        confirmed.clear()
+        confirmed.update(found)
+        return built
+
+    _commit_on_head(publisher, "the shard counts and card", texts, "Update the counts and card of this run's shards")
+    return sorted(k for k, o in done.items() if video_name(o["file_name"]) not in confirmed)
+
+
 @task(name="finalise-dataset")
 def finalise_dataset(job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) -> dict[str, Any]:
     """Write the index files of the local folder and of the Hub repo. Hub rows are written only for videos
@@ -172,7 +223,21 @@ def finalise_dataset(job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) ->
         result["local_rows"] = finalise_local(root)
         run_logger.info("wrote %s and %s in %s (%d videos)", METADATA, CARD, root, result["local_rows"])
     publisher = hub_publisher(job, load_settings())
-    if publisher is not None:
+    if publisher is not None and job.hf_layout == "parquet":
+        result["hub_missing"] = _finalise_shards(publisher, job, outcomes)
+        if result["hub_missing"]:
+            run_logger.error(
+                "%d videos are not in the shards of %s with their checksum: %s",
+                len(result["hub_missing"]),
+                job.hf_repo_id,
+                [key.label() for key in result["hub_missing"][:20]],
+            )
+        result["hub_repo"] = job.hf_repo_id
+        result["hub_rows"] = sum(o.get("status") in ("rendered", "cached") for o in outcomes.values()) - len(
+            result["hub_missing"]
+        )
+        run_logger.info("updated the shard counts and %s in %s", CARD, job.hf_repo_id)
+    elif publisher is not None:
         rows = rows_from_outcomes(job, outcomes)
         in_repo = publisher.existing_sha256([hub_path(job, row["file_name"]) for row in rows.values()])
         beside = {
