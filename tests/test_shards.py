@@ -1,0 +1,148 @@
+"""The Parquet layout on the Hub double: shards on the grid, merged across ranges, streamed back with `datasets`,
+and the layout of a million clips against the Hub's limits (scaled down)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simian.dataset.columns import PARQUET_COLUMNS, TRUTH_COLUMNS
+from simian.dataset.hub import HubPublisher
+from simian.dataset.shard_hub import finalise_texts, local_shard_rows, publish_shards
+from simian.dataset.shards import DATA_SCHEMA, TRUTH_SCHEMA, ShardGrid, read_records
+from simian.settings import Settings
+
+from .doubles.hub import HubTestDouble, client_xet_disabled
+
+TOKEN = "hf_test_double_token_shards_0123"
+REPO = "simian-tests/shards"
+ROOT = Path(__file__).resolve().parents[1]
+
+#: What a user runs (the card's loader lines), in a fresh process pointed at the double by HF_ENDPOINT.
+STREAM = """
+import hashlib, json, sys
+from datasets import Video, load_dataset
+repo, count = sys.argv[1], int(sys.argv[2])
+ds = load_dataset(repo, streaming=True, split="train").cast_column("video", Video(decode=False))
+rows = []
+for row in ds.take(count):
+    video = row.pop("video")
+    rows.append({**row, "video_sha256": hashlib.sha256(video["bytes"]).hexdigest(), "video_path": video["path"]})
+captions = load_dataset(repo, streaming=True, split="train", columns=["file_name", "caption"])
+print(json.dumps({"rows": rows, "projected": list(next(iter(captions)))}))
+"""
+
+
+@pytest.fixture
+def hub(tmp_path):
+    with HubTestDouble(tmp_path / "hub", token=TOKEN) as double, client_xet_disabled():
+        yield double
+
+
+def _publisher(hub: HubTestDouble) -> HubPublisher:
+    publisher = HubPublisher(Settings(hf_endpoint=hub.url, hf_token=TOKEN), REPO, backoff_s=0.05)
+    publisher.ensure_repo()
+    return publisher
+
+
+def stream(hub: HubTestDouble, tmp_path: Path, count: int = 100) -> dict[str, Any]:
+    env = {**os.environ, **hub.client_env(), "HF_HOME": str(tmp_path / "hf-home"), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", STREAM, REPO, str(count)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(json.loads(result.stdout.splitlines()[-1]))
+
+
+def _publish_range(publisher: HubPublisher, root: Path, grid: ShardGrid, names: list[str], tmp: Path) -> int:
+    """What a range does in this layout: its chunk's shards, then the finaliser's commit."""
+    committed = publish_shards(
+        publisher, "default", grid, local_shard_rows(root, grid, names), tmp, "Add shards", batch_size=100
+    )
+    indices = [int(Path(n).stem[:8]) for n in names]
+    published = {Path(n).name: json.loads((root / n).with_suffix(".json").read_text())["sha256"] for n in names}
+    texts, confirmed = finalise_texts(
+        publisher, "default", ["default"], grid, grid.shards(min(indices), max(indices) + 1), published
+    )
+    assert confirmed == set(published), "every video of the range is in its shard with its checksum"
+    publisher.commit_texts(texts, "counts and card", parent_commit=publisher.head())
+    return committed
+
+
+@pytest.mark.blender
+def test_two_ranges_share_a_shard_without_duplicates_and_stream_back_with_every_caption_column(hub, tmp_path):
+    from simian.combine.combiner import combination_for
+    from simian.dataset import FolderSink
+    from simian.recipe.assets import AssetResolver
+    from simian.render import Renderer, RenderSettings
+
+    root, grid = tmp_path / "dataset", ShardGrid(size=4)
+    settings = RenderSettings(width=64, height=48, frames=6, samples=2, passes=("depth",))
+    resolver = AssetResolver(Settings(simian_cache_dir=tmp_path / "cache"))
+    sink, names = FolderSink(root), {}
+    with Renderer() as renderer, sink.scratch() as scratch:
+        for index in (0, 1, 2, 5):
+            combination = combination_for(5, index)
+            result = renderer.render(combination, settings, scratch)
+            names[index] = sink.publish(
+                combination, settings, result, licenses=resolver.licenses(combination)
+            ).file_name
+    publisher = _publisher(hub)
+
+    assert _publish_range(publisher, root, grid, [names[0], names[1]], tmp_path / "a") == 3  # data, truth, stats
+    commits = len(hub.commits)
+    assert _publish_range(publisher, root, grid, [names[2], names[5]], tmp_path / "b") == 6  # shard 0 merged, 1
+    files = hub.repo_files(REPO)
+    shard0 = read_records(files["data/0000/000000.parquet"])
+    assert [r["file_name"] for r in shard0] == ["00000000.mp4", "00000001.mp4", "00000002.mp4"]
+    assert [r["file_name"] for r in read_records(files["data/0000/000001.parquet"])] == ["00000005.mp4"]
+    assert not any(p.endswith((".mp4", "metadata.jsonl")) for p in files), "no file per video, no whole index"
+    aggregate = json.loads(files["stats/dataset.json"])
+    assert (aggregate["videos"], aggregate["shards"], aggregate["index_min"], aggregate["index_max"]) == (4, 2, 0, 5)
+    card = files["README.md"].decode()
+    assert "**Layout:** `parquet`" in card and "path: data/*/*.parquet" in card and "streaming=True" in card
+    assert "Videos:** 4 " in card and "| `mit` |" in card
+
+    head = len(hub.commits)
+    assert _publish_range(publisher, root, grid, [names[2], names[5]], tmp_path / "c") == 0
+    assert len(hub.commits) == head, "a re-run commits nothing: neither shards nor counts nor card"
+    assert head == commits + 2
+
+    truth = {r["file_name"]: r for r in read_records(files["truth/0000/000000.parquet"])}
+    for index in (0, 1, 2):
+        sidecar = json.loads((root / names[index]).with_suffix(".json").read_text())
+        row = truth[Path(names[index]).name]
+        assert row["camera"] == sidecar["camera"] and row["objects"] == sidecar["objects"]
+        assert row["depth"] == (root / sidecar["passes"]["depth"]).read_bytes() and row["normal"] is None
+        assert row["camera_file"] == (root / sidecar["camera_file"]).read_text()
+
+    loaded = stream(hub, tmp_path)
+    rows = {r["file_name"]: r for r in loaded["rows"]}
+    assert len(loaded["rows"]) == 4 and set(loaded["rows"][0]) == set(PARQUET_COLUMNS) - {"video"} | {
+        "video_sha256",
+        "video_path",
+    }
+    assert loaded["projected"] == ["file_name", "caption"]
+    for index, name in names.items():
+        sidecar, recipe = json.loads((root / name).with_suffix(".json").read_text()), combination_for(5, index)
+        row = rows[Path(name).name]
+        assert row["video_sha256"] == sidecar["sha256"] == hashlib.sha256((root / name).read_bytes()).hexdigest()
+        assert row["caption"] == recipe.caption and row["caption_short"] == recipe.caption_short
+        assert row["caption_camera"] == recipe.caption_camera and row["captions"] == sidecar["captions"]
+        assert json.loads(row["captions_structured"]) == json.loads(sidecar["captions_structured"])
+        assert json.loads(row["combination"]) == sidecar["combination"]
+        assert row["truth_file"] == grid.truth(grid.shard_of(index)) and row["passes"] == ["depth"]
+        assert (row["frames"], row["width"], row["height"]) == (6, 64, 48)
+        assert row["object_names"] == [o.name for o in recipe.objects]
+
+
+def test_the_columns_the_card_documents_are_the_shards_columns():
+    assert list(PARQUET_COLUMNS) == DATA_SCHEMA.names
+    assert list(TRUTH_COLUMNS) == TRUTH_SCHEMA.names
