@@ -146,3 +146,46 @@ def test_two_ranges_share_a_shard_without_duplicates_and_stream_back_with_every_
 def test_the_columns_the_card_documents_are_the_shards_columns():
     assert list(PARQUET_COLUMNS) == DATA_SCHEMA.names
     assert list(TRUTH_COLUMNS) == TRUTH_SCHEMA.names
+
+
+#: The Hub's limits and the layout's folders at 1/100: 10,000 clips stand for a million.
+SCALE = 100
+MILLION = 1_000_000 // SCALE
+
+
+def test_a_million_clips_fit_the_hubs_limits_in_parquet_shards_and_not_in_a_video_folder(tmp_path):
+    """At 1/100 (limits, clips and shards per folder alike), a million clips of the Parquet layout fit the Hub's
+    files per repository, entries per folder and files per commit, and stream back; the videofolder layout of the
+    same clips is refused."""
+    from simian.dataset.hub import HubError, HubFile
+    from simian.retry import RetryPolicy
+
+    from .doubles.hub import HubLimits
+    from .synthetic import SHA, VIDEO, publish_range
+
+    limits = HubLimits(files_per_repo=100_000 // SCALE, entries_per_folder=10_000 // SCALE, commits_per_hour=10_000)
+    grid = ShardGrid(size=256, per_folder=1000 // SCALE)
+    with HubTestDouble(tmp_path / "hub", token=TOKEN, limits=limits) as double, client_xet_disabled():
+        publisher = _publisher(double)
+        for start in range(0, MILLION, 2560):  # ranges of ten chunks, the last one partial
+            publish_range(publisher, grid, start, min(MILLION, start + 2560), tmp_path / "shards")
+        files = double.repo_files(REPO)
+        shards = -(-MILLION // 256)
+        assert sum(p.startswith("data/") for p in files) == shards and len(files) <= limits.files_per_repo
+        aggregate = json.loads(files["stats/dataset.json"])
+        assert (aggregate["videos"], aggregate["shards"], aggregate["index_max"]) == (MILLION, shards, MILLION - 1)
+        loaded = stream(double, tmp_path, 100)
+        assert [r["index"] for r in loaded["rows"]] == list(range(100))
+        assert all(r["caption"] and r["caption_short"] and r["captions"]["objects"] for r in loaded["rows"])
+
+        publisher = HubPublisher(Settings(hf_endpoint=double.url, hf_token=TOKEN), "simian-tests/folder")
+        publisher.retry = RetryPolicy(attempts=1, backoff_s=0.01)
+        publisher.ensure_repo()
+        (tmp_path / "clip.mp4").write_bytes(VIDEO)
+        videofolder = [
+            HubFile(f"data/{i // 1000:04d}/{i:08d}{suffix}", tmp_path / "clip.mp4", SHA)
+            for i in range(MILLION)
+            for suffix in (".mp4", ".camera.txt")
+        ]
+        with pytest.raises(HubError, match="entries per folder|files per repository"):
+            publisher.publish(videofolder, "a video folder", batch_size=100)

@@ -37,6 +37,9 @@ from simian.dataset.shards import (
 )
 
 logger = logging.getLogger(__name__)
+#: Shards per finaliser commit: their counted copies, the aggregate, the card and its charts stay under the Hub's
+#: 100 files per commit.
+SHARDS_PER_FINALISE = 80
 
 #: One shard's rows: data records and truth records.
 ShardRows = tuple[list[dict[str, Any]], list[dict[str, Any]]]
@@ -122,6 +125,12 @@ def finalise_texts(
     card = sharded_card_files({n: a for n, a in every.items() if a}, publisher.repo_id)
     texts.update(card)
     return texts, confirmed
+
+
+def finalise_batches(shards: Iterable[int]) -> list[list[int]]:
+    """A range's shards in groups of one finaliser commit each (each leaves the aggregate consistent)."""
+    shards = list(shards)
+    return [shards[i : i + SHARDS_PER_FINALISE] for i in range(0, len(shards), SHARDS_PER_FINALISE)] or [[]]
 
 
 def layout_problem(publisher: HubPublisher, configs: Iterable[str], layout: str, shard_size: int) -> str | None:

@@ -27,7 +27,7 @@ from simian.dataset import truth_columns as ground_truth
 from simian.dataset.hub import RETRYABLE_STATUS, HubError, HubFile, HubPublisher
 from simian.dataset.identity import IDENTITY_FILE, dump_identities, merged, read_identities
 from simian.dataset.index import in_config, parse_metadata
-from simian.dataset.shard_hub import finalise_texts, layout_problem, local_shard_rows, publish_shards
+from simian.dataset.shard_hub import finalise_batches, finalise_texts, layout_problem, local_shard_rows, publish_shards
 from simian.dataset.shards import video_name
 from simian.errors import InvalidInputError
 from simian.net import redact_credentials
@@ -194,21 +194,23 @@ def _finalise_hub(publisher: HubPublisher, job: RangeJob, rows: list[dict[str, A
 
 
 def _finalise_shards(publisher: HubPublisher, job: RangeJob, outcomes: dict[VideoKey, dict[str, Any]]) -> list[Any]:
-    """The Parquet layout's finaliser: the range's shards' counts into the aggregate, and the card, in one commit
-    on the head it read; returns the videos not confirmed in the repo."""
+    """The Parquet layout's finaliser: the range's shards' counts into the aggregate, and the card, in a commit per
+    80 shards on the head it read (each leaves the counts consistent); returns the videos not confirmed."""
     done = {k: o for k, o in outcomes.items() if o.get("status") in ("rendered", "cached")}
     published = {video_name(o["file_name"]): o["sha256"] for o in done.values()}
     confirmed: set[str] = set()
+    grid = job.shard_grid()
+    for batch in finalise_batches(grid.shards(job.start, job.end)):
 
-    def texts() -> dict[str, str]:
-        configs = read_identities(publisher.read_text(IDENTITY_FILE))
-        grid = job.shard_grid()
-        built, found = finalise_texts(publisher, job.config, configs, grid, grid.shards(job.start, job.end), published)
-        confirmed.clear()
-        confirmed.update(found)
-        return built
+        def texts(batch: list[int] = batch) -> dict[str, str]:
+            configs = read_identities(publisher.read_text(IDENTITY_FILE))
+            built, found = finalise_texts(publisher, job.config, configs, grid, batch, published)
+            confirmed.update(found)
+            return built
 
-    _commit_on_head(publisher, "the shard counts and card", texts, "Update the counts and card of this run's shards")
+        _commit_on_head(
+            publisher, "the shard counts and card", texts, "Update the counts and card of this run's shards"
+        )
     return sorted(k for k, o in done.items() if video_name(o["file_name"]) not in confirmed)
 
 

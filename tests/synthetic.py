@@ -1,0 +1,77 @@
+"""Shards of many clips without rendering them: real rows (the row builder's, with the per-frame ground truth of
+24 frames) of a few recipes, cloned onto every index with a tiny placeholder video. For the layout at scale."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from simian.dataset.shard_hub import ShardRows
+from simian.dataset.shards import ShardGrid, data_record, truth_record
+
+#: Placeholder bytes per video: the layout's cost is in files, rows and ground truth, not in the video bytes.
+VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(48)
+SHA = hashlib.sha256(VIDEO).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def template_rows(count: int = 8, frames: int = 24) -> tuple[dict[str, Any], ...]:
+    """Real metadata rows of `count` recipes at `frames` frames (about 13 KB each with their ground truth)."""
+    from simian.combine.combiner import combination_for
+    from simian.dataset.layout import DATASET, build_row
+    from simian.render import RenderSettings
+
+    settings = RenderSettings(width=320, height=192, frames=frames, samples=2)
+    rows = []
+    for index in range(count):
+        combination = combination_for(1, index, clip=settings.clip())
+        rows.append(build_row(combination, settings, file_name=DATASET.media(index, ".mp4"), sha256=SHA))
+    return tuple(rows)
+
+
+def clip_row(index: int) -> dict[str, Any]:
+    """A template row moved onto `index`."""
+    template = template_rows()[index % len(template_rows())]
+    file_name = f"data/{index // 1000:04d}/{index:08d}.mp4"
+    stem = file_name.removesuffix(".mp4")
+    return {
+        **template,
+        "index": index,
+        "file_name": file_name,
+        "scene_id": f"{index:012x}",
+        "camera_file": stem + ".camera.txt",
+        "passes": dict.fromkeys(template["passes"]),
+    }
+
+
+def shard_rows(grid: ShardGrid, start: int, end: int) -> dict[int, ShardRows]:
+    """Scenes [start, end) as the chunk publisher groups them."""
+    shards: dict[int, ShardRows] = {}
+    for index in range(start, end):
+        row, shard = clip_row(index), grid.shard_of(index)
+        data, truth = shards.setdefault(shard, ([], []))
+        data.append(data_record(row, VIDEO, grid.truth(shard)))
+        truth.append(truth_record(row, "placeholder camera file\n", {}))
+    return shards
+
+
+def publish_range(publisher: Any, grid: ShardGrid, start: int, end: int, folder: Path, chunk: int = 0) -> int:
+    """What a range run does in the Parquet layout: a commit per chunk of whole shards (the chunk publisher), then
+    the finaliser's commit; returns the files committed."""
+    from simian.dataset.shard_hub import finalise_batches, finalise_texts, publish_shards
+
+    chunk = chunk or grid.size
+    bounds = [start, *range((start // chunk + 1) * chunk, end, chunk), end]
+    committed = 0
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        committed += publish_shards(publisher, "default", grid, shard_rows(grid, a, b), folder, f"{a}..{b}", 100)
+    published = {f"{i:08d}.mp4": SHA for i in range(start, end)}
+    confirmed: set[str] = set()
+    for batch in finalise_batches(grid.shards(start, end)):
+        texts, found = finalise_texts(publisher, "default", ["default"], grid, batch, published)
+        publisher.commit_texts(texts, f"counts and card {start}..{end}", parent_commit=publisher.head())
+        confirmed |= found
+    assert confirmed == set(published), "every clip of the range is confirmed in its shard"
+    return committed
