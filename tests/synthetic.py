@@ -1,9 +1,14 @@
-"""Shards of many clips without rendering them: real rows (the row builder's, with the per-frame ground truth of
-24 frames) of a few recipes, cloned onto every index with a tiny placeholder video. For the layout at scale."""
+"""The Parquet layout's test helpers: shards of many clips without rendering them (real rows of a few recipes, with
+the per-frame ground truth of 24 frames, cloned onto every index with a tiny placeholder video) and the card's
+loader lines run in a fresh process against the Hub double."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -11,6 +16,23 @@ from typing import Any
 from simian.dataset.shard_hub import ShardRows
 from simian.dataset.shards import ShardGrid, data_record, truth_record
 
+#: What a user runs (the card's loader lines), in a fresh process pointed at the double by HF_ENDPOINT.
+STREAM = """
+import hashlib, json, os, sys
+from datasets import Video, load_dataset
+repo, count = sys.argv[1], int(sys.argv[2])
+ds = load_dataset(repo, streaming=True, split="train").cast_column("video", Video(decode=False))
+rows = []
+for row in ds.take(count):
+    video = row.pop("video")
+    rows.append({**row, "video_sha256": hashlib.sha256(video["bytes"]).hexdigest(), "video_path": video["path"]})
+captions = load_dataset(repo, streaming=True, split="train", columns=["file_name", "caption"])
+print(json.dumps({"rows": rows, "projected": list(next(iter(captions)))}), flush=True)
+os._exit(0)  # streaming readers' threads may still be open: leave without tearing them down
+"""
+
+
+ROOT = Path(__file__).resolve().parents[1]
 #: Placeholder bytes per video: the layout's cost is in files, rows and ground truth, not in the video bytes.
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(48)
 SHA = hashlib.sha256(VIDEO).hexdigest()
@@ -75,3 +97,14 @@ def publish_range(publisher: Any, grid: ShardGrid, start: int, end: int, folder:
         confirmed |= found
     assert confirmed == set(published), "every clip of the range is confirmed in its shard"
     return committed
+
+
+def stream(hub: Any, repo: str, tmp_path: Path, count: int = 100) -> dict[str, Any]:
+    """The first `count` rows of the double's repo as `datasets` streams them (video as sha256 and path) and the
+    columns of a caption-only projection."""
+    env = {**os.environ, **hub.client_env(), "HF_HOME": str(tmp_path / "hf-home"), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", STREAM, repo, str(count)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(json.loads(result.stdout.splitlines()[-1]))

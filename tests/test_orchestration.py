@@ -382,6 +382,58 @@ def test_range_with_passes_publishes_them_beside_the_videos_locally_and_to_the_h
             stack.write_env_file({})
 
 
+def test_range_publishes_parquet_shards_that_stream_back_merge_across_ranges_and_rerun_without_commits(stack, tmp_path):
+    """`-p hf_layout=parquet -p hf_shard_size=2`: the chunks commit shards on the grid (no file per video, no
+    metadata.jsonl), `datasets` streams every caption column back, a second range into a shard already there merges
+    without duplicates and a re-run makes no commit."""
+    from simian.dataset.columns import PARQUET_COLUMNS
+    from simian.dataset.shards import read_records
+
+    from .synthetic import stream
+
+    token = "hf_secret_token_for_the_double_44"
+    repo = "simian-tests/shards"
+    with HubTestDouble(tmp_path / "hub", token=token) as hub:
+        stack.write_env_file({"HF_ENDPOINT": hub.url, "HF_TOKEN": token, "HF_REPO_ID": repo})
+        try:
+            out = tmp_path / "dataset"
+            common = ["seed=6", "hf_layout=parquet", "hf_shard_size=2", *TINY, f"output={out}"]
+            result, run_id = stack.run_range("start=0", "end=3", "chunk_size=2", *common)
+            assert result.returncode == 0, stack.run_report(run_id)
+            files = hub.repo_files(repo)
+            assert sorted(p for p in files if p.startswith("data/")) == [
+                "data/0000/000000.parquet",
+                "data/0000/000001.parquet",
+            ]
+            assert not any(p.endswith((".mp4", ".jsonl")) for p in files)
+            card = files["README.md"].decode()
+            assert "**Layout:** `parquet`" in card and "path: data/*/*.parquet" in card and "Videos:** 3 " in card
+            commits = len(hub.commits)
+            assert commits <= 4, f"the identity record, 2 chunk commits and 1 finaliser commit expected, got {commits}"
+
+            result, _ = stack.run_range("start=0", "end=3", "chunk_size=2", *common)
+            assert result.returncode == 0
+            assert len(hub.commits) == commits, "a second run makes no commit"
+
+            result, run_id = stack.run_range("start=3", "end=4", *common)
+            assert result.returncode == 0, stack.run_report(run_id)
+            shard = read_records(hub.repo_files(repo)["data/0000/000001.parquet"])
+            assert [r["file_name"] for r in shard] == ["00000002.mp4", "00000003.mp4"], "merged, no duplicates"
+
+            loaded = stream(hub, repo, tmp_path)
+            assert [r["index"] for r in loaded["rows"]] == [0, 1, 2, 3]
+            assert set(loaded["rows"][0]) == set(PARQUET_COLUMNS) - {"video"} | {"video_sha256", "video_path"}
+            for row in loaded["rows"]:
+                sidecar = json.loads((out / f"data/0000/{row['index']:08d}.json").read_text())
+                assert row["video_sha256"] == sidecar["sha256"]
+                assert row["caption"] == sidecar["caption"] == combination_for(6, row["index"], clip=TINY_CLIP).caption
+                assert row["caption_short"] == sidecar["caption_short"] and row["captions"] == sidecar["captions"]
+            aggregate = json.loads(hub.repo_files(repo)["stats/dataset.json"])
+            assert (aggregate["videos"], aggregate["shards"]) == (4, 2)
+        finally:
+            stack.write_env_file({})
+
+
 def _token_leaks(stack: Stack, token: str, run_ids: list[str]) -> list[str]:
     """Every place a token could leak: worker and server logs, run parameters, artifacts, API responses."""
     leaks = [str(p) for p in (stack.root / "state" / "logs").glob("*.log") if token in p.read_text(errors="replace")]

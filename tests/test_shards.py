@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,24 +16,10 @@ from simian.dataset.shards import DATA_SCHEMA, TRUTH_SCHEMA, ShardGrid, read_rec
 from simian.settings import Settings
 
 from .doubles.hub import HubTestDouble, client_xet_disabled
+from .synthetic import stream
 
 TOKEN = "hf_test_double_token_shards_0123"
 REPO = "simian-tests/shards"
-ROOT = Path(__file__).resolve().parents[1]
-
-#: What a user runs (the card's loader lines), in a fresh process pointed at the double by HF_ENDPOINT.
-STREAM = """
-import hashlib, json, sys
-from datasets import Video, load_dataset
-repo, count = sys.argv[1], int(sys.argv[2])
-ds = load_dataset(repo, streaming=True, split="train").cast_column("video", Video(decode=False))
-rows = []
-for row in ds.take(count):
-    video = row.pop("video")
-    rows.append({**row, "video_sha256": hashlib.sha256(video["bytes"]).hexdigest(), "video_path": video["path"]})
-captions = load_dataset(repo, streaming=True, split="train", columns=["file_name", "caption"])
-print(json.dumps({"rows": rows, "projected": list(next(iter(captions)))}))
-"""
 
 
 @pytest.fixture
@@ -50,15 +32,6 @@ def _publisher(hub: HubTestDouble) -> HubPublisher:
     publisher = HubPublisher(Settings(hf_endpoint=hub.url, hf_token=TOKEN), REPO, backoff_s=0.05)
     publisher.ensure_repo()
     return publisher
-
-
-def stream(hub: HubTestDouble, tmp_path: Path, count: int = 100) -> dict[str, Any]:
-    env = {**os.environ, **hub.client_env(), "HF_HOME": str(tmp_path / "hf-home"), "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-c", STREAM, REPO, str(count)], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(json.loads(result.stdout.splitlines()[-1]))
 
 
 def _publish_range(publisher: HubPublisher, root: Path, grid: ShardGrid, names: list[str], tmp: Path) -> int:
@@ -123,7 +96,7 @@ def test_two_ranges_share_a_shard_without_duplicates_and_stream_back_with_every_
         assert row["depth"] == (root / sidecar["passes"]["depth"]).read_bytes() and row["normal"] is None
         assert row["camera_file"] == (root / sidecar["camera_file"]).read_text()
 
-    loaded = stream(hub, tmp_path)
+    loaded = stream(hub, REPO, tmp_path)
     rows = {r["file_name"]: r for r in loaded["rows"]}
     assert len(loaded["rows"]) == 4 and set(loaded["rows"][0]) == set(PARQUET_COLUMNS) - {"video"} | {
         "video_sha256",
@@ -174,7 +147,7 @@ def test_a_million_clips_fit_the_hubs_limits_in_parquet_shards_and_not_in_a_vide
         assert sum(p.startswith("data/") for p in files) == shards and len(files) <= limits.files_per_repo
         aggregate = json.loads(files["stats/dataset.json"])
         assert (aggregate["videos"], aggregate["shards"], aggregate["index_max"]) == (MILLION, shards, MILLION - 1)
-        loaded = stream(double, tmp_path, 100)
+        loaded = stream(double, REPO, tmp_path, 100)
         assert [r["index"] for r in loaded["rows"]] == list(range(100))
         assert all(r["caption"] and r["caption_short"] and r["captions"]["objects"] for r in loaded["rows"])
 
