@@ -181,6 +181,24 @@ def test_an_unset_chunk_size_spreads_the_range_over_the_render_workers_online():
         job.chunks()
 
 
+def test_parquet_shards_fix_the_chunks_to_the_shard_grid():
+    """In the Parquet layout a chunk covers whole shards of the grid (but the range's ends), whatever the range's
+    start: no two chunks of one range write one shard; a chunk size off the grid is refused by name."""
+    job = RangeJob.from_parameters({"start": 100, "end": 900, "hf_layout": "parquet", "hf_shard_size": 256})
+    assert job.sized_for(8).chunks() == [(100, 256), (256, 512), (512, 768), (768, 900)]
+    wide = job.model_copy(update={"chunk_size": 512})
+    assert wide.chunks() == [(100, 512), (512, 900)]
+    assert job.shard_grid().shards(100, 900) == range(0, 4)
+    for given, name in (
+        ({"chunk_size": 100}, "chunk_size"),
+        ({"hf_layout": "zip"}, "hf_layout"),
+        ({"hf_shard_size": 0}, "hf_shard_size"),
+        ({"images": True}, "hf_layout"),
+    ):
+        with pytest.raises(InvalidInputError, match=name):
+            parse_job({"start": 0, "end": 2, "seed": 1, "hf_layout": "parquet", **given})
+
+
 @pytest.mark.parametrize(
     ("given", "name"), [({"frames": "12"}, "frames"), ({"frames": True}, "frames"), ({"movement": 1}, "movement")]
 )

@@ -124,6 +124,7 @@ def test_local_dataset_loads_with_datasets(tmp_path):
     card = (root / "README.md").read_text()
     assert card.startswith("---\n") and "license: mit" in card and "text-to-video" in card
     assert "Videos:** 4" in card and "Scenes:** 2, each under 2 camera move(s)" in card
+    assert "**Layout:** `videofolder`" in card, "the card says which layout the dataset uses"
     assert "| `mit` | MIT License | " in card
     assert "## Ground truth" in card and "`segmentation` (4 videos)" in card
     documented = {"video" if key == "file_name" else key for key in ROW_KEYS}
