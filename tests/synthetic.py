@@ -88,7 +88,8 @@ def publish_range(publisher: Any, grid: ShardGrid, start: int, end: int, folder:
     bounds = [start, *range((start // chunk + 1) * chunk, end, chunk), end]
     committed = 0
     for a, b in zip(bounds, bounds[1:], strict=False):
-        committed += publish_shards(publisher, "default", grid, shard_rows(grid, a, b), folder, f"{a}..{b}", 100)
+        rows = shard_rows(grid, a, b)
+        committed += publish_shards(publisher, "default", grid, rows, folder, f"{a}..{b}", 100, covered=(a, b))
     published = {f"{i:08d}.mp4": SHA for i in range(start, end)}
     confirmed: set[str] = set()
     for batch in finalise_batches(grid.shards(start, end)):

@@ -86,7 +86,7 @@ def test_two_ranges_share_a_shard_without_duplicates_and_stream_back_with_every_
     head = len(hub.commits)
     assert _publish_range(publisher, root, grid, [names[2], names[5]], tmp_path / "c") == 0
     assert len(hub.commits) == head, "a re-run commits nothing: neither shards nor counts nor card"
-    assert head == commits + 2
+    assert head == commits + 3, "shards 0 and 1 of the second range, each merged on the head it read, and the counts"
 
     truth = {r["file_name"]: r for r in read_records(files["truth/0000/000000.parquet"])}
     for index in (0, 1, 2):
@@ -162,3 +162,40 @@ def test_a_million_clips_fit_the_hubs_limits_in_parquet_shards_and_not_in_a_vide
         ]
         with pytest.raises(HubError, match="entries per folder|files per repository"):
             publisher.publish(videofolder, "a video folder", batch_size=100)
+
+
+def test_two_ranges_merging_into_one_shard_at_the_same_moment_both_land(hub, tmp_path):
+    """Ranges [0, 1) and [1, 2) write shard 0 at once: both read the repo before either commits; the second commit
+    is refused (it was built on an old head), reads again and merges, so the shard holds both clips."""
+    import threading
+
+    from .synthetic import shard_rows
+
+    grid, publisher = ShardGrid(size=4), _publisher(hub)
+    barrier = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+
+    def publish_range(start: int) -> None:
+        first = [True]
+
+        def meet() -> None:  # both built their shard before either commits
+            if first[0]:
+                first[0] = False
+                barrier.wait()
+
+        try:
+            mine = HubPublisher(Settings(hf_endpoint=hub.url, hf_token=TOKEN), REPO, backoff_s=0.05)
+            rows = shard_rows(grid, start, start + 1)
+            publish_shards(mine, "default", grid, rows, tmp_path / str(start), "range", 100, meet, (start, start + 1))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=publish_range, args=(start,)) for start in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    shard = read_records(hub.repo_files(REPO)["data/0000/000000.parquet"])
+    assert [r["file_name"] for r in shard] == ["00000000.mp4", "00000001.mp4"], "neither range's clip was lost"
+    assert publisher.head()

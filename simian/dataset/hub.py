@@ -216,6 +216,24 @@ class HubPublisher:
             logger.info("committed %d files to %s", len(batch), self.repo_id)
         return len(todo)
 
+    def publish_on(
+        self, files: Sequence[HubFile], message: str, parent_commit: str, before_commit: Callable[[], None] | None
+    ) -> int:
+        """Commit the files not yet in the repo in one commit on top of `parent_commit`: a concurrent writer makes
+        it fail (412, raised as is, for the caller to read again); return the number committed."""
+        present = self._already_there(files)
+        todo = [f for f in files if f.path_in_repo not in present]
+        if not todo:
+            return 0
+        if before_commit is not None:
+            before_commit()
+        operations = [CommitOperationAdd(f.path_in_repo, str(f.local_path)) for f in todo]
+        self.api.create_commit(
+            self.repo_id, operations, commit_message=message, repo_type="dataset", parent_commit=parent_commit
+        )
+        self.commits_made += 1
+        return len(todo)
+
     def read_text(self, path: str) -> str | None:
         """A small text file of the repo, or None when it does not exist yet."""
         if not self.existing_text_paths([path]):

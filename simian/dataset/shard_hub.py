@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from simian.dataset.hub import HubFile, HubPublisher
+from huggingface_hub.errors import HfHubHTTPError
+
+from simian.dataset.hub import RETRYABLE_STATUS, HubError, HubFile, HubPublisher
 from simian.dataset.identity import config_folder
 from simian.dataset.index import in_config
 from simian.dataset.layout import row_from_sidecar
@@ -35,11 +37,14 @@ from simian.dataset.shards import (
     truth_record,
     updated_aggregate,
 )
+from simian.retry import RetriesExhausted, RetryPolicy, TransientError, retry_after_of
 
 logger = logging.getLogger(__name__)
 #: Shards per finaliser commit: their counted copies, the aggregate, the card and its charts stay under the Hub's
 #: 100 files per commit.
 SHARDS_PER_FINALISE = 80
+#: A shard two ranges write at once: read, merge and commit on the head read, again when another commit came first.
+SHARED_RETRY = RetryPolicy(attempts=8, backoff_s=1.0)
 
 #: One shard's rows: data records and truth records.
 ShardRows = tuple[list[dict[str, Any]], list[dict[str, Any]]]
@@ -160,7 +165,50 @@ def publish_shards(
     message: str,
     batch_size: int,
     before_commit: Callable[[], None] | None = None,
+    covered: tuple[int, int] | None = None,
 ) -> int:
-    """Commit the shards' files that differ from the repo's; return how many were committed."""
-    files = shard_files(publisher, config, grid, shards, folder)
-    return publisher.publish(files, message=message, batch_size=batch_size, before_commit=before_commit)
+    """Commit the shards' files that differ from the repo's; return how many were committed.
+
+    Shards the chunk covers whole (`covered`: its scenes [start, end)) go in commits of whole shards, at most
+    `batch_size` files each. A shard it covers only partly is shared with another range, which may be merging into
+    it at the same moment: it is merged with what the repo holds at a head just read and committed on top of that
+    head; a concurrent commit makes it read and merge again."""
+    lo, hi = covered if covered is not None else (0, -1)
+    whole = {s: rows for s, rows in shards.items() if lo <= s * grid.size and (s + 1) * grid.size <= hi}
+    per_commit = max(1, batch_size // 3)
+    committed = 0
+    ordered = sorted(whole)
+    for start in range(0, len(ordered), per_commit):
+        group = {s: whole[s] for s in ordered[start : start + per_commit]}
+        files = shard_files(publisher, config, grid, group, folder)
+        committed += publisher.publish(files, message=message, batch_size=len(files), before_commit=before_commit)
+    for shard in sorted(set(shards) - set(whole)):
+        committed += _publish_shared(publisher, config, grid, shard, shards[shard], folder, message, before_commit)
+    return committed
+
+
+def _publish_shared(
+    publisher: HubPublisher,
+    config: str,
+    grid: ShardGrid,
+    shard: int,
+    rows: ShardRows,
+    folder: Path,
+    message: str,
+    before_commit: Callable[[], None] | None,
+) -> int:
+    def attempt() -> int:
+        head = publisher.head()
+        files = shard_files(publisher, config, grid, {shard: rows}, folder)
+        try:
+            return publisher.publish_on(files, f"{message} (shard {shard}, merged)", head, before_commit)
+        except HfHubHTTPError as exc:
+            status = getattr(exc.response, "status_code", None)
+            if status not in RETRYABLE_STATUS:
+                raise HubError(f"committing shard {shard} to {publisher.repo_id} failed ({status})") from None
+            raise TransientError(f"HTTP {status}", retry_after_of(exc.response.headers)) from exc
+
+    try:
+        return SHARED_RETRY.call(attempt, what=f"merging shard {shard} into {publisher.repo_id}", logger=logger)
+    except RetriesExhausted as exc:
+        raise HubError(f"{exc}: the shard kept changing or the repo kept refusing the commit") from None

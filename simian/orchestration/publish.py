@@ -98,6 +98,7 @@ def publish_chunk_to_hub(
                 message=f"Add shards {sorted(shards)} (videos {start}..{end - 1})",
                 batch_size=job.hf_batch_size,
                 before_commit=lambda: rate_limit(COMMIT_LIMIT),
+                covered=(start, end),
             )
         run_logger.info(
             "chunk %d-%d: %d shard files committed to %s (%d shards)",
