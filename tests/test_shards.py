@@ -116,9 +116,13 @@ def test_two_ranges_share_a_shard_without_duplicates_and_stream_back_with_every_
         assert row["object_names"] == [o.name for o in recipe.objects]
 
 
-def test_the_columns_the_card_documents_are_the_shards_columns():
+def test_the_columns_the_card_and_readme_document_are_the_shards_columns():
+    from simian.dataset.columns import table
+
     assert list(PARQUET_COLUMNS) == DATA_SCHEMA.names
     assert list(TRUTH_COLUMNS) == TRUTH_SCHEMA.names
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert table(PARQUET_COLUMNS) in readme and 'load_dataset("org/name", streaming=True' in readme
 
 
 #: The Hub's limits and the layout's folders at 1/100: 10,000 clips stand for a million.
