@@ -31,6 +31,9 @@ from simian.settings.parameters import flat_fields
 NESTED: dict[str, type[BaseModel]] = {"render": RenderSettings, "combiner": CombinerOptions}
 #: The largest chunk an unset `chunk_size` makes: a crashed chunk run re-checks at most this many combinations.
 AUTO_CHUNK_MAX = 64
+#: The largest chunk an unset `chunk_size` makes for a dry run: planning renders nothing, so a chunk run's fixed
+#: cost (a flow-run process, ~20 API requests) is what to amortise; a million combinations are 245 chunk runs.
+AUTO_DRY_CHUNK_MAX = 4096
 
 
 class RangeJob(BaseModel):
@@ -64,7 +67,8 @@ class RangeJob(BaseModel):
         ge=1,
         le=10000,
         description="Combinations per chunk run: the unit of scheduling, retry and Hub commit. Unset: the range "
-        f"split evenly over the render workers online, at most {AUTO_CHUNK_MAX} per chunk",
+        f"split evenly over the render workers online, at most {AUTO_CHUNK_MAX} per chunk ({AUTO_DRY_CHUNK_MAX} "
+        "for a dry run)",
     )
     output: str = Field(
         default="dataset",
@@ -162,15 +166,28 @@ class RangeJob(BaseModel):
         (one chunk each when they are few, so no worker queues tiny chunk runs behind another)."""
         if self.chunk_size is not None:
             return self
-        size = min(AUTO_CHUNK_MAX, math.ceil((self.end - self.start) / max(1, render_workers)))
+        largest = AUTO_DRY_CHUNK_MAX if self.dry_run else AUTO_CHUNK_MAX
+        size = min(largest, math.ceil((self.end - self.start) / max(1, render_workers)))
         return self.model_copy(update={"chunk_size": max(1, size)})
 
-    def chunks(self) -> list[tuple[int, int]]:
-        size = self.chunk_size
-        if size is None:
+    def _size(self) -> int:
+        if self.chunk_size is None:
             raise ValueError("chunk_size is unset: size the job for the farm first (RangeJob.sized_for)")
-        count = math.ceil((self.end - self.start) / size)
-        return [(self.start + k * size, min(self.end, self.start + (k + 1) * size)) for k in range(count)]
+        return self.chunk_size
+
+    def chunks(self) -> Iterator[tuple[int, int]]:
+        """The chunks' [start, end) in order, made as they are asked for: a range of any length costs no memory."""
+        size = self._size()
+        return ((a, min(self.end, a + size)) for a in range(self.start, self.end, size))
+
+    def chunk_count(self) -> int:
+        return -(-(self.end - self.start) // self._size())  # integers: exact for any index
+
+    def chunk_of(self, index: int) -> tuple[int, int]:
+        """The [start, end) of the chunk that holds `index`."""
+        size = self._size()
+        first = self.start + (index - self.start) // size * size
+        return first, min(self.end, first + size)
 
 
 def flow_fields() -> dict[str, Any]:
