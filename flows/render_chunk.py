@@ -24,7 +24,7 @@ def render_chunk(start: int, end: int, job: dict[str, Any], range_run_id: str) -
     parsed = RangeJob(**job)
     claim_dataset(parsed)  # this machine's dataset folder: refuse before rendering if it holds another identity
     if parsed.dry_run:
-        return counts(plan_chunk(parsed, start, end, ledger))
+        return plan_chunk(parsed, start, end, ledger)
     outcomes = render_chunk_indices(configured_render_task(settings, parsed), parsed, start, end, ledger)
     if parsed.hf_repo_id is not None:
         mark_published(ledger, outcomes, publish_chunk_to_hub(parsed, start, end, outcomes))

@@ -20,7 +20,12 @@ from simian.orchestration.names import FLOW_RANGE
 from simian.orchestration.publish import finalise_dataset, open_hub
 from simian.orchestration.redis_store import RunLedger
 from simian.orchestration.run_logs import forward_library_logs
-from simian.orchestration.summary import summarise, write_contact_sheet_artifact, write_summary_artifact
+from simian.orchestration.summary import (
+    summarise,
+    summarise_plan,
+    write_contact_sheet_artifact,
+    write_summary_artifact,
+)
 from simian.settings import load_settings
 from simian.settings.parameters import flow_parameters
 
@@ -44,17 +49,19 @@ def render_range(**parameters: Any) -> dict[str, Any]:
     claim_dataset(job)
     if not job.dry_run:
         open_hub(job, settings)
-    chunks = fan_out(job, run_id, ledger, settings.simian_redis_outage_s)
-    outcomes = ledger.outcomes()
-    finalised: dict[str, Any] = {}
-    if not job.dry_run:
+    fanned = fan_out(job, run_id, ledger, settings.simian_redis_outage_s)
+    if job.dry_run:  # counts only: a dry run of a million combinations reads no million outcomes
+        summary = summarise_plan(fanned.job, ledger, fanned.incomplete, time.perf_counter() - began)
+        write_summary_artifact(summary, run_id)
+    else:
+        outcomes = ledger.outcomes()
         try:
             finalised = finalise_dataset(job, outcomes)
         except Exception as exc:  # the summary below still tells what was done, and the run fails
             finalised = {"error": shorten(f"{type(exc).__name__}: {exc}", 500)}
-    summary = summarise(job, outcomes, chunks, finalised, time.perf_counter() - began)
-    write_summary_artifact(summary, run_id)
-    write_contact_sheet_artifact(job, outcomes, run_id)
+        summary = summarise(fanned.job, outcomes, fanned.incomplete, finalised, time.perf_counter() - began)
+        write_summary_artifact(summary, run_id)
+        write_contact_sheet_artifact(job, outcomes, run_id)
     if not summary.ok:
         raise RangeIncompleteError(summary.problems())
     return summary.as_dict()

@@ -3,6 +3,7 @@ and the same (seed, index) always drawing the same final recipe (pure Python, no
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -109,3 +110,17 @@ def test_drawn_recipes_only_name_objects_a_viewer_can_name():
     old = json.loads((Path(__file__).parent / "data" / "unnameable_lamp.json").read_text())["combinations"][0]
     problems = composition.evaluate(plan_scene(parse_combination(old)))
     assert {(p.kind, p.object) for p in problems} >= {("unnameable", 0)}, problems
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_a_plan_reads_neither_the_shot_name_nor_motion_blur(index):
+    """Deriving a recipe keeps the plan fitted before the shot was named and the blur settled (fitting it again cost
+    a third of the derivation): that plan is the final recipe's only while no plan reads those two fields."""
+    recipe = combination_for(3, index, CombinerOptions(movement=True))
+    plan = plan_scene(recipe)
+    blur = recipe.postprocessing.motion_blur.model_copy(update={"shutter": 0.5, "level": "high"})
+    for other in (
+        recipe.model_copy(update={"framing": recipe.framing.model_copy(update={"name": "wide"})}),
+        recipe.model_copy(update={"postprocessing": recipe.postprocessing.model_copy(update={"motion_blur": blur})}),
+    ):
+        assert dataclasses.replace(plan_scene(other), combination=recipe) == plan

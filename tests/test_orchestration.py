@@ -29,7 +29,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from simian.combine.combiner import combination_for
 from simian.errors import SimianError
 from simian.operations.sandbox import PREFECT
-from simian.orchestration.redis_store import check_redis
+from simian.orchestration.redis_store import RunLedger, check_redis
 from simian.render.pass_arrays import load
 from simian.render.render_settings import RenderSettings
 from simian.settings import Settings
@@ -257,6 +257,35 @@ def test_a_range_keeps_only_a_window_of_chunk_runs_in_flight(stack, tmp_path):
     for child in children:
         unfinished = [c for c in children if c.created <= child.created < c.end_time]
         assert len(unfinished) <= window, [(c.name, c.created, c.end_time) for c in unfinished]
+
+
+def test_a_dry_run_finds_cached_and_adopted_videos_by_the_render_tasks_own_keys(stack, tmp_path):
+    """The dry run's cache keys are the render task's (a farm's cache and datasets keep hitting): those of rendered
+    videos are in their sidecars, those it plans are the keys the renders then record. Its counts come from the
+    ledger's counts, read without the outcomes."""
+    out = tmp_path / "dataset"
+    params = ["start=0", "end=4", "seed=4", *TINY, f"output={out}"]
+    result, run_id = stack.run_range(*params)
+    assert result.returncode == 0, stack.run_report(run_id)
+    rendered = {s["index"]: s["cache_key"] for s in map(json.loads, map(Path.read_text, _dataset_files(out)[1]))}
+    assert sorted(rendered) == [0, 1, 2, 3]
+    for path in (out / "data" / "0000").glob("0000000[23]*"):
+        path.unlink()  # videos 2 and 3 as if never rendered: not in the dataset, not in the cache
+    assert stack.redis().delete(rendered[2], rendered[3]) == 2
+    assert stack.redis().delete(rendered[1]) == 1, "the cache forgot video 1; the dataset still holds it"
+
+    result, dry_id = stack.run_range(*params, "dry_run=true")
+    assert result.returncode == 0, stack.run_report(dry_id)
+    dry = {k.index: o for k, o in stack.outcomes(dry_id).items()}
+    assert [dry[i]["status"] for i in range(4)] == ["cached", "cached", "planned", "planned"]
+    assert [bool(dry[i].get("adopted")) for i in range(4)] == [False, True, False, False]
+    assert {i: o["cache_key"] for i, o in dry.items()} == rendered, "the dry run's keys are the render task's"
+    assert RunLedger(stack.redis(), dry_id).counts() == {"cached": 2, "adopted": 1, "planned": 2}
+    with _client(stack) as client:
+        table = next(a for a in client.read_artifacts() if a.type == "table" and (a.key or "").endswith(dry_id[:8]))
+    rows = {row["what"]: row["value"] for row in json.loads(table.data)}
+    assert rows["would render (dry run)"] == 2 and rows["cached (not rendered again)"] == 2
+    assert rows["of which adopted from the dataset"] == 1 and rows["result"] == "complete"
 
 
 @pytest.mark.slow  # two minutes: the crash is detected by missed heartbeats

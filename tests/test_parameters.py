@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Iterator
 
 import pytest
 from prefect.utilities.callables import parameter_schema
@@ -11,8 +12,9 @@ from prefect.utilities.callables import parameter_schema
 from flows.render_range import render_range
 from simian.cli import build_parser
 from simian.combine.combiner import CombinerOptions, combination_for
+from simian.combine.sources import MAX_INDEX
 from simian.errors import InvalidInputError
-from simian.orchestration.job import AUTO_CHUNK_MAX, RangeJob, flow_fields, parse_job
+from simian.orchestration.job import AUTO_CHUNK_MAX, AUTO_DRY_CHUNK_MAX, RangeJob, flow_fields, parse_job
 from simian.render.render_settings import RenderSettings
 from simian.settings import load_settings
 from simian.settings.parameters import is_cli_only
@@ -170,13 +172,13 @@ def test_the_project_folder_is_the_checkout_from_any_working_directory(tmp_path,
 def test_an_unset_chunk_size_spreads_the_range_over_the_render_workers_online():
     job = RangeJob.from_parameters({"start": 0, "end": 10})
     assert job.chunk_size is None
-    assert job.sized_for(1).chunks() == [(0, 10)], "one worker: one chunk run, no queue of tiny ones"
-    assert job.sized_for(3).chunks() == [(0, 4), (4, 8), (8, 10)]
-    assert job.sized_for(0).chunks() == [(0, 10)], "no worker online yet: the range still gets chunks"
+    assert list(job.sized_for(1).chunks()) == [(0, 10)], "one worker: one chunk run, no queue of tiny ones"
+    assert list(job.sized_for(3).chunks()) == [(0, 4), (4, 8), (8, 10)]
+    assert list(job.sized_for(0).chunks()) == [(0, 10)], "no worker online yet: the range still gets chunks"
     big = RangeJob.from_parameters({"start": 0, "end": 1000}).sized_for(2)
-    assert big.chunk_size == AUTO_CHUNK_MAX and len(big.chunks()) == -(-1000 // AUTO_CHUNK_MAX)
+    assert big.chunk_size == AUTO_CHUNK_MAX and big.chunk_count() == len(list(big.chunks())) == -(-1000 // 64)
     asked = RangeJob.from_parameters({"start": 0, "end": 10, "chunk_size": 2})
-    assert asked.sized_for(1).chunks() == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)], "an explicit size is kept"
+    assert list(asked.sized_for(1).chunks()) == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)], "an explicit size is kept"
     with pytest.raises(ValueError, match="chunk_size is unset"):
         job.chunks()
 
@@ -185,9 +187,9 @@ def test_parquet_shards_fix_the_chunks_to_the_shard_grid():
     """In the Parquet layout a chunk covers whole shards of the grid (but the range's ends), whatever the range's
     start: no two chunks of one range write one shard; a chunk size off the grid is refused by name."""
     job = RangeJob.from_parameters({"start": 100, "end": 900, "hf_layout": "parquet", "hf_shard_size": 256})
-    assert job.sized_for(8).chunks() == [(100, 256), (256, 512), (512, 768), (768, 900)]
+    assert list(job.sized_for(8).chunks()) == [(100, 256), (256, 512), (512, 768), (768, 900)]
     wide = job.model_copy(update={"chunk_size": 512})
-    assert wide.chunks() == [(100, 512), (512, 900)]
+    assert list(wide.chunks()) == [(100, 512), (512, 900)]
     assert job.shard_grid().shards(100, 900) == range(0, 4)
     for given, name in (
         ({"chunk_size": 100}, "chunk_size"),
@@ -197,6 +199,27 @@ def test_parquet_shards_fix_the_chunks_to_the_shard_grid():
     ):
         with pytest.raises(InvalidInputError, match=name):
             parse_job({"start": 0, "end": 2, "seed": 1, "hf_layout": "parquet", **given})
+
+
+def test_a_dry_run_plans_in_chunks_of_thousands():
+    """A dry run renders nothing: its chunks amortise a flow run's fixed cost over thousands of combinations."""
+    dry = RangeJob.from_parameters({"start": 0, "end": 1_000_000, "dry_run": True}).sized_for(4)
+    assert dry.chunk_size == AUTO_DRY_CHUNK_MAX == 4096 and dry.chunk_count() == 245
+    assert RangeJob.from_parameters({"start": 0, "end": 1000, "dry_run": True}).sized_for(4).chunk_size == 250
+    assert RangeJob.from_parameters({"start": 0, "end": 10**6, "dry_run": True, "chunk_size": 7}).sized_for(4) \
+        .chunk_size == 7  # fmt: skip
+
+
+@pytest.mark.parametrize(("start", "end", "size"), [(0, 10, 3), (5, 6, 1), (7, 1000, 64), (3, 4099, 4096), (0, 8, 8)])
+def test_the_chunks_are_made_lazily_and_are_the_same_chunks(start, end, size):
+    job = RangeJob(start=start, end=end, chunk_size=size)
+    count = -(-(end - start) // size)
+    before = [(start + k * size, min(end, start + (k + 1) * size)) for k in range(count)]  # the list made up front
+    chunks = job.chunks()
+    assert isinstance(chunks, Iterator) and list(chunks) == before and job.chunk_count() == count
+    assert all(job.chunk_of(i) == next(c for c in before if c[0] <= i < c[1]) for i in range(start, end))
+    huge = RangeJob(start=0, end=MAX_INDEX, chunk_size=1)
+    assert next(huge.chunks()) == (0, 1) and huge.chunk_count() == MAX_INDEX, "no list of 2^63 chunks is made"
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ so redraws keep that property.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import random
@@ -369,7 +370,13 @@ def combination_for(
     if result is None:
         fallback = _fallback(draft)  # type: ignore[arg-type]
         result = (fallback, plan_scene(fallback, clip))
-    combination, plan = camera_variant(_settle(*result), variant, seed, clip)
+    settled = _settle(*result)
+    if variant == 0:
+        # Settling names the shot and may drop motion blur, which no plan reads: the fitted plan is the settled
+        # recipe's plan, field for field, without fitting the shot again (a third of a recipe's derivation).
+        combination, plan = settled, dataclasses.replace(result[1], combination=settled)
+    else:
+        combination, plan = camera_variant(settled, variant, seed, clip)
     description = describe(combination, rng, plan)
     combination = combination.model_copy(update={"captions": description.sections, "caption": description.caption})
     return with_styles(combination, plan, description)

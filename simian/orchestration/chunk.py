@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from itertools import islice
 from typing import Any
 
@@ -16,9 +17,12 @@ from simian.orchestration.contact_sheet import SHEET_TILES, thumbnail_of
 from simian.orchestration.job import RangeJob
 from simian.orchestration.names import RENDER_LIMIT
 from simian.orchestration.redis_store import RunLedger
-from simian.orchestration.tasks import close_renderer, plan_index, render_outcome, result_store
+from simian.orchestration.tasks import close_renderer, plan_videos, render_outcome, result_storage
 
 Outcomes = dict[VideoKey, dict[str, Any]]
+STATUSES = ("planned", "rendered", "cached", "failed")
+#: Videos a dry run plans per cache request and ledger write.
+PLAN_BATCH = 256
 
 
 def _record(ledger: RunLedger, outcomes: Outcomes, key: VideoKey, outcome: dict[str, Any], began: float) -> None:
@@ -26,13 +30,19 @@ def _record(ledger: RunLedger, outcomes: Outcomes, key: VideoKey, outcome: dict[
     ledger.record(key, outcomes[key])
 
 
-def plan_chunk(job: RangeJob, start: int, end: int, ledger: RunLedger) -> Outcomes:
-    store = result_store()
-    outcomes: Outcomes = {}
-    for key in job.video_keys(start, end):
+def plan_chunk(job: RangeJob, start: int, end: int, ledger: RunLedger) -> dict[str, int]:
+    """Plan [start, end) in batches of `PLAN_BATCH`: one cache request and one ledger write per batch, not per video
+    (a dry run of a million combinations is bound by deriving recipes, not by round trips). Returns the counts."""
+    storage = result_storage()
+    videos = job.video_keys(start, end)
+    tally: Counter[str] = Counter()
+    while batch := list(islice(videos, PLAN_BATCH)):
         began = time.perf_counter()
-        _record(ledger, outcomes, key, plan_index(job, key, store), began)
-    return outcomes
+        planned = plan_videos(job, batch, storage)
+        each = round((time.perf_counter() - began) / len(batch), 6)
+        ledger.record_many({k: {**o, "seconds": each, "worker_pid": os.getppid()} for k, o in planned.items()})
+        tally.update(o["status"] for o in planned.values())
+    return {s: tally[s] for s in STATUSES}
 
 
 def render_chunk_indices(
@@ -77,5 +87,4 @@ def mark_published(ledger: RunLedger, outcomes: Outcomes, published: list[VideoK
 
 
 def counts(outcomes: Outcomes) -> dict[str, int]:
-    statuses = ("planned", "rendered", "cached", "failed")
-    return {s: sum(o["status"] == s for o in outcomes.values()) for s in statuses}
+    return {s: sum(o["status"] == s for o in outcomes.values()) for s in STATUSES}

@@ -12,7 +12,6 @@ task runs that were still running marked Crashed, so no task run shows Running f
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import cast
 from uuid import UUID
@@ -176,23 +175,36 @@ def in_flight_window(render_workers: int) -> int:
     return max(MIN_IN_FLIGHT, IN_FLIGHT_PER_WORKER * render_workers)
 
 
-def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float = 300.0) -> list[ChunkRun]:
+@dataclass
+class FanOut:
+    """What a fan-out leaves for the summary: the job as it was sized and the chunks that did not complete (a
+    chunk not named here completed), so nothing in it grows with the range's length."""
+
+    job: RangeJob
+    chunk_runs: int
+    incomplete: list[ChunkRun]
+
+
+def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float = 300.0) -> FanOut:
     """Run every chunk to a terminal state; crashed or failed chunks are re-submitted (cached work is kept).
 
-    Redis may be away for up to `outage_s`: progress pauses and chunks that failed for it are re-submitted.
+    Chunks are made as the window has room for them and forgotten once completed, so the range run's memory and
+    its requests per poll do not depend on the range's length. Redis may be away for up to `outage_s`: progress
+    pauses and chunks that failed for it are re-submitted.
     """
     logger = get_run_logger()
     with get_client(sync_client=True) as client:
         workers = render_workers_online(client)
         job = job.sized_for(workers)
-        chunks = [ChunkRun(a, b) for a, b in job.chunks()]
+        waiting = (ChunkRun(a, b) for a, b in job.chunks())
+        upcoming = next(waiting, None)
         total = job.video_count()
-        waiting = deque(chunks)
         active: list[ChunkRun] = []
+        incomplete: list[ChunkRun] = []
         window = in_flight_window(workers)
         logger.info(
             "%d chunk runs of up to %d combinations for %s, at most %d in flight (%d render workers online)",
-            len(chunks),
+            job.chunk_count(),
             job.chunk_size,
             DEPLOYMENT_CHUNK,
             window,
@@ -202,13 +214,13 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float
         progress_id = cast(UUID, create_progress_artifact(0.0, key=None, description=f"{span}: 0 of {total} done"))
         last_done = -1
         began = workers_read = time.monotonic()
-        while waiting or active:
+        while upcoming is not None or active:
             if time.monotonic() - workers_read >= WORKERS_EVERY_S:
                 window, workers_read = in_flight_window(render_workers_online(client)), time.monotonic()
-            while waiting and len(active) < window:
-                chunk = waiting.popleft()
-                _submit(chunk, job, range_run_id)
-                active.append(chunk)
+            while upcoming is not None and len(active) < window:
+                _submit(upcoming, job, range_run_id)
+                active.append(upcoming)
+                upcoming = next(waiting, None)
             for chunk in active:
                 if chunk.resubmit_at is not None and time.monotonic() >= chunk.resubmit_at:
                     _submit(chunk, job, range_run_id, counted=False)
@@ -216,15 +228,16 @@ def fan_out(job: RangeJob, range_run_id: str, ledger: RunLedger, outage_s: float
             for run in _read_runs(client, list(pending)):
                 if run.state is not None and run.state.type in TERMINAL:
                     _settle(client, pending[run.id], run.state, job, range_run_id, outage_s)
+            incomplete += [c for c in active if c.final not in (None, StateType.COMPLETED)]
             active = [c for c in active if c.final is None]
             done = ledger.done_count()
             if done is not None and done != last_done:
                 text = f"{span}: {progress_text(done, total, time.monotonic() - began)}"
                 update_progress_artifact(progress_id, min(100.0, 100.0 * done / total), description=text)
                 last_done = done
-            if waiting or active:
+            if upcoming is not None or active:
                 time.sleep(POLL_S)
-    done = len(ledger.outcomes())
+    done = sum(ledger.counts().get(s, 0) for s in ("planned", "rendered", "cached", "failed"))
     text = f"{span}: {progress_text(done, total, time.monotonic() - began)}"
     update_progress_artifact(progress_id, 100.0 * done / total, description=text)
-    return chunks
+    return FanOut(job, job.chunk_count(), incomplete)

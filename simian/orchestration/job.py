@@ -6,6 +6,7 @@ flat parameters are split into them here.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from functools import lru_cache
@@ -32,6 +33,9 @@ from simian.settings.parameters import flat_fields
 NESTED: dict[str, type[BaseModel]] = {"render": RenderSettings, "combiner": CombinerOptions}
 #: The largest chunk an unset `chunk_size` makes: a crashed chunk run re-checks at most this many combinations.
 AUTO_CHUNK_MAX = 64
+#: The largest chunk an unset `chunk_size` makes for a dry run: planning renders nothing, so a chunk run's fixed
+#: cost (a flow-run process, ~20 API requests) is what to amortise; a million combinations are 245 chunk runs.
+AUTO_DRY_CHUNK_MAX = 4096
 
 
 class RangeJob(BaseModel):
@@ -65,7 +69,8 @@ class RangeJob(BaseModel):
         ge=1,
         le=10000,
         description="Combinations per chunk run: the unit of scheduling, retry and Hub commit. Unset: the range "
-        f"split evenly over the render workers online, at most {AUTO_CHUNK_MAX} per chunk",
+        f"split evenly over the render workers online, at most {AUTO_CHUNK_MAX} per chunk ({AUTO_DRY_CHUNK_MAX} "
+        "for a dry run)",
     )
     output: str = Field(
         default="dataset",
@@ -186,21 +191,42 @@ class RangeJob(BaseModel):
         (one chunk each when they are few, so no worker queues tiny chunk runs behind another)."""
         if self.chunk_size is not None:
             return self
-        if self.hf_layout == "parquet":  # one shard per chunk: no two chunks ever write one shard
+        if self.hf_layout == "parquet" and not self.dry_run:  # one shard per chunk: no two chunks write one shard
             return self.model_copy(update={"chunk_size": self.hf_shard_size})
-        size = min(AUTO_CHUNK_MAX, math.ceil((self.end - self.start) / max(1, render_workers)))
+        largest = AUTO_DRY_CHUNK_MAX if self.dry_run else AUTO_CHUNK_MAX
+        size = min(largest, math.ceil((self.end - self.start) / max(1, render_workers)))
         return self.model_copy(update={"chunk_size": max(1, size)})
 
-    def chunks(self) -> list[tuple[int, int]]:
-        size = self.chunk_size
-        if size is None:
+    def _size(self) -> int:
+        if self.chunk_size is None:
             raise ValueError("chunk_size is unset: size the job for the farm first (RangeJob.sized_for)")
-        if self.hf_layout == "parquet":  # on the shard grid: a chunk covers whole shards (but the range's ends)
-            edges = range((self.start // size + 1) * size, self.end, size)
-            bounds = [self.start, *edges, self.end]
-            return list(zip(bounds, bounds[1:], strict=False))
-        count = math.ceil((self.end - self.start) / size)
-        return [(self.start + k * size, min(self.end, self.start + (k + 1) * size)) for k in range(count)]
+        return self.chunk_size
+
+    def _first_edge(self) -> int:
+        """Where the first chunk ends: one size on, or in the Parquet layout the next line of the shard grid, so a
+        chunk covers whole shards (but the range's ends) and no two chunks of a range ever write one shard."""
+        size = self._size()
+        if self.hf_layout == "parquet" and not self.dry_run:
+            return (self.start // size + 1) * size
+        return self.start + size
+
+    def chunks(self) -> Iterator[tuple[int, int]]:
+        """The chunks' [start, end) in order, made as they are asked for: a range of any length costs no memory."""
+        size, edge = self._size(), self._first_edge()  # here, not on the first next(): an unset size fails now
+        rest = ((a, min(self.end, a + size)) for a in range(edge, self.end, size))
+        return itertools.chain([(self.start, min(self.end, edge))], rest)
+
+    def chunk_count(self) -> int:
+        edge = self._first_edge()
+        return 1 + (-(-(self.end - edge) // self._size()) if self.end > edge else 0)  # integers: exact for any index
+
+    def chunk_of(self, index: int) -> tuple[int, int]:
+        """The [start, end) of the chunk that holds `index`."""
+        size, edge = self._size(), self._first_edge()
+        if index < edge:
+            return self.start, min(self.end, edge)
+        first = edge + (index - edge) // size * size
+        return first, min(self.end, first + size)
 
 
 def flow_fields() -> dict[str, Any]:

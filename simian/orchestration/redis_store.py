@@ -226,8 +226,36 @@ def verify_farm(settings: Settings, client: redis.Redis) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- run ledger
+#: Record outcomes (ARGV: ttl, then label, JSON pairs) and keep per-status and per-flag counts and the failed
+#: outcomes beside them, in one atomic step: whoever needs only the counts never reads the outcomes.
+_RECORD = """
+local function tags(raw)
+  local o = cjson.decode(raw)
+  local t = {}
+  if type(o.status) == 'string' then t[#t + 1] = o.status end
+  if o.adopted == true then t[#t + 1] = 'adopted' end
+  if o.published == true then t[#t + 1] = 'published' end
+  return t, o.status == 'failed'
+end
+for i = 2, #ARGV, 2 do
+  local label, raw = ARGV[i], ARGV[i + 1]
+  local old = redis.call('HGET', KEYS[1], label)
+  if old then
+    for _, tag in ipairs((tags(old))) do redis.call('HINCRBY', KEYS[2], tag, -1) end
+  end
+  redis.call('HSET', KEYS[1], label, raw)
+  local new, failed = tags(raw)
+  for _, tag in ipairs(new) do redis.call('HINCRBY', KEYS[2], tag, 1) end
+  if failed then redis.call('HSET', KEYS[3], label, raw) else redis.call('HDEL', KEYS[3], label) end
+end
+for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end
+return 1
+"""
+
+
 class RunLedger:
-    """Per range-run bookkeeping in Redis: outcomes per index. Rides out a Redis outage up to `outage_s`."""
+    """Per range-run bookkeeping in Redis: outcomes per video, counts per status, the failures. Rides out a Redis
+    outage up to `outage_s`."""
 
     def __init__(
         self,
@@ -246,6 +274,7 @@ class RunLedger:
         self._down_since: float | None = None
         self._next_try = 0.0
         self._failures = 0
+        self._record = client.register_script(_RECORD)  # sent once, then called by its digest
 
     @classmethod
     def open(cls, settings: Settings, range_run_id: str) -> RunLedger:
@@ -272,20 +301,44 @@ class RunLedger:
             ) from None
 
     def record(self, video: VideoKey, outcome: dict[str, Any]) -> None:
-        key = f"{self.prefix}:outcomes"
+        self.record_many({video: outcome})
 
-        def write() -> None:
-            pipeline = self.client.pipeline()
-            pipeline.hset(key, video.label(), json.dumps(outcome))
-            pipeline.expire(key, self.ttl_s)
-            pipeline.execute()
-
-        self._patiently(f"recording combination {video.label()}", write)
+    def record_many(self, outcomes: dict[VideoKey, dict[str, Any]]) -> None:
+        """Record outcomes in one round trip; the run's counts and its list of failures follow atomically (a video
+        recorded again, by a retried chunk or as published, moves between counts instead of counting twice)."""
+        if not outcomes:
+            return
+        keys = [f"{self.prefix}:{part}" for part in ("outcomes", "counts", "failed")]
+        args: list[Any] = [self.ttl_s]
+        for video, outcome in outcomes.items():
+            args += [video.label(), json.dumps(outcome)]
+        first = next(iter(outcomes)).label()
+        what = f"recording combination {first}" + (f" and {len(outcomes) - 1} more" if len(outcomes) > 1 else "")
+        self._patiently(what, lambda: self._record(keys=keys, args=args))
 
     def outcomes(self) -> dict[VideoKey, dict[str, Any]]:
         """Outcome per video, under its label ('7', or '7-v1' for a camera variant)."""
         raw = self._patiently("reading the outcomes", lambda: self.client.hgetall(f"{self.prefix}:outcomes"))
-        return {VideoKey.parse(k.decode() if isinstance(k, bytes) else k): json.loads(v) for k, v in raw.items()}
+        return {VideoKey.parse(_text(k)): json.loads(v) for k, v in raw.items()}
+
+    def outcomes_of(self, videos: list[VideoKey]) -> dict[VideoKey, dict[str, Any]]:
+        """The outcomes of these videos only (those recorded)."""
+        if not videos:
+            return {}
+        key = f"{self.prefix}:outcomes"
+        raw = self._patiently("reading outcomes", lambda: self.client.hmget(key, [v.label() for v in videos]))
+        return {v: json.loads(o) for v, o in zip(videos, raw, strict=True) if o is not None}
+
+    def counts(self) -> dict[str, int]:
+        """Videos per status ('planned', 'rendered', 'cached', 'failed') and flag ('adopted', 'published'), read
+        without reading a single outcome: the same two small answers for ten videos or a million."""
+        raw = self._patiently("reading the counts", lambda: self.client.hgetall(f"{self.prefix}:counts"))
+        return {_text(k): int(v) for k, v in raw.items() if int(v)}
+
+    def failures(self) -> dict[VideoKey, dict[str, Any]]:
+        """The outcomes of the videos whose last outcome is 'failed'."""
+        raw = self._patiently("reading the failures", lambda: self.client.hgetall(f"{self.prefix}:failed"))
+        return {VideoKey.parse(_text(k)): json.loads(v) for k, v in raw.items()}
 
     def done_count(self) -> int | None:
         """Outcomes recorded so far; None while Redis is away (tried again with backoff, never blocking the poll).

@@ -3,6 +3,7 @@ that adds up to success. The run's final state follows it: anything missing make
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 from itertools import islice
@@ -15,6 +16,7 @@ from simian.combine.variants import VideoKey
 from simian.orchestration.contact_sheet import SHEET_TILES, sheet_markdown
 from simian.orchestration.fanout import ChunkRun
 from simian.orchestration.job import RangeJob
+from simian.orchestration.redis_store import RunLedger
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +29,12 @@ class RangeSummary:
     output: str
     hub_repo: str | None
     rendered: list[VideoKey] = field(default_factory=list)
-    cached: list[VideoKey] = field(default_factory=list)
-    adopted: list[VideoKey] = field(default_factory=list)
-    planned: list[VideoKey] = field(default_factory=list)
+    # Counts, not lists: a dry run of a million combinations is summarised without a list of a million keys.
+    cached: int = 0
+    adopted: int = 0
+    planned: int = 0
     failed: dict[VideoKey, str] = field(default_factory=dict)
-    published: list[VideoKey] = field(default_factory=list)
+    published: int = 0
     not_published: list[VideoKey] = field(default_factory=list)
     incomplete_chunks: list[str] = field(default_factory=list)
     finalise_error: str | None = None
@@ -65,11 +68,11 @@ class RangeSummary:
             "end": self.end,
             "ok": self.ok,
             "rendered": len(self.rendered),
-            "cached": len(self.cached),
-            "adopted": len(self.adopted),
+            "cached": self.cached,
+            "adopted": self.adopted,
             "failed": len(self.failed),
-            "planned": len(self.planned),
-            "published": len(self.published) if self.hub_repo else None,
+            "planned": self.planned,
+            "published": self.published if self.hub_repo else None,
             "not_published": [_shown(k) for k in self.not_published],
             "incomplete_chunks": self.incomplete_chunks,
             "dry_run": self.dry_run,
@@ -88,43 +91,85 @@ def _shown(key: VideoKey) -> int | str:
     return key.index if key.variant == 0 else key.label()
 
 
+def _not_recorded(job: RangeJob, key: VideoKey, incomplete: dict[int, ChunkRun]) -> str:
+    """Why a video has no outcome: how its chunk ended (a chunk not among the incomplete ones completed)."""
+    chunk = incomplete.get(job.chunk_of(key.index)[0]) if job.chunk_size else None
+    if chunk is not None:
+        ended = f"chunk {chunk.start}-{chunk.end} ended {chunk.final.value if chunk.final else 'unfinished'}"
+    elif job.chunk_size:
+        first, last = job.chunk_of(key.index)
+        ended = f"chunk {first}-{last} ended {StateType.COMPLETED.value}"
+    else:
+        ended = "no chunk ran it"
+    return f"no result recorded ({ended})"
+
+
+def _new_summary(job: RangeJob, incomplete: list[ChunkRun], elapsed_s: float) -> RangeSummary:
+    summary = RangeSummary(job.start, job.end, job.dry_run, str(job.config_dir()), job.hf_repo_id)
+    summary.videos = job.video_count()
+    summary.wall_seconds = round(elapsed_s, 2)
+    for chunk in incomplete:
+        if chunk.final != StateType.COMPLETED:
+            state = chunk.final.value if chunk.final else "unfinished"
+            summary.incomplete_chunks.append(f"{chunk.start}-{chunk.end} ({state} after {chunk.attempt} attempts)")
+    return summary
+
+
 def summarise(
     job: RangeJob,
     outcomes: dict[VideoKey, dict[str, Any]],
-    chunks: list[ChunkRun],
+    incomplete: list[ChunkRun],
     finalised: dict[str, Any],
     elapsed_s: float,
 ) -> RangeSummary:
-    summary = RangeSummary(job.start, job.end, job.dry_run, str(job.config_dir()), job.hf_repo_id)
-    chunk_of = {i: c for c in chunks for i in range(c.start, c.end)}
-    summary.videos = job.video_count()
+    """The summary of a range from every video's outcome (`job` as the fan-out sized it; `incomplete`: the chunk
+    runs that did not complete)."""
+    summary = _new_summary(job, incomplete, elapsed_s)
+    by_start = {c.start: c for c in incomplete}
+    done: list[VideoKey] = []
     for key in job.video_keys():
         outcome = outcomes.get(key)
         status = outcome.get("status") if outcome else None
         if outcome is None or status not in ("rendered", "cached", "planned"):
-            chunk = chunk_of.get(key.index)
-            ended = "no chunk ran it"
-            if chunk is not None:
-                ended = f"chunk {chunk.start}-{chunk.end} ended {chunk.final.value if chunk.final else 'unfinished'}"
-            summary.failed[key] = (outcome or {}).get("reason") or f"no result recorded ({ended})"
+            summary.failed[key] = (outcome or {}).get("reason") or _not_recorded(job, key, by_start)
             continue
-        getattr(summary, status).append(key)
-        if outcome.get("adopted"):
-            summary.adopted.append(key)
-    for chunk in chunks:
-        if chunk.final != StateType.COMPLETED:
-            state = chunk.final.value if chunk.final else "unfinished"
-            summary.incomplete_chunks.append(f"{chunk.start}-{chunk.end} ({state} after {chunk.attempt} attempts)")
+        if status == "rendered":
+            summary.rendered.append(key)
+        else:
+            setattr(summary, status, getattr(summary, status) + 1)
+        summary.adopted += bool(outcome.get("adopted"))
+        if status != "planned":
+            done.append(key)
     if job.hf_repo_id and not job.dry_run:
-        done = summary.rendered + summary.cached
         missing = set(finalised.get("hub_missing", [])) | {i for i in done if not outcomes[i].get("published")}
         summary.not_published = sorted(missing)
-        summary.published = [i for i in done if i not in missing]
+        summary.published = sum(i not in missing for i in done)
     summary.finalise_error = finalised.get("error")
     seconds = [outcomes[i]["total_seconds"] for i in summary.rendered if "total_seconds" in outcomes[i]]
     summary.seconds_per_video = round(sum(seconds) / len(seconds), 3) if seconds else None
-    summary.wall_seconds = round(elapsed_s, 2)
     summary.hosts = sorted({outcomes[i].get("host", "?") for i in summary.rendered})
+    return summary
+
+
+def summarise_plan(job: RangeJob, ledger: RunLedger, incomplete: list[ChunkRun], elapsed_s: float) -> RangeSummary:
+    """The summary of a dry run from the ledger's counts and failures: no outcome is read unless some video has
+    none, and then only those of the chunks that did not complete (or, were outcomes lost, chunk by chunk)."""
+    summary = _new_summary(job, incomplete, elapsed_s)
+    counts = ledger.counts()
+    summary.planned, summary.cached, summary.adopted = (counts.get(s, 0) for s in ("planned", "cached", "adopted"))
+    summary.failed = {k: o.get("reason") or "failed" for k, o in sorted(ledger.failures().items())}
+    unrecorded = job.video_count() - sum(counts.get(s, 0) for s in ("planned", "cached", "rendered", "failed"))
+    if unrecorded > 0:
+        by_start = {c.start: c for c in incomplete}
+        suspects = [(c.start, c.end) for c in incomplete]
+        for first, last in itertools.chain(suspects, (c for c in job.chunks() if c not in suspects)):
+            videos = list(job.video_keys(first, last))
+            recorded = ledger.outcomes_of(videos)
+            for key in (v for v in videos if v not in recorded):
+                summary.failed[key] = _not_recorded(job, key, by_start)
+                unrecorded -= 1
+            if unrecorded <= 0:
+                break
     return summary
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import redis
@@ -12,7 +15,7 @@ from prefect import Task, task
 from prefect.cache_policies import CachePolicy
 from prefect.context import TaskRunContext
 from prefect.logging import get_run_logger
-from prefect.results import ResultStore
+from prefect.results import ResultRecord
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
@@ -23,7 +26,7 @@ from simian.dataset.layout import stem
 from simian.errors import AssetFetchError, shorten
 from simian.orchestration.job import RangeJob
 from simian.orchestration.locking import RedisLeaseLockManager
-from simian.orchestration.redis_store import result_storage_block
+from simian.orchestration.redis_store import FarmResultStorage, plain_json_record, result_storage_block
 from simian.recipe.assets import AssetResolver, check_assets
 from simian.recipe.combination import Combination
 from simian.render import Renderer, RenderError, renderer_fingerprint
@@ -179,22 +182,64 @@ def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[
     return render_combination.with_options(cache_policy=policy, result_storage=result_storage_block(settings))
 
 
-def plan_index(job: RangeJob, video: VideoKey, store: ResultStore) -> dict[str, Any]:
-    """Dry run of one video: derive and validate its combination, compute its cache key, look it up in the cache
-    and in the dataset."""
-    combination = job.combination(video)
-    check_assets(combination, f"combination {video.label()}")
-    key = render_cache_key(job, combination)
-    which = {"index": video.index, "variant": video.variant}
-    if store.exists(key):
-        return {**which, "status": "cached", "cache_key": key}
-    if FolderSink(job.config_dir()).adopt(combination, key) is not None:
-        return {**which, "status": "cached", "adopted": True, "cache_key": key}
-    return {**which, "status": "planned", "cache_key": key}
+def plan_videos(job: RangeJob, videos: list[VideoKey], storage: FarmResultStorage) -> dict[VideoKey, dict[str, Any]]:
+    """Dry run of some videos: derive and validate each combination and compute its cache key (the render task's
+    own, `render_cache_key`), then look all keys up in one Redis request, and in the dataset only where a sidecar
+    is listed (one folder listing per shard instead of one open per video)."""
+    keys: dict[VideoKey, tuple[Combination, str]] = {}
+    for video in videos:
+        combination = job.combination(video)
+        check_assets(combination, f"combination {video.label()}")
+        keys[video] = (combination, render_cache_key(job, combination))
+    hits = cached_keys(storage, [key for _, key in keys.values()])
+    sink = FolderSink(job.config_dir())
+    listed = _listed_sidecars(sink, [v for v, (_, key) in keys.items() if key not in hits])
+    outcomes: dict[VideoKey, dict[str, Any]] = {}
+    for video, (combination, key) in keys.items():
+        which = {"index": video.index, "variant": video.variant}
+        if key in hits:
+            outcomes[video] = {**which, "status": "cached", "cache_key": key}
+        elif video in listed and sink.adopt(combination, key) is not None:
+            outcomes[video] = {**which, "status": "cached", "adopted": True, "cache_key": key}
+        else:
+            outcomes[video] = {**which, "status": "planned", "cache_key": key}
+    return outcomes
 
 
-def result_store() -> ResultStore:
-    return ResultStore(result_storage=result_storage_block(load_settings()))
+def cached_keys(storage: FarmResultStorage, keys: list[str]) -> set[str]:
+    """Which of these cache keys hold a result the render task would take as a hit, in one MGET: a record that is
+    plain JSON (the storage's own check) and not expired, as Prefect's `ResultStore.exists` decides per key."""
+    if not keys:
+        return set()
+    hits = set()
+    contents = cast(list[bytes | None], storage.get_client().mget(keys))  # a client without decode_responses
+    for key, content in zip(keys, contents, strict=True):
+        if content is None:
+            continue
+        try:
+            record: ResultRecord[Any] = ResultRecord.deserialize(plain_json_record(key, content) or b"")
+        except Exception:  # untrusted or unreadable: the render task renders it again, so it is no hit
+            continue
+        expiration = record.metadata.expiration
+        if expiration is None or expiration > datetime.now(UTC):
+            hits.add(key)
+    return hits
+
+
+def _listed_sidecars(sink: FolderSink, videos: list[VideoKey]) -> set[VideoKey]:
+    """The videos whose sidecar is in the dataset folder, read from one listing of each folder they would be in."""
+    where = {v: Path(sink.layout.sidecar(v.index, v.variant)) for v in videos}
+    names: dict[Path, set[str]] = {}
+    for folder in {path.parent for path in where.values()}:
+        try:
+            names[folder] = set(os.listdir(sink.root / folder))
+        except OSError:  # no such shard yet: nothing to adopt there
+            names[folder] = set()
+    return {v for v, path in where.items() if path.name in names[path.parent]}
+
+
+def result_storage() -> FarmResultStorage:
+    return result_storage_block(load_settings())
 
 
 def render_outcome(
