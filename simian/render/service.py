@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from simian.recipe.combination import Combination
-from simian.render.blender.child import die_with_parent
+from simian.render.blender.child import _die_with_parent as die_with_parent  # the render child's own rule
 from simian.render.render_settings import RenderSettings
 from simian.render.renderer import (
     AssetResolver,

@@ -31,7 +31,7 @@ def _redirect_output(log_path: str) -> None:
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def die_with_parent(parent_pid: int) -> None:
+def _die_with_parent(parent_pid: int) -> None:
     """Ask the kernel for SIGKILL when the parent dies; exit now if it already has.
 
     The signal follows the parent *thread* that started this process, so the renderer must be
@@ -117,7 +117,7 @@ def _drop_blender_script_paths() -> None:
 def child_main(
     conn: Connection, log_path: str, blender_dir: str, parent_pid: int, events_path: str | None = None
 ) -> None:
-    die_with_parent(parent_pid)
+    _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _redirect_output(log_path)
     # Blender's user folder (config, extension cache) and its thumbnail cache, kept out of $HOME; read at import.
