@@ -17,15 +17,16 @@ from simian.settings import load_settings
 
 
 @flow(name=FLOW_CHUNK, persist_result=False)  # run names (chunk-A-B[-retryN]) come from render-range
-def render_chunk(start: int, end: int, job: dict[str, Any], range_run_id: str) -> dict[str, int]:
+def render_chunk(start: int, end: int, job: dict[str, Any], range_run_id: str) -> dict[str, float]:
+    """Counts of the chunk's outcomes; a render chunk adds `busy_fraction` (Blender seconds / wall seconds)."""
     forward_library_logs()
     settings = load_settings()
     ledger = RunLedger.open(settings, range_run_id)
     parsed = RangeJob(**job)
     claim_dataset(parsed)  # this machine's dataset folder: refuse before rendering if it holds another identity
     if parsed.dry_run:
-        return plan_chunk(parsed, start, end, ledger)
-    outcomes = render_chunk_indices(configured_render_task(settings, parsed), parsed, start, end, ledger)
+        return {**plan_chunk(parsed, start, end, ledger)}
+    outcomes, busy = render_chunk_indices(configured_render_task(settings, parsed), parsed, start, end, ledger)
     if parsed.hf_repo_id is not None:
         mark_published(ledger, outcomes, publish_chunk_to_hub(parsed, start, end, outcomes))
-    return counts(outcomes)
+    return {**counts(outcomes), "busy_fraction": busy}

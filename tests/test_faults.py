@@ -30,12 +30,13 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, TaskRun
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from simian.combine.variants import VideoKey
 from simian.operations.sandbox import PREFECT
 from simian.orchestration.redis_store import FarmMismatchError, RunLedger
 from simian.settings import Settings
 
 from .conftest import decode_frames
-from .services import RedisServer, Stack, start_stack, wait_for
+from .services import RedisServer, Stack, descendants, start_stack, wait_for
 
 # Each fault takes a minute or more against the whole stack: `make test-slow` runs them, `make test` does not.
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.services, pytest.mark.blender]
@@ -139,6 +140,18 @@ def run_id_of(output: str) -> str:
 
 def parent_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def flow_run_processes(worker: int) -> list[int]:
+    """The flow-run processes below a `simian` worker: forked by its forkserver (they share its command line)."""
+
+    def forked(pid: int) -> bool:
+        try:
+            return b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+
+    return [pid for pid in descendants(worker) if forked(pid) and forked(parent_of(pid))]
 
 
 def alive(pid: int) -> bool:
@@ -263,8 +276,8 @@ def test_kill_9_of_a_flow_run_process_takes_blender_with_it(stack, farm, tmp_pat
     out = tmp_path / "dataset"
     watcher = start_range(stack, "start=0", "end=4", "seed=14", "chunk_size=2", *SLOW_RENDER, f"output={out}")
     victim = wait_for(lambda: [e for e in started(farm) if e["index"] == 1], 300, "combination 1 to start")[0]
-    blender = victim["pid"]
-    flow_run_process = parent_of(blender)
+    blender = victim["pid"]  # the worker's render service's child, rendering for the one chunk run of the worker
+    [flow_run_process] = flow_run_processes(stack.extra_workers[-1].pid)
     os.kill(flow_run_process, signal.SIGKILL)
     killed = time.monotonic()
     while alive(blender) and time.monotonic() - killed < 10:
@@ -289,10 +302,16 @@ def test_kill_9_of_a_flow_run_process_takes_blender_with_it(stack, farm, tmp_pat
 
 def test_a_lost_lease_aborts_the_render_and_the_task_is_retried(stack, farm, tmp_path):
     out = tmp_path / "dataset"
-    watcher = start_range(stack, "start=0", "end=3", "seed=15", "chunk_size=3", *SLOW_RENDER, f"output={out}")
+    params = ("start=0", "end=3", "seed=15", "chunk_size=3", *SLOW_RENDER, f"output={out}")
+    # Two combinations are in flight in a chunk, each under its lock: a dry run names combination 1's.
+    planned, plan_id = stack.run_range(*params, "dry_run=true")
+    assert planned.returncode == 0, planned.stdout[-3000:]
+    victim_key = stack.outcomes(plan_id)[VideoKey(1, 0)]["cache_key"]
+    watcher = start_range(stack, *params)
     victim = wait_for(lambda: [e for e in started(farm) if e["index"] == 1], 300, "combination 1 to start")[0]
     redis = stack.redis()
-    (lock,) = list(redis.scan_iter("lock:simian-render-*"))
+    lock = f"lock:{victim_key}"
+    assert redis.exists(lock), list(redis.scan_iter("lock:simian-render-*"))
     redis.set(lock, "another-machine", px=8000)  # the lease is gone: another holder has the key
     taken = time.monotonic()
     wait_for(lambda: not alive(victim["pid"]), 15, "the render under the lost lease to be killed")

@@ -300,14 +300,22 @@ def test_killed_worker_mid_range_loses_nothing(stack, tmp_path):
     )
 
     def victim_is_rendering() -> bool:
-        """The victim's flow-run process has started its Blender child (spawned; the forkserver is not one)."""
-        for pid in descendants(victim.pid):
+        """The victim has a flow-run process (forked by its forkserver, whose command line it shares): a chunk
+        run, since the victim serves the render pool (its render service's Blender is there from the start)."""
+
+        def forked(pid: int) -> bool:
             try:
-                if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    return True
+                return b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
-                continue
-        return False
+                return False
+
+        def parent(pid: int) -> int:
+            try:
+                return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                return 0
+
+        return any(forked(pid) and forked(parent(pid)) for pid in descendants(victim.pid))
 
     wait_for(victim_is_rendering, 180, "the victim worker to start rendering a chunk")
     time.sleep(3)

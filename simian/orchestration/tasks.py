@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -30,10 +31,12 @@ from simian.orchestration.redis_store import FarmResultStorage, plain_json_recor
 from simian.recipe.assets import AssetResolver, check_assets
 from simian.recipe.combination import Combination
 from simian.render import Renderer, RenderError, renderer_fingerprint
+from simian.render.service import RenderClient, connect
 from simian.settings import Settings, load_settings
 
-_renderer: Renderer | None = None
+_renderer: Renderer | RenderClient | None = None
 _resolver: AssetResolver | None = None
+_renderer_lock = threading.Lock()  # two combinations in flight may ask for the renderer at once
 
 
 def asset_resolver(settings: Settings) -> AssetResolver:
@@ -44,9 +47,26 @@ def asset_resolver(settings: Settings) -> AssetResolver:
     return _resolver
 
 
-def warm_renderer(settings: Settings, timeout_s: float) -> Renderer:
-    """One warm Blender child per flow-run process, reused by every task it runs."""
+def warm_renderer(settings: Settings, timeout_s: float) -> Renderer | RenderClient:
+    """The flow-run process's renderer, reused by every task it runs: a client of the worker's render service
+    (whose Blender child stays warm across chunk runs), or, without one (a plain process worker, the CLI), a
+    warm Blender child of this process, started now."""
     global _renderer
+    with _renderer_lock:
+        return _warm_renderer(settings, timeout_s)
+
+
+def _warm_renderer(settings: Settings, timeout_s: float) -> Renderer | RenderClient:
+    global _renderer
+    if isinstance(_renderer, RenderClient) and _renderer.broken:
+        _renderer = None  # the service went away: connect again (the worker restarts it) or render here
+    if _renderer is None:
+        _renderer = connect(
+            timeout_s=timeout_s,
+            cache_dir=settings.simian_cache_dir,
+            resolve_assets=asset_resolver(settings),
+            events_path=settings.simian_render_events,
+        )
     if _renderer is None:
         _renderer = Renderer(
             timeout_s=timeout_s,
@@ -54,17 +74,21 @@ def warm_renderer(settings: Settings, timeout_s: float) -> Renderer:
             resolve_assets=asset_resolver(settings),
             events_path=settings.simian_render_events,
         )
+        _renderer.start_child()  # from the calling (main) thread: the child dies with that thread's process
     _renderer.timeout_s = timeout_s
     return _renderer
 
 
 def abort_render(lock_key: str) -> None:
-    """The render lock's lease was lost: stop the render it protects, so one key never renders twice at once."""
+    """The render lock's lease was lost: stop the render it protects, so one key never renders twice at once
+    (the lock's key is the render's cache key, its tag)."""
     if _renderer is not None:
-        _renderer.abort(f"the render lock {lock_key[:40]} was lost")
+        _renderer.abort(f"the render lock {lock_key[:40]} was lost", tag=lock_key)
 
 
 def close_renderer() -> None:
+    """End this chunk run's use of the renderer: a client disconnects (the service's Blender stays warm), an
+    in-process Blender child stops."""
     global _renderer
     if _renderer is not None:
         _renderer.close()
@@ -147,7 +171,7 @@ def render_combination(index: int, job: RangeJob, range_run_id: str, variant: in
         }
     with sink.scratch() as scratch:
         timeout_s = job.timeout_s if job.timeout_s is not None else settings.simian_render_timeout_s
-        result = warm_renderer(settings, timeout_s).render(combination, job.render, scratch)
+        result = warm_renderer(settings, timeout_s).render(combination, job.render, scratch, tag=cache_key)
         licenses = resolver.licenses(combination)
         published = sink.publish(combination, job.render, result, cache_key=cache_key, licenses=licenses)
     facts = result.facts

@@ -8,6 +8,10 @@ and changes only how the flow run's process starts: it is forked from a single-t
 forkserver that imported Prefect, Simian and the flows once when the worker started, and it
 imports the flow from the installed package (no storage copy). Pools of type `simian` (what
 `simian init` creates) pick this class: the user's command stays `prefect worker start --pool gpu`.
+
+A render worker (any pool but the control pool) also starts a render service
+(`simian.render.service`), its child in its process group: the warm Blender child lives there, across
+chunk runs, which reach it through SIMIAN_RENDER_SERVICE in their environment.
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -31,6 +39,9 @@ from prefect.runner._process_manager import ProcessHandle
 from prefect.settings import get_current_settings
 from prefect.utilities.processutils import sanitize_subprocess_env
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
+
+from simian.orchestration.names import CONTROL_POOL
+from simian.render.service import SOCKET_ENV
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -102,6 +113,56 @@ def run_forked_flow_run(flow_run_id: str, env: dict[str, str], cwd: str) -> None
         atexit._run_exitfuncs()
 
 
+class RenderServiceProcess:
+    """The worker's render service: started with the worker, started again if it died, stopped with it."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="simian-render-"))  # 0700: only this user reaches the socket
+        self.socket = self.folder / "render.sock"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def ensure_running(self) -> bool:
+        """Start the service unless it runs; True when it was (re)started now."""
+        if self.process is not None and self.process.poll() is None:
+            return False
+        if self.process is not None:
+            logger.warning("render service exited (status %s); starting it again", self.process.returncode)
+        self.socket.unlink(missing_ok=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "simian.render.service",
+            "--socket",
+            str(self.socket),
+            "--parent",
+            str(os.getpid()),
+        ]
+        # PR_SET_PDEATHSIG follows the starting thread: asked for only when that thread lives as long as we do.
+        if threading.current_thread() is threading.main_thread():
+            argv.append("--die-with-parent-thread")
+        self.process = subprocess.Popen(argv)  # same process group: `simian down` stops it with the worker
+        return True
+
+    async def wait_ready(self, timeout_s: float = 60.0) -> None:
+        """Until the socket exists (a flow run started before would render in its own process)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.socket.exists() and time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                logger.warning("render service exited at start (status %s)", self.process.returncode)
+                return
+            await anyio.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 class ForkedEngineStarter:
     """Starts a flow run as a child of the forkserver, with the environment Prefect's engine command gets."""
 
@@ -157,9 +218,31 @@ class WarmProcessWorker(ProcessWorker):
     _description = "Runs Simian flow runs as processes forked from a pre-imported server: no interpreter start per run."
     _display_name = "Simian (warm process)"
 
+    _render_service: RenderServiceProcess | None = None
+
     async def setup(self) -> None:
+        if self._work_pool_name != CONTROL_POOL:  # range runs render nothing: no Blender on the control pool
+            self._render_service = RenderServiceProcess()
+            self._render_service.ensure_running()  # Blender imports bpy while the worker sets up
         await anyio.to_thread.run_sync(forkserver)
+        if self._render_service is not None:
+            await self._render_service.wait_ready()
         await super().setup()
+
+    async def teardown(self, *exc_info: Any) -> None:
+        try:
+            await super().teardown(*exc_info)
+        finally:
+            if self._render_service is not None:
+                self._render_service.stop()
+
+    async def _render_env(self) -> dict[str, str]:
+        """The flow run's way to the render service (started again first if it died)."""
+        if self._render_service is None:
+            return {}
+        if self._render_service.ensure_running():
+            await self._render_service.wait_ready()
+        return {SOCKET_ENV: str(self._render_service.socket)}
 
     async def run(
         self,
@@ -183,7 +266,9 @@ class WarmProcessWorker(ProcessWorker):
                 from prefect.flows import load_flow_from_flow_run
 
                 starter = ForkedEngineStarter(
-                    cwd=Path(working_dir).resolve(), env=configuration.env, control_channel=ctx.control_channel
+                    cwd=Path(working_dir).resolve(),
+                    env={**configuration.env, **await self._render_env()},
+                    control_channel=ctx.control_channel,
                 )
                 executor = ctx.create_executor(
                     flow_run, starter, resolve_flow=load_flow_from_flow_run, propose_submitting=False

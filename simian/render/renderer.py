@@ -64,6 +64,17 @@ class RenderError(SimianError):
         self.log_tail = log_tail
         self.log_path = log_path
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as built (the render service sends it to its client), not re-formatted from its text."""
+        return (_rebuilt, (type(self), str(self), self.index, self.log_tail, self.log_path))
+
+
+def _rebuilt(cls: type[RenderError], text: str, index: int, log_tail: str, log_path: Path | None) -> RenderError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, text)
+    error.index, error.log_tail, error.log_path = index, log_tail, log_path
+    return error
+
 
 class RenderFailedError(RenderError):
     """Blender raised an error for this scene (a broken asset, an impossible setting)."""
@@ -131,6 +142,62 @@ class RenderResult:
             atomic.remove(path)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """Blender's part of a render, done: where it wrote (not yet verified) and what it replied.
+
+    `finish` verifies and checksums outside the render slot, so that Blender renders the next combination
+    meanwhile; it runs wherever the files are readable (the render service's client, or the renderer itself).
+    """
+
+    index: int
+    target: Path
+    passes: dict[str, Path]
+    work: Path
+    log_path: Path
+    started: float
+    reply: dict[str, Any]
+
+    def discard(self) -> None:
+        for path in (self.target, *self.passes.values(), self.work):
+            atomic.remove(path)
+
+    def finish(self, settings: RenderSettings) -> RenderResult:
+        """Verify the media and pass files and checksum the media; on failure nothing is left behind."""
+        try:
+            try:
+                verify_media(self.target, settings)
+                for name, path in self.passes.items():
+                    verify_pass(path, name, settings)
+            except (OutputVerificationError, PassVerificationError) as exc:
+                raise RenderFailedError(self.index, str(exc), log_path=self.log_path) from None
+            digest = sha256_of(self.target)
+        except BaseException:
+            self.discard()
+            raise
+        atomic.remove(self.work)
+        self.log_path.unlink(missing_ok=True)
+        reply = self.reply
+        facts = RenderFacts(
+            device=reply["device"],
+            blender_version=reply["blender_version"],
+            render_pid=reply["pid"],
+            build_seconds=reply["build_seconds"],
+            render_seconds=reply["render_seconds"],
+            total_seconds=time.monotonic() - self.started,  # monotonic: one clock for every process
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            passes_seconds=reply["passes_seconds"],
+        )
+        return RenderResult(
+            index=self.index,
+            media=self.target,
+            sha256=digest,
+            facts=facts,
+            passes=self.passes,
+            visible=reply["visible"],
+        )
+
+
 #: A partial render's name ends with its writer's pid (and then its kind): one left by a killed process can be
 #: told apart.
 _PARTIAL_PID = re.compile(r"\.partial-(\d+)(?:\.[a-z0-9.-]+)?$")
@@ -184,8 +251,11 @@ class Renderer:
         self.events_path = events_path  # when set, the child appends one line per render: an audit of renders
         self._abort_lock = threading.Lock()
         self._busy = False
-        self._abort_reason: str | None = None
+        self._busy_tag: str | None = None
+        self._aborts: dict[str | None, str] = {}  # tag (None: whichever render comes next) -> reason
+        self._slot = threading.Lock()  # one Blender render at a time; verification runs outside it
         self._swept: set[Path] = set()
+        self._start_log = self.log_dir / f"blender-start-{os.getpid()}.log"  # Blender's output before a first render
 
     @property
     def child_pid(self) -> int | None:
@@ -238,20 +308,42 @@ class Renderer:
 
     def close(self) -> None:
         self._stop_child()
+        self._start_log.unlink(missing_ok=True)
 
-    def abort(self, reason: str) -> None:
+    def abort(self, reason: str, tag: str | None = None) -> None:
         """Stop the render in progress (from any thread): its Blender child is killed and `render` raises
-        RenderAbortedError. Called before a render starts, the next render is refused the same way."""
+        RenderAbortedError. Called before a render starts, the next render is refused the same way.
+
+        With a `tag` (the render's cache key) only the render of that tag is stopped or refused: with two
+        combinations in flight, a lost lock must not stop the other one's render.
+        """
         with self._abort_lock:
-            self._abort_reason = reason
-            process = self._process if self._busy else None
+            self._aborts[tag] = reason
+            hit = self._busy and (tag is None or tag == self._busy_tag)
+            process = self._process if hit else None
         if process is not None:
             logger.warning("aborting the render in progress (Blender pid %s): %s", process.pid, reason)
             process.kill()
 
-    def _take_abort(self) -> str | None:
+    def between_callers(self) -> None:
+        """Forget what belonged to the last caller (the render service between two chunk runs): aborts that
+        found no render, and the scratch folders swept (each chunk run's are its own)."""
         with self._abort_lock:
-            reason, self._abort_reason = self._abort_reason, None
+            self._aborts.clear()
+        self._swept.clear()
+
+    def start_child(self) -> int:
+        """Start the Blender child now, before the first render asks for it; its pid."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._ensure_child(self._start_log)
+        assert self._process is not None and self._process.pid is not None
+        return self._process.pid
+
+    def _take_abort(self, tag: str | None) -> str | None:
+        with self._abort_lock:
+            reason = self._aborts.pop(None, None)
+            if tag is not None:
+                reason = self._aborts.pop(tag, None) or reason
             return reason
 
     @staticmethod
@@ -265,20 +357,24 @@ class Renderer:
         lines = [ln for ln in text.splitlines() if not ln.startswith(("Fra:", "Video append"))]
         return "\n".join(lines)[-LOG_TAIL_CHARS:]
 
-    def _run_in_child(self, job: dict[str, Any], index: int, log_path: Path) -> dict[str, Any]:
+    def _run_in_child(self, job: dict[str, Any], index: int, log_path: Path, tag: str | None) -> dict[str, Any]:
         conn = self._ensure_child(log_path)
         with self._abort_lock:
-            refused, self._abort_reason = self._abort_reason, None
+            refused = self._aborts.pop(None, None) or (self._aborts.pop(tag, None) if tag is not None else None)
             self._busy = refused is None
+            self._busy_tag = tag
         if refused is not None:
             raise RenderAbortedError(index, f"not started: {refused}")
         try:
-            return self._exchange(conn, job, index, log_path)
+            return self._exchange(conn, job, index, log_path, tag)
         finally:
             with self._abort_lock:
                 self._busy = False
+                self._busy_tag = None
 
-    def _exchange(self, conn: Connection, job: dict[str, Any], index: int, log_path: Path) -> dict[str, Any]:
+    def _exchange(
+        self, conn: Connection, job: dict[str, Any], index: int, log_path: Path, tag: str | None
+    ) -> dict[str, Any]:
         conn.send(job)
         if not conn.poll(self.timeout_s):
             self._stop_child(kill=True)
@@ -293,7 +389,7 @@ class Renderer:
         except (EOFError, OSError):
             exitcode = self._process.exitcode if self._process else None
             self._stop_child(kill=True)
-            aborted = self._take_abort()
+            aborted = self._take_abort(tag)
             if aborted is not None:
                 raise RenderAbortedError(index, f"the Blender process was killed: {aborted}") from None
             raise RenderCrashError(
@@ -314,13 +410,30 @@ class Renderer:
                 logger.info("removing %s, left by a killed render", path)
                 atomic.remove(path)
 
-    def render(self, combination: Combination, settings: RenderSettings, scratch: Path) -> RenderResult:
+    def render(
+        self, combination: Combination, settings: RenderSettings, scratch: Path, *, tag: str | None = None
+    ) -> RenderResult:
         """Render and verify one combination into a hidden temporary path in `scratch`.
 
         The caller publishes (moves) or discards the result; on failure nothing is left behind.
         """
-        started = time.perf_counter()
-        self._sweep_partials(scratch)
+        return self.render_blender(combination, settings, scratch, tag=tag).finish(settings)
+
+    def render_blender(
+        self,
+        combination: Combination,
+        settings: RenderSettings,
+        scratch: Path,
+        *,
+        asset_paths: dict[str, str] | None = None,
+        tag: str | None = None,
+    ) -> Rendered:
+        """Blender's part of `render`, one caller at a time (the render slot); `Rendered.finish` does the rest.
+
+        `asset_paths` are the combination's external files when the caller resolved them itself; `tag` names
+        the render for `abort`.
+        """
+        started = time.monotonic()
         # The writer's pid in the name tells a partial of a live render from one left by a killed process.
         stem = atomic.temporary_name(scratch / f"{combination.index:08d}")
         stem = stem.with_name(f"{stem.name}-{os.getpid()}")
@@ -330,45 +443,24 @@ class Renderer:
         job = {
             "combination": combination.model_dump(mode="json"),
             "settings": settings.model_dump(mode="json"),
-            "asset_paths": self.resolve_assets(combination),
+            "asset_paths": asset_paths if asset_paths is not None else self.resolve_assets(combination),
             "target": str(target),
             "passes": {name: str(path) for name, path in passes.items()},
             "passes_work": str(work),
         }
         log_path = self._job_log(combination.index)
         job["log"] = str(log_path)
-        written = [target, *passes.values()]
-        try:
-            reply = self._run_in_child(job, combination.index, log_path)
+        rendered = Rendered(combination.index, target, passes, work, log_path, started, {})
+        with self._slot:
+            self._sweep_partials(scratch)
             try:
-                verify_media(target, settings)
-                for name, path in passes.items():
-                    verify_pass(path, name, settings)
-            except (OutputVerificationError, PassVerificationError) as exc:
-                raise RenderFailedError(combination.index, str(exc), log_path=log_path) from None
-            digest = sha256_of(target)
-        except RenderError:
-            for path in (*written, work):
-                atomic.remove(path)
-            raise  # the log stays for the user to read; the error names it
-        except BaseException:  # interrupted (Ctrl-C): stop Blender before removing what it is writing
-            self._stop_child(kill=True)
-            for path in (*written, work):
-                atomic.remove(path)
-            log_path.unlink(missing_ok=True)
-            raise
-        atomic.remove(work)
-        log_path.unlink(missing_ok=True)
-        facts = RenderFacts(
-            device=reply["device"],
-            blender_version=reply["blender_version"],
-            render_pid=reply["pid"],
-            build_seconds=reply["build_seconds"],
-            render_seconds=reply["render_seconds"],
-            total_seconds=time.perf_counter() - started,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            passes_seconds=reply["passes_seconds"],
-        )
-        return RenderResult(
-            index=combination.index, media=target, sha256=digest, facts=facts, passes=passes, visible=reply["visible"]
-        )
+                reply = self._run_in_child(job, combination.index, log_path, tag)
+            except RenderError:
+                rendered.discard()
+                raise  # the log stays for the user to read; the error names it
+            except BaseException:  # interrupted (Ctrl-C): stop Blender before removing what it is writing
+                self._stop_child(kill=True)
+                rendered.discard()
+                log_path.unlink(missing_ok=True)
+                raise
+        return Rendered(combination.index, target, passes, work, log_path, started, reply)
