@@ -68,6 +68,7 @@ def _seed(hub: HubTestDouble, grid: ShardGrid, shards: int) -> None:
     for _ in range(shards):
         aggregate = updated_aggregate(aggregate, None, stats)
     aggregate["index_max"] = shards * grid.size - 1
+    stored_aggregate = hub._store(AGGREGATE, dump_json(aggregate).encode(), lfs=False)
     with hub._lock:
         repo = hub._repos[("dataset", REPO)]
         tree = dict(repo.commits[repo.refs["main"]])
@@ -77,7 +78,7 @@ def _seed(hub: HubTestDouble, grid: ShardGrid, shards: int) -> None:
             tree[grid.stats(shard)] = stored["stats"]
             tree[grid.counted(shard)] = stored["stats"]
         repo.lfs_objects |= {stored["data"].sha256, stored["truth"].sha256}
-        tree[AGGREGATE] = hub._store(AGGREGATE, dump_json(aggregate).encode(), lfs=False)
+        tree[AGGREGATE] = stored_aggregate
         hub._land_commit(repo, "main", tree, f"seed {shards} shards")
 
 
@@ -102,6 +103,7 @@ def _measured_range(publisher: HubPublisher, hub: HubTestDouble, grid: ShardGrid
     chunks_s = time.perf_counter() - began
     committed_bytes = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
     published = {f"{i:08d}.mp4": SHA for i in range(start, end)}
+    requests_before = len(hub.requests)
     tracemalloc.start()
     began = time.perf_counter()
     texts_bytes = 0
@@ -113,6 +115,7 @@ def _measured_range(publisher: HubPublisher, hub: HubTestDouble, grid: ShardGrid
     finalise_s = time.perf_counter() - began
     _, finalise_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    finaliser_requests = len(hub.requests) - requests_before
     paths = list(hub.repo_files(REPO))
     folders, widest = _folders(paths)
     aggregate = json.loads(hub.repo_files(REPO)[AGGREGATE])
@@ -122,6 +125,7 @@ def _measured_range(publisher: HubPublisher, hub: HubTestDouble, grid: ShardGrid
         "finalise_s": round(finalise_s, 2),
         "shard_bytes": committed_bytes,
         "finaliser_bytes": texts_bytes,
+        "finaliser_requests": finaliser_requests,
         "finaliser_peak_mb": round(finalise_peak / 2**20, 1),
         "files": len(paths),
         "folders": folders,
@@ -163,6 +167,8 @@ def main() -> None:
     parser.add_argument("--videofolder", default="1000,10000")
     args = parser.parse_args()
     grid = ShardGrid()
+    from matplotlib import pyplot  # noqa: F401  (imported once by a long-lived worker: not a range's cost)
+
     row_bytes = len(json.dumps(clip_row(0)))
     print(json.dumps({"row_bytes": row_bytes}), flush=True)
     for rows in [int(n) for n in args.videofolder.split(",") if n]:
