@@ -56,7 +56,7 @@ def _publisher(hub: HubTestDouble) -> HubPublisher:
 
 def _seed(hub: HubTestDouble, grid: ShardGrid, shards: int) -> None:
     """`shards` shards in one commit inside the double: one real shard's files under every shard's paths."""
-    data, truth = shard_rows(grid, 0, grid.size)[0]
+    data, truth = shard_rows(grid, 0, grid.size, jitter=True)[0]
     stats = shard_stats(data)
     files = {
         "data": parquet_bytes(data, DATA_SCHEMA),
@@ -98,7 +98,7 @@ def _measured_range(publisher: HubPublisher, hub: HubTestDouble, grid: ShardGrid
     began = time.perf_counter()
     committed_bytes = 0
     for a in range(start, end, grid.size):
-        rows = shard_rows(grid, a, a + grid.size)
+        rows = shard_rows(grid, a, a + grid.size, jitter=True)
         publish_shards(publisher, "default", grid, rows, tmp, f"{a}", 100, covered=(a, a + grid.size))
     chunks_s = time.perf_counter() - began
     committed_bytes = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
@@ -146,7 +146,7 @@ def step(size: int, grid: ShardGrid) -> dict[str, Any]:
         start = (size - RANGE) // grid.size * grid.size
         if size <= 10_000:
             for a in range(0, start, RANGE):
-                publish_range(publisher, grid, a, min(start, a + RANGE), Path(tmp) / "before")
+                publish_range(publisher, grid, a, min(start, a + RANGE), Path(tmp) / "before", jitter=True)
         else:
             _seed(hub, grid, start // grid.size)
         return _measured_range(publisher, hub, grid, start, Path(tmp) / "range")
@@ -154,8 +154,8 @@ def step(size: int, grid: ShardGrid) -> dict[str, Any]:
 
 def videofolder_merge(rows: int) -> float:
     """The videofolder finaliser's work on metadata.jsonl: parse `rows` rows, merge 64 new ones, dump."""
-    existing = dump_metadata([clip_row(i) for i in range(rows)])
-    new = [clip_row(rows + i) for i in range(64)]
+    existing = dump_metadata([clip_row(i, jitter=True) for i in range(rows)])
+    new = [clip_row(rows + i, jitter=True) for i in range(64)]
     began = time.perf_counter()
     dump_metadata(merge_metadata(existing, new))
     return round(time.perf_counter() - began, 2)
@@ -169,7 +169,7 @@ def main() -> None:
     grid = ShardGrid()
     from matplotlib import pyplot  # noqa: F401  (imported once by a long-lived worker: not a range's cost)
 
-    row_bytes = len(json.dumps(clip_row(0)))
+    row_bytes = len(json.dumps(clip_row(0, jitter=True)))
     print(json.dumps({"row_bytes": row_bytes}), flush=True)
     for rows in [int(n) for n in args.videofolder.split(",") if n]:
         print(json.dumps({"videofolder_rows": rows, "merge_s": videofolder_merge(rows)}), flush=True)
