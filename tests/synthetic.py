@@ -53,9 +53,21 @@ def template_rows(count: int = 8, frames: int = 24) -> tuple[dict[str, Any], ...
     return tuple(rows)
 
 
-def clip_row(index: int) -> dict[str, Any]:
-    """A template row moved onto `index`."""
+def _jitter(value: Any, shift: float) -> Any:
+    """Every float moved by `shift`: clips' ground truth differs, so shards compress no better than real ones."""
+    if isinstance(value, float):
+        return value + shift
+    if isinstance(value, list):
+        return [_jitter(v, shift) for v in value]
+    if isinstance(value, dict):
+        return {k: _jitter(v, shift) for k, v in value.items()}
+    return value
+
+
+def clip_row(index: int, jitter: bool = False) -> dict[str, Any]:
+    """A template row moved onto `index`, its per-frame ground truth jittered when asked (for real byte counts)."""
     template = template_rows()[index % len(template_rows())]
+    shift = (index * 7919 % 100_003) * 1e-9 if jitter else 0.0
     file_name = f"data/{index // 1000:04d}/{index:08d}.mp4"
     stem = file_name.removesuffix(".mp4")
     return {
@@ -65,21 +77,25 @@ def clip_row(index: int) -> dict[str, Any]:
         "scene_id": f"{index:012x}",
         "camera_file": stem + ".camera.txt",
         "passes": dict.fromkeys(template["passes"]),
+        "camera": _jitter(template["camera"], shift) if jitter else template["camera"],
+        "objects": _jitter(template["objects"], shift) if jitter else template["objects"],
     }
 
 
-def shard_rows(grid: ShardGrid, start: int, end: int) -> dict[int, ShardRows]:
+def shard_rows(grid: ShardGrid, start: int, end: int, jitter: bool = False) -> dict[int, ShardRows]:
     """Scenes [start, end) as the chunk publisher groups them."""
     shards: dict[int, ShardRows] = {}
     for index in range(start, end):
-        row, shard = clip_row(index), grid.shard_of(index)
+        row, shard = clip_row(index, jitter), grid.shard_of(index)
         data, truth = shards.setdefault(shard, ([], []))
         data.append(data_record(row, VIDEO, grid.truth(shard)))
         truth.append(truth_record(row, "placeholder camera file\n", {}))
     return shards
 
 
-def publish_range(publisher: Any, grid: ShardGrid, start: int, end: int, folder: Path, chunk: int = 0) -> int:
+def publish_range(
+    publisher: Any, grid: ShardGrid, start: int, end: int, folder: Path, chunk: int = 0, jitter: bool = False
+) -> int:
     """What a range run does in the Parquet layout: a commit per chunk of whole shards (the chunk publisher), then
     the finaliser's commit; returns the files committed."""
     from simian.dataset.shard_hub import finalise_batches, finalise_texts, publish_shards
@@ -88,7 +104,7 @@ def publish_range(publisher: Any, grid: ShardGrid, start: int, end: int, folder:
     bounds = [start, *range((start // chunk + 1) * chunk, end, chunk), end]
     committed = 0
     for a, b in zip(bounds, bounds[1:], strict=False):
-        rows = shard_rows(grid, a, b)
+        rows = shard_rows(grid, a, b, jitter)
         committed += publish_shards(publisher, "default", grid, rows, folder, f"{a}..{b}", 100, covered=(a, b))
     published = {f"{i:08d}.mp4": SHA for i in range(start, end)}
     confirmed: set[str] = set()

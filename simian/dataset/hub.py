@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,11 +245,14 @@ class HubPublisher:
         return Path(local).read_text(encoding="utf-8")
 
     def read_bytes(self, path: str) -> bytes:
-        """A file of the repo known to be there (a shard being merged, a stats file)."""
-        local = self._call(
-            "download", lambda: self.api.hf_hub_download(self.repo_id, path, repo_type="dataset", force_download=True)
-        )
-        return Path(local).read_bytes()
+        """A file of the repo known to be there (a shard being merged, a stats file); nothing of it is kept in the
+        Hugging Face cache (a shard can be hundreds of MB)."""
+        with tempfile.TemporaryDirectory(prefix="simian-hub-") as folder:
+            local = self._call(
+                "download",
+                lambda: self.api.hf_hub_download(self.repo_id, path, repo_type="dataset", cache_dir=folder),
+            )
+            return Path(local).read_bytes()
 
     def existing_text_paths(self, paths: Sequence[str]) -> set[str]:
         infos = self._call(

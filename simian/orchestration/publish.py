@@ -80,7 +80,8 @@ def publish_chunk_to_hub(
     job: RangeJob, start: int, end: int, outcomes: dict[VideoKey, dict[str, Any]]
 ) -> list[VideoKey]:
     """Commit the chunk's videos with their ground-truth files (skipping those already there), a batch per commit,
-    at the farm's commit rate. Returns the videos that are now in the repo."""
+    at the farm's commit rate; in the Parquet layout, the chunk's shards built from the local folder. Returns the
+    videos that are now in the repo."""
     run_logger = get_run_logger()
     publisher = hub_publisher(job, load_settings())  # the range run created the repo already
     assert publisher is not None
