@@ -125,6 +125,8 @@ def main() -> None:
             out = Path(tmp) / "dataset"  # one folder: the memo's name holds the dataset folder
             rows = [{"run": "cold", **measure(stack, probe, args.cold, args.budget_s, out)}]
             print(json.dumps(rows[0]), flush=True)
+            if rows[0]["state"] != "COMPLETED":
+                raise RuntimeError(f"the cold dry run ended {rows[0]['state']}: see {stack.root}/state/logs")
             print(json.dumps({"synthetic_keys_added": fill_memo(stack, max(sizes))}), flush=True)
             for size in sizes:
                 rows.append({"run": "remembered", **measure(stack, probe, size, args.budget_s, out)})
