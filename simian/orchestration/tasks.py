@@ -256,9 +256,8 @@ def cached_keys(storage: FarmResultStorage, keys: list[str], client: redis.Redis
     if not keys:
         return set()
     hits = set()
-    contents = cast(
-        list[bytes | None], (client or storage.get_client()).mget(keys)
-    )  # a client without decode_responses
+    reader = client or storage.get_client()
+    contents = cast(list[bytes | None], reader.mget(keys))  # bytes: the storage's clients do not decode
     for key, content in zip(keys, contents, strict=True):
         if content is None:
             continue
