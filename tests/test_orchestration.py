@@ -262,7 +262,7 @@ def test_a_range_keeps_only_a_window_of_chunk_runs_in_flight(stack, tmp_path):
 def test_a_dry_run_finds_cached_and_adopted_videos_by_the_render_tasks_own_keys(stack, tmp_path):
     """The dry run's cache keys are the render task's (a farm's cache and datasets keep hitting): those of rendered
     videos are in their sidecars, those it plans are the keys the renders then record. Its counts come from the
-    ledger's counts, read without the outcomes."""
+    ledger's counts, read without the outcomes. A second dry run takes the keys from the memo the first one left."""
     out = tmp_path / "dataset"
     params = ["start=0", "end=4", "seed=4", *TINY, f"output={out}"]
     result, run_id = stack.run_range(*params)
@@ -286,6 +286,17 @@ def test_a_dry_run_finds_cached_and_adopted_videos_by_the_render_tasks_own_keys(
     rows = {row["what"]: row["value"] for row in json.loads(table.data)}
     assert rows["would render (dry run)"] == 2 and rows["cached (not rendered again)"] == 2
     assert rows["of which adopted from the dataset"] == 1 and rows["result"] == "complete"
+
+    memo = stack.redis().keys("simian:recipe-keys:*")
+    assert len(memo) == 1 and stack.redis().hgetall(memo[0]) == {str(i): k for i, k in rendered.items()}
+    marked = "simian-render-" + "0" * 64  # a key no recipe gives: only a dry run that reads the memo reports it
+    stack.redis().hset(memo[0], "3", marked)
+    result, again_id = stack.run_range(*params, "dry_run=true")
+    assert result.returncode == 0, stack.run_report(again_id)
+    again = {k.index: o for k, o in stack.outcomes(again_id).items()}
+    assert {i: (o["status"], o["cache_key"], o.get("adopted")) for i, o in again.items()} == {
+        i: (o["status"], o["cache_key"] if i != 3 else marked, o.get("adopted")) for i, o in dry.items()
+    }, "the second dry run took the keys the first one derived from the memo"
 
 
 @pytest.mark.slow  # two minutes: the crash is detected by missed heartbeats

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,6 +35,7 @@ from simian.render import Renderer, RenderError, renderer_fingerprint
 from simian.render.service import RenderClient, connect
 from simian.settings import Settings, load_settings
 
+_PACKAGE = Path(__file__).resolve().parents[1]
 _renderer: Renderer | RenderClient | None = None
 _resolver: AssetResolver | None = None
 _renderer_lock = threading.Lock()  # two combinations in flight may ask for the renderer at once
@@ -206,37 +208,80 @@ def configured_render_task(settings: Settings, job: RangeJob) -> Task[..., dict[
     return render_combination.with_options(cache_policy=policy, result_storage=result_storage_block(settings))
 
 
+#: How long a memo of cache keys is kept after it was last added to.
+RECIPE_KEYS_TTL_S = 30 * 24 * 3600
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """Of every module of the package: a recipe, hence its cache key, may change with any of them."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def recipe_keys_name(job: RangeJob) -> str | None:
+    """The Redis hash that remembers the cache keys of this job's videos (label -> key), so a dry run derives a
+    recipe once, not once per dry run. Its name holds everything a key depends on besides the index: the seed and
+    combiner options, the render settings, the renderer, the dataset folder and this code. None for a combinations
+    file, whose assets (files on this machine) are checked on every dry run."""
+    if job.combinations is not None:
+        return None
+    scope = {
+        "seed": job.seed,
+        "combiner": job.combiner.model_dump(mode="json"),
+        "settings": job.render.cache_dict(),
+        "renderer": renderer_fingerprint(),
+        "sink": FolderSink(job.config_dir()).identity(),
+        "code": _code_digest(),
+    }
+    return "simian:recipe-keys:" + hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()[:32]
+
+
 def plan_videos(job: RangeJob, videos: list[VideoKey], storage: FarmResultStorage) -> dict[VideoKey, dict[str, Any]]:
-    """Dry run of some videos: derive and validate each combination and compute its cache key (the render task's
-    own, `render_cache_key`), then look all keys up in one Redis request, and in the dataset only where a sidecar
-    is listed (one folder listing per shard instead of one open per video)."""
-    keys: dict[VideoKey, tuple[Combination, str]] = {}
-    for video in videos:
-        combination = job.combination(video)
+    """Dry run of some videos: their cache keys (the render task's own, `render_cache_key`), from the memo of keys
+    or else by deriving and validating each recipe, then looked up in one Redis request, and in the dataset only
+    where a sidecar is listed (one folder listing per shard instead of one open per video)."""
+    client = storage.get_client()
+    memo = recipe_keys_name(job)
+    keys: dict[VideoKey, str] = {}
+    if memo is not None:
+        known = cast(list[bytes | None], client.hmget(memo, [v.label() for v in videos]))
+        keys = {v: k.decode() if isinstance(k, bytes) else k for v, k in zip(videos, known, strict=True) if k}
+    derived: dict[VideoKey, Combination] = {}
+    for video in (v for v in videos if v not in keys):
+        combination = derived[video] = job.combination(video)
         check_assets(combination, f"combination {video.label()}")
-        keys[video] = (combination, render_cache_key(job, combination))
-    hits = cached_keys(storage, [key for _, key in keys.values()])
+        keys[video] = render_cache_key(job, combination)
+    if memo is not None and derived:
+        pipeline = client.pipeline()
+        pipeline.hset(memo, mapping={v.label(): keys[v] for v in derived})
+        pipeline.expire(memo, RECIPE_KEYS_TTL_S)
+        pipeline.execute()
+    hits = cached_keys(storage, [keys[v] for v in videos], client)
     sink = FolderSink(job.config_dir())
-    listed = _listed_sidecars(sink, [v for v, (_, key) in keys.items() if key not in hits])
+    listed = _listed_sidecars(sink, [v for v in videos if keys[v] not in hits])
     outcomes: dict[VideoKey, dict[str, Any]] = {}
-    for video, (combination, key) in keys.items():
-        which = {"index": video.index, "variant": video.variant}
+    for video in videos:
+        key, which = keys[video], {"index": video.index, "variant": video.variant}
         if key in hits:
             outcomes[video] = {**which, "status": "cached", "cache_key": key}
-        elif video in listed and sink.adopt(combination, key) is not None:
+        elif video in listed and sink.adopt(derived.get(video) or job.combination(video), key) is not None:
             outcomes[video] = {**which, "status": "cached", "adopted": True, "cache_key": key}
         else:
             outcomes[video] = {**which, "status": "planned", "cache_key": key}
     return outcomes
 
 
-def cached_keys(storage: FarmResultStorage, keys: list[str]) -> set[str]:
+def cached_keys(storage: FarmResultStorage, keys: list[str], client: redis.Redis | None = None) -> set[str]:
     """Which of these cache keys hold a result the render task would take as a hit, in one MGET: a record that is
     plain JSON (the storage's own check) and not expired, as Prefect's `ResultStore.exists` decides per key."""
     if not keys:
         return set()
     hits = set()
-    contents = cast(list[bytes | None], storage.get_client().mget(keys))  # a client without decode_responses
+    reader = client or storage.get_client()
+    contents = cast(list[bytes | None], reader.mget(keys))  # bytes: the storage's clients do not decode
     for key, content in zip(keys, contents, strict=True):
         if content is None:
             continue
