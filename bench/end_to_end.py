@@ -6,7 +6,8 @@
   B. The reference's architecture on the same scenes: a fresh Python + bpy process per video
      (`simian render --index i`), then a per-file upload into the same dataset folder.
 The limit is Blender's own time (the time inside the render call, from the sidecars). Prints
-each path's seconds per video and its ratio to that limit; the last line is Simian's ratio.
+each path's seconds per video and its ratio to that limit; the last line is Simian's ratio. Also the chunk's
+render-slot busy fraction: Blender's render seconds over the chunk run's wall seconds (Prefect's start and end).
 
     .venv/bin/python bench/end_to_end.py
 """
@@ -17,12 +18,18 @@ import shutil
 import subprocess
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from common import SETTINGS, SIMIAN, bench_stack, blender_seconds
+from common import SETTINGS, bench_stack, blender_seconds
 
 from simian import atomic
 from simian.dataset import DATASET
+from simian.operations.sandbox import SIMIAN
+
+if TYPE_CHECKING:
+    from common import BenchStack
 
 COUNT = 12
 SEED = 7
@@ -46,6 +53,17 @@ def reference_architecture(out: Path) -> tuple[float, float]:
     return elapsed, blender_seconds(sorted(dataset.glob("data/*/*.json")))
 
 
+def chunk_wall(stack: BenchStack, run_id: str) -> float:
+    """Seconds the range run's chunk runs ran (start to end, as Prefect recorded them), summed."""
+    import httpx
+
+    api = stack.env["PREFECT_API_URL"]
+    children = {"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}}
+    chunks = httpx.post(f"{api}/flow_runs/filter", json=children).json()
+    at = datetime.fromisoformat
+    return sum((at(c["end_time"]) - at(c["start_time"])).total_seconds() for c in chunks)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="simian-e2e-") as tmp:
         out = Path(tmp)
@@ -55,6 +73,7 @@ def main() -> None:
             )
             timeline = stack.timeline(run_id)
             outcomes = stack.outcomes(run_id)
+            chunks_wall = chunk_wall(stack, run_id)
             cached_wall, cached_id = stack.run_range(
                 start=0, end=COUNT, seed=SEED, chunk_size=COUNT, output=out / "simian", **SETTINGS
             )
@@ -74,15 +93,18 @@ def main() -> None:
     per = {k: sum(o[k] for o in outcomes.values()) / COUNT for k in ("render_seconds", "total_seconds", "seconds")}
     print(
         f"per video inside the chunk: Blender render {per['render_seconds']:.3f} s, scene build + encode check + "
-        f"publish {per['total_seconds'] - per['render_seconds']:.3f} s, Prefect task + Redis cache/lock "
-        f"{per['seconds'] - per['total_seconds']:.3f} s"
+        f"publish {per['total_seconds'] - per['render_seconds']:.3f} s, Prefect task + Redis cache/lock + waiting "
+        f"for the render slot (two combinations in flight) {per['seconds'] - per['total_seconds']:.3f} s"
     )
     print("timeline of the run (s after submission): " + ", ".join(f"{k} {v:.1f}" for k, v in timeline.items()))
     print("timeline of the cached re-run: " + ", ".join(f"{k} {v:.1f}" for k, v in cached_timeline.items()))
     print(f"simian fully cached re-run (the fixed cost of a range run): {cached_wall:.2f} s for {COUNT} combinations")
     marginal = (wall - cached_wall) / simian_blender
     print(f"simian marginal ratio (run minus the cached re-run, over the limit): {marginal:.2f}")
+    busy = per["render_seconds"] * COUNT / chunks_wall
+    print(f"render slot busy fraction (Blender render seconds / chunk run wall seconds): {busy:.2f}")
     print(f"simian end to end: {wall / COUNT:.3f} s/video, fixed run overhead included")
+    print(f"speed-up over the reference architecture (same run): {ref_wall / wall:.2f}")
     print(f"ratio simian/limit: {wall / simian_blender:.2f}")
 
 

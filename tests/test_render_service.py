@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlo
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from simian.combine.combiner import combination_for
-from simian.render import parse_render_settings
+from simian.render import RenderCrashError, parse_render_settings
 from simian.render.service import RenderClient
 
 from .conftest import REPO, decode_frames
@@ -29,13 +30,14 @@ from .test_render_lifetime import alive, events
 pytestmark = pytest.mark.blender
 
 TINY = parse_render_settings(width=64, height=48, frames=6, samples=2, device="cpu")
+SLOW = parse_render_settings(width=160, height=96, frames=48, samples=16, device="cpu")
 
 #: A chunk run's stand-in: renders one slow combination through the service (killed mid-render by the test).
 CLIENT = """
 import sys
 from pathlib import Path
 from simian.combine.combiner import combination_for
-from simian.render import parse_render_settings
+from simian.render import RenderCrashError, parse_render_settings
 from simian.render.service import RenderClient
 
 settings = parse_render_settings(width=160, height=96, frames=48, samples=16, device="cpu")
@@ -57,7 +59,7 @@ def _client(socket: Path, cache: Path, log: Path) -> RenderClient:
     return RenderClient(socket, timeout_s=120, cache_dir=cache, resolve_assets=lambda c: {}, events_path=log)
 
 
-def test_the_service_keeps_blender_warm_across_clients_stops_a_killed_clients_render_and_dies_with_its_parent(
+def test_the_service_keeps_blender_warm_stops_a_killed_clients_render_survives_a_crash_and_dies_with_its_parent(
     tmp_path,
 ):
     socket, cache, log, scratch = tmp_path / "render.sock", tmp_path / "cache", tmp_path / "events.jsonl", tmp_path
@@ -98,7 +100,24 @@ def test_the_service_keeps_blender_warm_across_clients_stops_a_killed_clients_re
         assert [e["index"] for e in rendered] == [1, 2], "the killed client's render never finished"
         assert not list(scratch.glob(".00000000.*partial*")), "the killed render's partial files are removed"
 
-        blender = one.facts.render_pid
+        crashing = _client(socket, cache, log)
+
+        def crash_when_rendering() -> None:
+            started = wait_for(lambda: [e for e in events(log) if e["index"] == 3], 120, "combination 3 to start")
+            os.kill(started[0]["pid"], signal.SIGKILL)  # a Blender crash (segfault, OOM killer)
+
+        crasher = threading.Thread(target=crash_when_rendering)
+        crasher.start()
+        with pytest.raises(RenderCrashError, match="combination 3: the Blender process died") as crashed:
+            crashing.render(combination_for(2, 3), SLOW, scratch, tag="three")
+        crasher.join()
+        assert crashed.value.transient, "a crash is retried"
+        after = crashing.render(combination_for(2, 4), TINY, scratch, tag="four")
+        crashing.close()
+        assert len(decode_frames(after.media)) == 6, "the crash cost one combination"
+        assert after.facts.render_pid != one.facts.render_pid and alive(service)
+
+        blender = after.facts.render_pid
         os.kill(launcher.pid, signal.SIGKILL)  # the worker dies: the service and its Blender go with it
         launcher.wait(timeout=10)
         gone = time.monotonic()

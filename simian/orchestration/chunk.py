@@ -84,7 +84,7 @@ def render_chunk_indices(
 
     try:
         with concurrency(RENDER_LIMIT, occupy=1):
-            # Connected (or Blender started) from this thread, while the first task run is being set up.
+            # Connected to the worker's render service once, before two task runs ask at once.
             warm_renderer(settings, job.timeout_s if job.timeout_s is not None else settings.simian_render_timeout_s)
             with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="combination") as pool:
                 # Each task run in its own copy of this flow run's context, as Prefect's thread pool runner does.

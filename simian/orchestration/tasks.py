@@ -51,8 +51,10 @@ def asset_resolver(settings: Settings) -> AssetResolver:
 
 def warm_renderer(settings: Settings, timeout_s: float) -> Renderer | RenderClient:
     """The flow-run process's renderer, reused by every task it runs: a client of the worker's render service
-    (whose Blender child stays warm across chunk runs), or, without one (a plain process worker, the CLI), a
-    warm Blender child of this process, started now."""
+    (whose Blender child stays warm across chunk runs), or, without one (a plain process worker), a warm
+    Blender child of this process, started by the first render (a fully cached chunk starts none). That child
+    dies with the thread that started it (PR_SET_PDEATHSIG): a chunk's threads live until the chunk ends,
+    when it is closed anyway."""
     global _renderer
     with _renderer_lock:
         return _warm_renderer(settings, timeout_s)
@@ -76,7 +78,6 @@ def _warm_renderer(settings: Settings, timeout_s: float) -> Renderer | RenderCli
             resolve_assets=asset_resolver(settings),
             events_path=settings.simian_render_events,
         )
-        _renderer.start_child()  # from the calling (main) thread: the child dies with that thread's process
     _renderer.timeout_s = timeout_s
     return _renderer
 

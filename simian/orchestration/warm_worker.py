@@ -127,6 +127,7 @@ class RenderServiceProcess:
             return False
         if self.process is not None:
             logger.warning("render service exited (status %s); starting it again", self.process.returncode)
+        self.folder.mkdir(mode=0o700, exist_ok=True)  # a service stopped by SIGTERM removed it
         self.socket.unlink(missing_ok=True)
         argv = [
             sys.executable,

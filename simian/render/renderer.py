@@ -172,8 +172,12 @@ class Rendered:
             except (OutputVerificationError, PassVerificationError) as exc:
                 raise RenderFailedError(self.index, str(exc), log_path=self.log_path) from None
             digest = sha256_of(self.target)
-        except BaseException:
+        except RenderError:
             self.discard()
+            raise  # the log stays for the user to read; the error names it
+        except BaseException:  # interrupted (Ctrl-C)
+            self.discard()
+            self.log_path.unlink(missing_ok=True)
             raise
         atomic.remove(self.work)
         self.log_path.unlink(missing_ok=True)

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -262,10 +263,14 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_warm:
         service.warm()
     logger.info("listening on %s (pid %d)", args.socket, os.getpid())
+    # `simian down` and the worker's teardown send SIGTERM: leave by the `finally` below, socket and folder removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         service.serve_forever()
     finally:
         service.renderer.close()
+        with contextlib.suppress(OSError):
+            args.socket.parent.rmdir()  # the worker's private folder for the socket, once empty
 
 
 if __name__ == "__main__":
