@@ -88,8 +88,17 @@ def _product(scene: bpy.types.Scene) -> None:
     """The product's own settings, as `build_scene` left them."""
 
 
+def _product_and(**values: object) -> Tweak:
+    def apply(scene: bpy.types.Scene) -> None:
+        for key, value in values.items():
+            setattr(scene.cycles, key, value)
+
+    return apply
+
+
 FAST = {"denoising_quality": "FAST"}
 ALBEDO = {"denoising_input_passes": "RGB_ALBEDO"}
+NO_AUX = {"denoising_input_passes": "RGB"}
 NO_CAUSTICS = {"caustics_reflective": False, "caustics_refractive": False}
 CAPS = {"diffuse_bounces": 2, "glossy_bounces": 2, "transmission_bounces": 4, "transparent_max_bounces": 4}
 ADAPTIVE = {"adaptive_threshold": 0.05, "adaptive_min_samples": 4}
@@ -99,13 +108,18 @@ CANDIDATES: dict[str, Tweak] = {
     "quality BALANCED": _set(denoising_quality="BALANCED"),
     "quality FAST": _set(**FAST),
     "albedo only": _set(**ALBEDO),
-    "no aux passes": _set(denoising_input_passes="RGB"),
+    "no aux passes": _set(**NO_AUX),
     "prefilter FAST": _set(denoising_prefilter="FAST"),
     "denoise off (its share)": _set(use_denoising=False),
     "quality FAST + prefilter FAST": _set(**FAST, denoising_prefilter="FAST"),
     "quality FAST + albedo only": _set(**FAST, **ALBEDO),
     "quality BALANCED + albedo only": _set(denoising_quality="BALANCED", **ALBEDO),
     "quality BALANCED + prefilter FAST": _set(denoising_quality="BALANCED", denoising_prefilter="FAST"),
+    "quality BALANCED + no aux passes": _set(denoising_quality="BALANCED", **NO_AUX),
+    "quality FAST + no aux passes": _set(**FAST, **NO_AUX),
+    "no aux passes + AO FAST + caustics off + persistent": _set(
+        **NO_AUX, **NO_CAUSTICS, ao_quality="FAST", persistent=True
+    ),
     "AO denoise FAST": _set(ao_quality="FAST"),
     "caustics off": _set(**NO_CAUSTICS),
     "bounce caps 2/2/4/4": _set(**CAPS),
@@ -116,6 +130,7 @@ CANDIDATES: dict[str, Tweak] = {
     "FAST + albedo + AO FAST + caustics off + caps + persistent": _set(
         **FAST, **ALBEDO, **NO_CAUSTICS, **CAPS, ao_quality="FAST", persistent=True
     ),
+    "product + light tree off": _product_and(use_light_tree=False),
     "product": _product,
 }
 
@@ -244,7 +259,8 @@ def report(tallies: dict[str, Tally]) -> None:
         mean_ssim = float(np.mean([tally.scenes[s][2] for s in labels]))
         ok = float(np.mean(losses)) <= ADOPT_MEAN_DB and max(losses) <= ADOPT_WORST_DB
         print(
-            f"| {name} | {per_frame:.2f} | {base_s / per_frame:.2f} | {tally.wall / tally.frames:.2f} | {mean_db:.2f} | "
+            f"| {name} | {per_frame:.2f} | {base_s / per_frame:.2f} | {tally.wall / tally.frames:.2f} | "
+            f"{mean_db:.2f} | "
             f"{np.mean(losses):+.2f} / {max(losses):+.2f} | {mean_ssim:.4f} | {'yes' if ok else 'no'} |"
         )
     print("\n| candidate (per scene: CPU s/frame, PSNR, SSIM) | " + " | ".join(labels) + " |")
