@@ -283,8 +283,8 @@ def test_a_range_shows_progress_with_rate_and_time_left(tmp_path):
 
 @pytest.mark.parametrize("device", ["CPU", "OPTIX"])
 def test_cycles_renders_with_the_settings_measured_at_equal_quality(tmp_path: Path, device: str):
-    """The denoiser's FAST model, no caustics, and on a GPU the denoiser on the GPU (bench/RESULTS.md section 10);
-    the scene is built in this process the way the render child builds it."""
+    """The denoiser's FAST model, no caustics, no light tree, and on a GPU the denoiser on the GPU (bench/RESULTS.md
+    section 10); the scene is built in this process the way the render child builds it."""
     import bpy
 
     from simian.render.blender.scene import build_scene, tune_cycles
@@ -298,6 +298,6 @@ def test_cycles_renders_with_the_settings_measured_at_equal_quality(tmp_path: Pa
     cycles = scene.cycles
     assert cycles.use_denoising and cycles.denoiser == "OPENIMAGEDENOISE"
     assert (cycles.denoising_quality, cycles.denoising_input_passes) == ("FAST", "RGB_ALBEDO_NORMAL")
-    assert not cycles.caustics_reflective and not cycles.caustics_refractive
+    assert not cycles.caustics_reflective and not cycles.caustics_refractive and not cycles.use_light_tree
     assert scene.render.compositor_denoise_final_quality == "FAST"
     assert cycles.denoising_use_gpu == (device != "CPU")
