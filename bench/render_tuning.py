@@ -2,16 +2,18 @@
 
 Fixed scenes at the demo's clip (320x180, 24 frames, 8 samples, CPU): the demo's first scenes (seed 0)
 and two of seed 7, every fourth frame rendered to PNG. Every candidate starts from the settings the
-product used before the tuning (`TODAY`, set explicitly, so the table does not move when the product's
-defaults do) and changes a few of them after the product built the scene. Its frames are compared with
-a 64-sample render of the same frames at those settings, rendered once per scene and kept under
-bench/tuning-cache/ so reruns are cheap. Candidates are interleaved (each scene renders every
-candidate, in an order rotated per scene) so that load from other work hits all of them alike.
+product used before the tuning (`TODAY_CYCLES`, set explicitly, so the table does not move when the
+product's defaults do) and changes a few of them after the product built the scene; `product` is the
+product's own settings. Its frames are compared with a 64-sample render of the same frames at the old
+settings, rendered once per scene and kept under bench/tuning-cache/ so reruns are cheap. Candidates are
+interleaved (each scene renders every candidate, in an order rotated per scene) so that load from other
+work hits all of them alike, and time is this process's CPU seconds (all of Blender's threads), which
+other work on the machine moves far less than wall time.
 
-Prints seconds per frame, the speed-up against `TODAY`, PSNR and SSIM per candidate per scene and
-the mean; the adoptable candidates lose at most 0.5 dB on average and 0.8 dB on any scene. Then it
-renders whole demo clips (all frames, H.264 as the product writes them) at `TODAY` and at the product's
-settings side by side.
+Prints CPU seconds per frame (wall beside), the speed-up against the old settings, PSNR and SSIM per
+candidate per scene and the mean; the adoptable candidates lose at most 0.5 dB on average and 0.8 dB on
+any scene. Then it renders the demo's first two clips whole (all frames, H.264 as the product writes
+them) at the old settings and at the product's, interleaved.
 
     .venv/bin/python bench/render_tuning.py [--step 4] [--only NAME ...] [--references-only] [--no-clips]
 """
