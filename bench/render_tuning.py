@@ -15,7 +15,7 @@ candidate per scene and the mean; the adoptable candidates lose at most 0.5 dB o
 any scene. Then it renders the demo's first two clips whole (all frames, H.264 as the product writes
 them) at the old settings and at the product's, interleaved.
 
-    .venv/bin/python bench/render_tuning.py [--step 4] [--only NAME ...] [--references-only] [--no-clips]
+    .venv/bin/python bench/render_tuning.py [--step 4] [--only NAME ...] [--references-only] [--no-clips | --clips-only]
 """
 
 from __future__ import annotations
@@ -310,6 +310,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="candidates to measure (today always)")
     parser.add_argument("--references-only", action="store_true")
     parser.add_argument("--no-clips", action="store_true")
+    parser.add_argument("--clips-only", action="store_true", help="only the demo's clips, old settings and product")
     args = parser.parse_args()
     CACHE.mkdir(exist_ok=True)
     if args.references_only:
@@ -321,7 +322,8 @@ def main() -> None:
     if unknown:
         parser.exit(2, f"--only: unknown candidate {', '.join(unknown)}\n")
     work = CACHE / "work"
-    report(measure(names, args.step, work))
+    if not args.clips_only:
+        report(measure(names, args.step, work))
     if not args.no_clips:
         whole_clips(work)
 
