@@ -279,3 +279,25 @@ def test_a_range_shows_progress_with_rate_and_time_left(tmp_path):
     text = shown.decode(errors="replace")
     assert "rendering" in text and "2/2" in text and "100%" in text, text[-2000:]
     assert "2 rendered, 0 failed" in text
+
+
+@pytest.mark.parametrize("device", ["CPU", "OPTIX"])
+def test_cycles_renders_with_the_settings_measured_at_equal_quality(tmp_path: Path, device: str):
+    """The denoiser's FAST model, no caustics, no light tree, and on a GPU the denoiser on the GPU (bench/RESULTS.md
+    section 10); the scene is built in this process the way the render child builds it."""
+    import bpy
+
+    from simian.render.blender.scene import build_scene, tune_cycles
+
+    settings = RenderSettings(width=64, height=48, frames=2, samples=8, device="cpu")
+    used = build_scene(combination_for(7, 0, clip=settings.clip()), settings, {}, tmp_path / "x.mp4", [])
+    assert used == "CPU"
+    scene = bpy.context.scene
+    if device != "CPU":
+        tune_cycles(scene, device)  # what build_scene does on a GPU (none on the test machine)
+    cycles = scene.cycles
+    assert cycles.use_denoising and cycles.denoiser == "OPENIMAGEDENOISE"
+    assert (cycles.denoising_quality, cycles.denoising_input_passes) == ("FAST", "RGB_ALBEDO_NORMAL")
+    assert not cycles.caustics_reflective and not cycles.caustics_refractive and not cycles.use_light_tree
+    assert scene.render.compositor_denoise_final_quality == "FAST"
+    assert cycles.denoising_use_gpu == (device != "CPU")

@@ -166,6 +166,7 @@ def _configure_engine(
         scene.cycles.use_denoising = settings.samples >= 8
         scene.cycles.max_bounces = 4
         scene.cycles.use_adaptive_sampling = True
+        tune_cycles(scene, device)
     elif settings.engine == "eevee":
         scene.eevee.taa_render_samples = settings.samples
         device = "GPU (OpenGL/EGL)"
@@ -182,6 +183,29 @@ def _configure_engine(
         scene.render.motion_blur_position = "CENTER"
         _extend_motion(scene)
     return device
+
+
+#: Cycles settings that cut Blender's time at the quality of the untuned render (bench/render_tuning.py, section 10
+#: of bench/RESULTS.md): the OpenImageDenoise filter is about half of the CPU time of a 320x180, 8-sample frame, and
+#: its FAST model (for the image and its albedo and normal guides) costs a third of the HIGH one at a few tenths of a
+#: dB; caustic paths only add noise at 8 samples; the light tree costs more than it saves with a sky and a few lights.
+CYCLES_TUNING: dict[str, object] = {
+    "denoising_quality": "FAST",
+    "caustics_reflective": False,
+    "caustics_refractive": False,
+    "use_light_tree": False,
+}
+#: The compositor's denoiser (the ambient-occlusion pass) at the same quality as the render's.
+COMPOSITOR_DENOISE_QUALITY = "FAST"
+
+
+def tune_cycles(scene: bpy.types.Scene, device: str) -> None:
+    """Apply `CYCLES_TUNING`; on a GPU the denoiser runs there too (Blender keeps it on the CPU by default, which
+    would leave the GPU idle while the CPU denoises every frame)."""
+    for key, value in CYCLES_TUNING.items():
+        setattr(scene.cycles, key, value)
+    scene.cycles.denoising_use_gpu = device != "CPU"
+    scene.render.compositor_denoise_final_quality = COMPOSITOR_DENOISE_QUALITY
 
 
 def _extend_motion(scene: bpy.types.Scene) -> None:
