@@ -203,3 +203,23 @@ def test_two_ranges_merging_into_one_shard_at_the_same_moment_both_land(hub, tmp
     shard = read_records(hub.repo_files(REPO)["data/0000/000000.parquet"])
     assert [r["file_name"] for r in shard] == ["00000000.mp4", "00000001.mp4"], "neither range's clip was lost"
     assert publisher.head()
+
+
+def test_a_repo_keeps_one_layout_and_one_shard_size(hub, tmp_path):
+    """A range asking for the other layout, or another shard size, than the repo holds is refused by name before
+    anything renders (the check `open_hub` makes)."""
+    from simian.dataset.shard_hub import layout_problem
+
+    from .synthetic import publish_range
+
+    publisher = _publisher(hub)
+    assert layout_problem(publisher, ["default"], "parquet", 4) is None, "an empty repo takes either"
+    publish_range(publisher, ShardGrid(size=4), 0, 4, tmp_path / "shards")
+    assert layout_problem(publisher, ["default"], "parquet", 4) is None
+    assert "hf_shard_size 4" in (layout_problem(publisher, ["default"], "parquet", 8) or "")
+    assert "hf_layout parquet" in (layout_problem(publisher, ["default"], "videofolder", 4) or "")
+
+    hub.add_file("simian-tests/folder", "metadata.jsonl", b'{"file_name": "data/0000/00000000.mp4"}\n')
+    folder = HubPublisher(Settings(hf_endpoint=hub.url, hf_token=TOKEN), "simian-tests/folder")
+    assert "hf_layout videofolder" in (layout_problem(folder, ["default"], "parquet", 4) or "")
+    assert layout_problem(folder, ["default"], "videofolder", 256) is None

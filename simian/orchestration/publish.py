@@ -59,7 +59,7 @@ def open_hub(job: RangeJob, settings: Settings) -> HubPublisher | None:
     configs = set(read_identities(publisher.read_text(IDENTITY_FILE))) | {job.config}
     problem = layout_problem(publisher, sorted(configs), job.hf_layout, job.hf_shard_size)
     if problem is not None:
-        raise InvalidInputError(f"parameter 'hf_layout': {publisher.repo_id}: {problem}")
+        raise InvalidInputError(f"Hub dataset {publisher.repo_id}: {problem}")
 
     def record() -> dict[str, str] | None:
         recorded = read_identities(publisher.read_text(IDENTITY_FILE))
