@@ -134,6 +134,13 @@ def test_the_service_keeps_blender_warm_stops_a_killed_clients_render_survives_a
                 os.kill(pid, signal.SIGKILL)
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""  # gone meanwhile
+
+
 def _at(stamp: datetime | None) -> float:
     assert stamp is not None
     return stamp.timestamp()
@@ -141,6 +148,8 @@ def _at(stamp: datetime | None) -> float:
 
 @pytest.mark.services
 def test_chunk_runs_share_the_workers_warm_blender_render_in_flight_and_simian_down_leaves_no_process(tmp_path):
+    """Two chunk runs, one Blender; two task runs in flight per chunk; a killed service is started again by the
+    worker's next flow run; `simian down` leaves none of the worker's processes."""
     stack = start_stack(tmp_path / "stack", render_slots=1, workers=1)
     below: list[int] = []
     try:
@@ -177,10 +186,23 @@ def test_chunk_runs_share_the_workers_warm_blender_render_in_flight_and_simian_d
                     assert _at(tasks[1].start_time) < _at(tasks[0].end_time), "the second combination in flight"
                     logs = api.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[chunk.id])))
                     assert any("Blender busy" in log.message for log in logs), [log.message for log in logs]
+
+        [service] = [pid for pid in below if b"simian.render.service" in _cmdline(pid)]
+        os.kill(service, signal.SIGKILL)  # the worker starts it again at its next flow run
+        wait_for(lambda: not alive(service) and not [pid for pid in blender if alive(pid)], 10, "the service to die")
+        again = tmp_path / "again"
+        result, run_id = stack.run_range(
+            "start=0", "end=1", "seed=13", "width=64", "height=48", "frames=6", "samples=2", f"output={again}"
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + stack.run_report(run_id)
+        [sidecar] = [json.loads(p.read_text()) for p in again.glob("data/*/*.json")]
+        below = descendants(worker)
+        assert sidecar["render_pid"] in below and sidecar["render_pid"] not in blender, "a new service's Blender"
+        assert [pid for pid in below if b"simian.render.service" in _cmdline(pid)]
     finally:
         stack.down()
     deadline = time.monotonic() + 10
     while [pid for pid in below if alive(pid)] and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = [(pid, Path(f"/proc/{pid}/cmdline").read_bytes()[:120]) for pid in below if alive(pid)]
+    left = [(pid, _cmdline(pid)[:120]) for pid in below if alive(pid)]
     assert not left, f"`simian down` left processes: {left}"
