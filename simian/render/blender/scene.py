@@ -185,7 +185,7 @@ def _configure_engine(
     return device
 
 
-#: Cycles settings that cut Blender's time at the quality of the untuned render (bench/render_tuning.py, section 10
+#: Cycles settings that cut Blender's time at the quality of the untuned render (bench/render_tuning.py, section 12
 #: of bench/RESULTS.md): the OpenImageDenoise filter is about half of the CPU time of a 320x180, 8-sample frame, and
 #: its FAST model (for the image and its albedo and normal guides) costs a third of the HIGH one at a few tenths of a
 #: dB; caustic paths only add noise at 8 samples; the light tree costs more than it saves with a sky and a few lights.
