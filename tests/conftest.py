@@ -40,6 +40,9 @@ def simian_cli():
 #: `--dist loadfile` no long file starts last and runs on alone while the other workers are idle.
 LONG_FILES = (
     "test_orchestration.py",
+    "test_orchestration_hub.py",
+    "test_shards.py",
+    "test_render_service.py",
     "test_dataset_trust.py",
     "test_production_topology.py",
     "test_hostile_input.py",
