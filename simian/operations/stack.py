@@ -40,6 +40,8 @@ from simian.settings import Settings, project_root
 logger = logging.getLogger(__name__)
 
 PREFECT = [sys.executable, "-m", "prefect"]
+#: `prefect server start` with SQLite's write transactions begun IMMEDIATE (see `prefect_server`).
+PREFECT_SERVER = [sys.executable, "-m", "simian.operations.prefect_server", "server", "start"]
 SIMIAN = [sys.executable, "-m", "simian.cli"]
 
 
@@ -344,7 +346,7 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
         # The UI builds its API address from the server's port settings, not from `--port`: on any port but 4200
         # its pages would call an API that is not there.
         server_env.setdefault("PREFECT_SERVER_UI_API_URL", f"http://127.0.0.1:{config.prefect_port}/api")
-        argv = [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(config.prefect_port)]
+        argv = [*PREFECT_SERVER, "--host", "127.0.0.1", "--port", str(config.prefect_port)]
         entries["prefect-server"] = _start("prefect-server", argv, config.state_dir, server_env)
         registry.save(entries)
         _wait_until(lambda: api_answers(config.api_url), "Prefect server", 90, entries["prefect-server"].log)
