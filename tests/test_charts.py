@@ -1,4 +1,4 @@
-"""The card's charts: counts from the metadata rows, drawn as SVG with matplotlib."""
+"""The card's charts: counts from the metadata rows, drawn as SVG."""
 
 from __future__ import annotations
 
