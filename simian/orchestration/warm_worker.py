@@ -57,6 +57,10 @@ PRELOAD = ["simian.orchestration.warm_preload"]
 _forkserver: multiprocessing.context.ForkServerContext | None = None
 
 
+def _preloaded() -> None:
+    """A forked child that does nothing: it can only start once the forkserver has imported PRELOAD."""
+
+
 def forkserver() -> multiprocessing.context.ForkServerContext:
     """This process's forkserver context, its server started (and warmed) on first use."""
     global _forkserver
@@ -64,8 +68,12 @@ def forkserver() -> multiprocessing.context.ForkServerContext:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
         started = time.monotonic()
-        # Started here, while the caller waits, so that the first flow run finds it warm.
+        # Started here, while the caller waits, so that the first flow run finds it warm. The server imports
+        # PRELOAD after `ensure_running` returns; a first child waits for that (it cost the first flow run 2 s).
         multiprocessing.forkserver.ensure_running()
+        first = context.Process(target=_preloaded, name="forkserver-warm-up")
+        first.start()
+        first.join()
         logger.info("flow-run forkserver ready in %.1f s", time.monotonic() - started)
         _forkserver = context
     return _forkserver
