@@ -13,6 +13,7 @@ concurrent state changes fail with "database is locked" (measured: 42 errors for
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -390,7 +391,32 @@ def up(settings: Settings, config: StackConfig) -> dict[str, Managed]:
         if name not in entries:
             entries[name] = _start(name, argv, config.state_dir, env, cwd=project_root())
             registry.save(entries)
+    for name, argv in workers.items():
+        pool, worker = argv[argv.index("--pool") + 1], argv[argv.index("--name") + 1]
+        _wait_until(
+            functools.partial(worker_online, config.api_url, pool, worker),
+            f"worker {worker} (pool {pool})",
+            WORKER_START_S,
+            entries[name].log,
+        )
     return entries
+
+
+#: How long `up` waits for a started worker to poll its pool: imports, the warm forkserver and, on a render
+#: worker, the render service's Blender (about 5-10 s here).
+WORKER_START_S = 180.0
+
+
+def worker_online(api_url: str, pool: str, name: str) -> bool:
+    """The worker polls its pool: it finished its set-up (a flow run submitted now starts at once, and the first
+    range run splits its chunks over every render worker instead of finding none online)."""
+    try:
+        response = httpx.post(f"{api_url}/work_pools/{pool}/workers/filter", json={}, timeout=5.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200 and any(
+        w.get("name") == name and w.get("status") == "ONLINE" for w in response.json()
+    )
 
 
 def down(config: StackConfig, timeout_s: float = 15.0) -> list[str]:
