@@ -3,6 +3,8 @@ from the long caption's claims, deterministic per (seed, index), and verified by
 
 from __future__ import annotations
 
+import functools
+
 import json
 import re
 
@@ -17,7 +19,7 @@ from simian.captions.styles import (
     with_styles,
 )
 from simian.combine.combiner import CombinerOptions, combination_for
-from simian.recipe.combination import CameraAnimation, parse_combination
+from simian.recipe.combination import CameraAnimation, Combination, parse_combination
 from simian.render.blender.claim_check import check_combination
 from simian.scene.recognition import FAR_FLOOR_NAMES
 
@@ -28,8 +30,11 @@ OPTIONS = (
 )
 
 
-def _drawn(count: int = 40):
-    return [combination_for(seed, i, opts) for seed, opts in enumerate(OPTIONS, 20) for i in range(count)]
+@functools.cache
+def _drawn(count: int = 40) -> tuple[Combination, ...]:
+    """The same recipes for every test that reads them: drawn once per test process (each is ~60-170 ms of shot
+    fitting, and five tests read these 120)."""
+    return tuple(combination_for(seed, i, opts) for seed, opts in enumerate(OPTIONS, 20) for i in range(count))
 
 
 def test_styles_are_deterministic_per_seed_and_index_and_their_wording_varies():
