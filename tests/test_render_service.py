@@ -20,6 +20,8 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlo
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from simian.combine.combiner import combination_for
+from simian.operations.stack import worker_online
+from simian.orchestration.names import CONTROL_POOL, RENDER_POOL
 from simian.render import RenderCrashError, parse_render_settings
 from simian.render.service import RenderClient
 
@@ -37,6 +39,8 @@ CLIENT = """
 import sys
 from pathlib import Path
 from simian.combine.combiner import combination_for
+from simian.operations.stack import worker_online
+from simian.orchestration.names import CONTROL_POOL, RENDER_POOL
 from simian.render import RenderCrashError, parse_render_settings
 from simian.render.service import RenderClient
 
@@ -153,6 +157,9 @@ def test_chunk_runs_share_the_workers_warm_blender_render_in_flight_and_simian_d
     stack = start_stack(tmp_path / "stack", render_slots=1, workers=1)
     below: list[int] = []
     try:
+        host = os.uname().nodename
+        for pool, name in ((CONTROL_POOL, f"control-{host}"), (RENDER_POOL, f"gpu-{host}-0")):
+            assert worker_online(stack.env["PREFECT_API_URL"], pool, name), f"`simian up` returned before {name} polled"
         out = tmp_path / "dataset"
         result, run_id = stack.run_range(
             "start=0", "end=4", "seed=12", "chunk_size=2", "width=64", "height=48", "frames=6", "samples=2",
