@@ -113,7 +113,10 @@ def main() -> None:
         f"simian end to end, the --watch command's wall time (its own start and event stream included): {wall:.2f} s, "
         f"{wall / COUNT:.3f} s/video, ratio {wall / simian_blender:.2f}"
     )
-    print(f"speed-up over the reference architecture (same run): {ref_wall / span:.2f}, by the CLI wall {ref_wall / wall:.2f}")
+    print(
+        f"speed-up over the reference architecture (same run): {ref_wall / span:.2f}, "
+        f"by the CLI wall {ref_wall / wall:.2f}"
+    )
     print(f"ratio simian/limit: {span / simian_blender:.2f}")
 
 

@@ -1,5 +1,5 @@
-"""A text lint over 1,000 generated recipes (320 in `make test`), every caption style: the English a reader would correct
-(articles, nesting, spelled counts, doubled words, leaked identifiers, contradicting clauses)."""
+"""A text lint over 1,000 generated recipes (320 in `make test`), every caption style: the English a reader would
+correct (articles, nesting, spelled counts, doubled words, leaked identifiers, contradicting clauses)."""
 
 from __future__ import annotations
 

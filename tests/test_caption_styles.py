@@ -4,7 +4,6 @@ from the long caption's claims, deterministic per (seed, index), and verified by
 from __future__ import annotations
 
 import functools
-
 import json
 import re
 

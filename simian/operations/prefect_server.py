@@ -13,7 +13,6 @@ written just before it. Begun IMMEDIATE, a transaction takes the write lock firs
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,7 +38,7 @@ def main() -> None:
     begin_writes_immediate()
     from prefect.cli import app
 
-    sys.exit(app())
+    app()  # a failing command raises SystemExit with its status
 
 
 if __name__ == "__main__":
