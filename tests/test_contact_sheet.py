@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
 import shutil
 from pathlib import Path
@@ -24,6 +25,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from simian.combine.variants import VideoKey
 from simian.operations.sandbox import free_port
+from simian.operations.stack import worker_online
 from simian.orchestration.chunk import with_thumbnail
 from simian.orchestration.contact_sheet import (
     BACKGROUND,
@@ -37,6 +39,7 @@ from simian.orchestration.contact_sheet import (
     thumbnail_of,
 )
 from simian.orchestration.job import RangeJob
+from simian.orchestration.names import CONTROL_POOL, RENDER_POOL
 from simian.orchestration.summary import contact_sheet_key, sheet_tiles
 
 from .conftest import decode_frames
@@ -188,6 +191,12 @@ def read_artifact(stack: Stack, key: str) -> Artifact | None:
 
 @pytest.mark.services
 @pytest.mark.blender
+def test_simian_up_returns_with_its_workers_polling(stack):
+    host = os.uname().nodename
+    for pool, name in ((CONTROL_POOL, f"control-{host}"), (RENDER_POOL, f"gpu-{host}-0")):
+        assert worker_online(stack.env["PREFECT_API_URL"], pool, name), f"`simian up` returned before {name} polled"
+
+
 def test_the_range_run_writes_a_contact_sheet_of_its_first_frames(stack, range_run):
     run_id, out = range_run
     outcomes = stack.outcomes(run_id)

@@ -314,7 +314,11 @@ def test_a_pass_the_engine_cannot_render_is_refused_before_rendering(tmp_path: P
     assert result.returncode == 2 and "'albedo' is not one of depth, normal, segmentation, flow" in result.stderr
 
 
-@pytest.mark.parametrize(("engine", "passes"), [("eevee", ("depth", "normal")), ("workbench", ("depth",))])
+@pytest.mark.parametrize(
+    ("engine", "passes"),
+    # EEVEE on software OpenGL takes over a minute on 2 cores: it runs with `make test-slow`.
+    [pytest.param("eevee", ("depth", "normal"), marks=pytest.mark.slow), ("workbench", ("depth",))],
+)
 def test_other_engines_render_their_passes_like_cycles(
     rendered: Rendered, engine: str, passes: tuple[str, ...], tmp_path: Path
 ):

@@ -151,6 +151,7 @@ def _at(stamp: datetime | None) -> float:
 
 
 @pytest.mark.services
+@pytest.mark.slow  # over a minute on 2 cores, and it kills the render service: the fault suite (`make test-slow`)
 def test_chunk_runs_share_the_workers_warm_blender_render_in_flight_and_simian_down_leaves_no_process(tmp_path):
     """Two chunk runs, one Blender; two task runs in flight per chunk; a killed service is started again by the
     worker's next flow run; `simian down` leaves none of the worker's processes."""
