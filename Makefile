@@ -7,9 +7,9 @@ setup:
 demo: setup
 	.venv/bin/simian demo
 
-# CI runs `test` (about 9-11 minutes on 2 cores: three pytest-xdist workers, each test file on one worker so its
+# CI runs `test` (about 10 minutes on 2 cores: three pytest-xdist workers, each test file on one worker so its
 # module fixtures, the stacks among them, are built once) and `test-image` (the render worker image built with buildah, about 5 minutes).
-# `test-slow` is the fault suite and the other tests of over a minute each against the whole stack (about 8
+# `test-slow` is the fault suite, the other tests of over a minute each and the 1,000-recipe caption lint (about 12
 # minutes), run before a release and after changing orchestration.
 test:
 	SIMIAN_TEST_TOOLS=1 bin/setup
