@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import redis
 
 from simian.operations.sandbox import SandboxStack, free_port
 from simian.orchestration.names import RENDER_POOL
+
+from .doubles.hub import HubTestDouble
 
 #: What the tests' stacks add to a sandbox's environment: heartbeats for crash detection and
 #: the Hub client speaking LFS (the Hub test double does not speak Xet).
@@ -34,6 +37,17 @@ class Stack(SandboxStack):
 
     extra_workers: list[subprocess.Popen] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=lambda: dict(TEST_ENV))
+
+    @contextlib.contextmanager
+    def publishing_to(self, folder: Path, token: str, repo: str) -> Iterator[HubTestDouble]:
+        """A Hub double that the stack's runs publish to while the block lasts (its address, the token and the repo
+        in the stack's env file, removed again after)."""
+        with HubTestDouble(folder, token=token) as hub:
+            self.write_env_file({"HF_ENDPOINT": hub.url, "HF_TOKEN": token, "HF_REPO_ID": repo})
+            try:
+                yield hub
+            finally:
+                self.write_env_file({})
 
     def shutdown_redis(self) -> None:
         """What an operator (or a crash) does: `redis-cli shutdown nosave`."""

@@ -17,7 +17,6 @@ from simian.combine.combiner import combination_for
 from simian.render.render_settings import RenderSettings
 
 from .conftest import REPO
-from .doubles.hub import HubTestDouble
 from .services import Stack, start_stack, wait_for
 from .test_orchestration import _children, _client
 
@@ -157,35 +156,31 @@ def test_a_flushed_cache_adopts_the_finished_dataset(stack, tmp_path):
 def test_a_hub_outage_fails_the_run_and_the_metadata_lists_only_what_is_there(stack, tmp_path):
     token = "hf_outage_token_for_the_double_77"
     repo = "simian-tests/outage"
-    with HubTestDouble(tmp_path / "hub", token=token) as hub:
-        stack.write_env_file({"HF_ENDPOINT": hub.url, "HF_TOKEN": token, "HF_REPO_ID": repo})
-        try:
-            out = tmp_path / "dataset"
-            hub.fail_next(503, count=1, path_contains="/commit/")  # the identity record's commit is retried
-            watcher = stack.prefect(
-                *stack.range_args("start=0", "end=6", "seed=6", "chunk_size=3", *TINY, f"output={out}"), timeout=60
-            )
-            run_id = watcher.stdout.split("UUID:")[1].split()[0]
-            # the identity record and the first chunk's videos land; then the Hub refuses video uploads until
-            # the second chunk has used its three attempts; it is back for the finaliser
-            wait_for(lambda: len(hub.commits) >= 2, 300, "the first chunk's commit")
-            hub.fail_next(400, count=3, path_contains="/objects/batch")
-            state = wait_for(lambda: (s := _state(stack, run_id)) and s.is_final() and s, 600, "the range run")
-            assert state.is_failed(), state
-            assert "not published" in (state.message or ""), state.message
-            summary = _summary(stack, run_id)
-            assert summary["published to the Hub"] == 3 and summary["not published"] == "3, 4, 5"
-            assert summary["failed"] == 0 and "3-6" in str(summary["chunks not completed"])
-            files = hub.repo_files(repo)
-            rows = [json.loads(line) for line in files["metadata.jsonl"].decode().splitlines()]
-            assert [r["file_name"] for r in rows] == [f"data/0000/{i:08d}.mp4" for i in range(3)]
-            for row in rows:
-                assert hashlib.sha256(files[row["file_name"]]).hexdigest() == row["sha256"]
-            logs = httpx.post(
-                f"{stack.env['PREFECT_API_URL']}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}
-            ).json()
-            assert any("retry 1 of" in log["message"] and "HTTP 503" in log["message"] for log in logs), (
-                "retry warnings show in the run's logs"
-            )
-        finally:
-            stack.write_env_file({})
+    with stack.publishing_to(tmp_path / "hub", token, repo) as hub:
+        out = tmp_path / "dataset"
+        hub.fail_next(503, count=1, path_contains="/commit/")  # the identity record's commit is retried
+        watcher = stack.prefect(
+            *stack.range_args("start=0", "end=6", "seed=6", "chunk_size=3", *TINY, f"output={out}"), timeout=60
+        )
+        run_id = watcher.stdout.split("UUID:")[1].split()[0]
+        # the identity record and the first chunk's videos land; then the Hub refuses video uploads until
+        # the second chunk has used its three attempts; it is back for the finaliser
+        wait_for(lambda: len(hub.commits) >= 2, 300, "the first chunk's commit")
+        hub.fail_next(400, count=3, path_contains="/objects/batch")
+        state = wait_for(lambda: (s := _state(stack, run_id)) and s.is_final() and s, 600, "the range run")
+        assert state.is_failed(), state
+        assert "not published" in (state.message or ""), state.message
+        summary = _summary(stack, run_id)
+        assert summary["published to the Hub"] == 3 and summary["not published"] == "3, 4, 5"
+        assert summary["failed"] == 0 and "3-6" in str(summary["chunks not completed"])
+        files = hub.repo_files(repo)
+        rows = [json.loads(line) for line in files["metadata.jsonl"].decode().splitlines()]
+        assert [r["file_name"] for r in rows] == [f"data/0000/{i:08d}.mp4" for i in range(3)]
+        for row in rows:
+            assert hashlib.sha256(files[row["file_name"]]).hexdigest() == row["sha256"]
+        logs = httpx.post(
+            f"{stack.env['PREFECT_API_URL']}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}
+        ).json()
+        assert any("retry 1 of" in log["message"] and "HTTP 503" in log["message"] for log in logs), (
+            "retry warnings show in the run's logs"
+        )
